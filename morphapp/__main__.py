@@ -1,0 +1,3 @@
+from morphapp.cli.main import main
+
+raise SystemExit(main())
