@@ -1,0 +1,86 @@
+"""Easing curves: map a segment's linear progress u in [0, 1] to the path position t.
+
+Names follow CSS: linear, ease-in, ease-out, ease-in-out, and ``cubic-bezier(x1, y1, x2, y2)``.
+Every curve maps 0 to exactly 0 and 1 to exactly 1, so keyframes land on their images.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from morphapp.errors import InputError
+
+EaseFn = Callable[[float], float]
+
+# Control points of the CSS named curves, so all named curves share one implementation.
+NAMED_BEZIERS: dict[str, tuple[float, float, float, float]] = {
+    "ease-in": (0.42, 0.0, 1.0, 1.0),
+    "ease-out": (0.0, 0.0, 0.58, 1.0),
+    "ease-in-out": (0.42, 0.0, 0.58, 1.0),
+}
+EASE_NAMES: tuple[str, ...] = ("linear", *NAMED_BEZIERS, "cubic-bezier(x1,y1,x2,y2)")
+
+_BEZIER_RE = re.compile(r"^cubic-bezier\s*[(:]\s*([^)]*?)\s*\)?$")
+
+
+@dataclass(frozen=True)
+class CubicBezier:
+    """CSS cubic-bezier timing: P0=(0,0), P1=(x1,y1), P2=(x2,y2), P3=(1,1)."""
+
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+    def __post_init__(self) -> None:
+        if not (0.0 <= self.x1 <= 1.0 and 0.0 <= self.x2 <= 1.0):
+            raise InputError("cubic-bezier: x1 and x2 must lie in [0, 1] so time runs forwards")
+        if not all(math.isfinite(v) for v in (self.x1, self.y1, self.x2, self.y2)):
+            raise InputError("cubic-bezier: control points must be finite numbers")
+
+    @staticmethod
+    def _coord(s: float, p1: float, p2: float) -> float:
+        inv = 1.0 - s
+        return 3 * inv * inv * s * p1 + 3 * inv * s * s * p2 + s * s * s
+
+    def __call__(self, u: float) -> float:
+        if u <= 0.0:
+            return 0.0
+        if u >= 1.0:
+            return 1.0
+        # x(s) is monotone for x1, x2 in [0, 1]: bisection is robust and 60 steps reach float precision.
+        lo, hi = 0.0, 1.0
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            if self._coord(mid, self.x1, self.x2) < u:
+                lo = mid
+            else:
+                hi = mid
+        return self._coord(0.5 * (lo + hi), self.y1, self.y2)
+
+
+def _linear(u: float) -> float:
+    return min(1.0, max(0.0, u))
+
+
+def parse_ease(name: str) -> EaseFn:
+    """Return the easing function for a name, or raise InputError listing the valid names."""
+    key = name.strip().lower()
+    if key == "linear":
+        return _linear
+    if key in NAMED_BEZIERS:
+        return CubicBezier(*NAMED_BEZIERS[key])
+    match = _BEZIER_RE.match(key)
+    if match:
+        parts = [p for p in re.split(r"[\s,]+", match.group(1)) if p]
+        try:
+            values = [float(p) for p in parts]
+        except ValueError:
+            values = []
+        if len(values) != 4:
+            raise InputError(f"--ease {name}: cubic-bezier needs four numbers, e.g. cubic-bezier(0.4,0,0.2,1)")
+        return CubicBezier(*values)
+    raise InputError(f"--ease {name}: unknown easing; choose one of {', '.join(EASE_NAMES)}")

@@ -1,0 +1,73 @@
+"""Everything that decides what a morph looks like, apart from the keyframes and the model."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from morphapp.core.easing import parse_ease
+from morphapp.core.interpolate import PATH_CHOICES
+from morphapp.core.timeline import LOOP_CHOICES, SegmentSpec, distribute_frames, segment_pairs
+from morphapp.errors import InputError
+
+FIT_CHOICES: tuple[str, ...] = ("crop", "pad", "stretch")
+DEFAULT_SEGMENT_FRAMES = 24  # one second per segment at the default 24 fps
+
+
+@dataclass(frozen=True)
+class MorphSettings:
+    size: tuple[int, int] = (512, 512)
+    fit: str = "crop"
+    background: tuple[int, int, int] = (255, 255, 255)
+    path: str = "slerp"
+    ease: str = "linear"
+    hold: int = 0  # extra frames each keyframe is shown for
+    loop: str = "none"
+    fps: float = 24.0
+    frames: int | None = None  # total frame count; None: segment_frames decides
+    segment_frames: tuple[int, ...] = (DEFAULT_SEGMENT_FRAMES,)  # one value for all, or one per segment
+    segments: tuple[SegmentSpec, ...] | None = None  # explicit per-segment settings (from a project)
+    seed: int = 0  # for stochastic backends; the TAE path itself is deterministic
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    def validate(self) -> None:
+        width, height = self.size
+        if width <= 0 or height <= 0 or width % 8 or height % 8:
+            raise InputError(f"size {width}x{height}: both sides must be positive multiples of 8")
+        if self.fit not in FIT_CHOICES:
+            raise InputError(f"--fit {self.fit}: choose one of {', '.join(FIT_CHOICES)}")
+        if self.path not in PATH_CHOICES:
+            raise InputError(f"--path {self.path}: choose one of {', '.join(PATH_CHOICES)}")
+        if self.loop not in LOOP_CHOICES:
+            raise InputError(f"--loop {self.loop}: choose one of {', '.join(LOOP_CHOICES)}")
+        if not (math.isfinite(self.fps) and 0 < self.fps <= 240):
+            raise InputError(f"--fps {self.fps}: must be between 0 and 240")
+        if self.hold < 0:
+            raise InputError(f"--hold {self.hold}: must be 0 or more")
+        if self.frames is not None and self.frames < 2:
+            raise InputError(f"--frames {self.frames}: must be at least 2")
+        if any(n < 1 for n in self.segment_frames):
+            raise InputError("--segment-frames: every segment needs at least 1 frame")
+        parse_ease(self.ease)
+
+    def segment_specs(self, n_keyframes: int) -> list[SegmentSpec]:
+        """Per-segment steps and easing for ``n_keyframes`` keyframes."""
+        n_segments = len(segment_pairs(n_keyframes, self.loop))
+        if self.segments is not None:
+            if len(self.segments) != n_segments:
+                raise InputError(
+                    f"the project has settings for {len(self.segments)} segments but {n_keyframes} "
+                    f"keyframes with loop '{self.loop}' make {n_segments}"
+                )
+            return list(self.segments)
+        if self.frames is not None:
+            steps = distribute_frames(self.frames, n_keyframes, self.loop, self.hold)
+        elif len(self.segment_frames) == 1:
+            steps = [self.segment_frames[0]] * n_segments
+        elif len(self.segment_frames) == n_segments:
+            steps = list(self.segment_frames)
+        else:
+            raise InputError(
+                f"--segment-frames: {len(self.segment_frames)} values given for {n_segments} segments"
+            )
+        return [SegmentSpec(n, self.ease) for n in steps]
