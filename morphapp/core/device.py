@@ -31,7 +31,9 @@ def resolve_device(name: str = "auto") -> torch.device:
         return torch.device("cpu")
     if name == "cuda":
         if not torch.cuda.is_available():
-            raise InputError("--device cuda: no CUDA GPU is available to PyTorch here; use --device auto or cpu")
+            raise InputError(
+                "--device cuda: no CUDA GPU is available to PyTorch here; use --device auto or cpu"
+            )
         return torch.device("cuda")
     if name == "mps":
         if not _mps_available():

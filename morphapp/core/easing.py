@@ -81,6 +81,8 @@ def parse_ease(name: str) -> EaseFn:
         except ValueError:
             values = []
         if len(values) != 4:
-            raise InputError(f"--ease {name}: cubic-bezier needs four numbers, e.g. cubic-bezier(0.4,0,0.2,1)")
+            raise InputError(
+                f"--ease {name}: cubic-bezier needs four numbers, e.g. cubic-bezier(0.4,0,0.2,1)"
+            )
         return CubicBezier(*values)
     raise InputError(f"--ease {name}: unknown easing; choose one of {', '.join(EASE_NAMES)}")

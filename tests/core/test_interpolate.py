@@ -17,7 +17,9 @@ times = st.lists(st.floats(0.0, 1.0), min_size=1, max_size=6)
 
 @settings(max_examples=200, deadline=None)
 @given(vectors, vectors, times)
-def test_slerp_is_finite_exact_at_ends_and_norm_bounded(a: torch.Tensor, b: torch.Tensor, ts: list[float]) -> None:
+def test_slerp_is_finite_exact_at_ends_and_norm_bounded(
+    a: torch.Tensor, b: torch.Tensor, ts: list[float]
+) -> None:
     out = slerp(a, b, [0.0, *ts, 1.0])
     assert torch.isfinite(out).all()
     assert torch.equal(out[0], a.to(torch.float64))
