@@ -1,0 +1,119 @@
+"""Export presets as data, and choosing one from an output path.
+
+A preset names the writer that handles it (``writer``) and carries everything that writer
+needs (codec, pixel format, encoder and container options). Adding a preset, e.g. a
+ProRes ``.mov``, means adding one entry to ``FORMATS``; no code path changes, and
+``format_for_path`` picks it up by its extension.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from morphapp.errors import OutputError
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    name: str
+    extension: str  # with the dot; "" for a PNG sequence (the target is a folder)
+    codec: str  # FFmpeg encoder name for video; informational for gif/png
+    pixel_format: str
+    options: Mapping[str, str] = field(default_factory=dict, hash=False)  # encoder options
+    description: str = ""
+    writer: str = "video"  # which FrameWriter class handles it: "gif", "video", "png-sequence"
+    container: str | None = None  # FFmpeg muxer name, for video
+    container_options: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        # Presets are shared module-level data: make their option maps read-only.
+        object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
+        object.__setattr__(self, "container_options", MappingProxyType(dict(self.container_options)))
+
+    @property
+    def is_folder(self) -> bool:
+        """True when the output is a folder of files rather than one file."""
+        return self.extension == ""
+
+
+_PRESETS = (
+    ExportFormat(
+        name="gif",
+        extension=".gif",
+        codec="gif",
+        pixel_format="pal8",
+        # Per-frame adaptive palette (octree, then nearest-colour remap) with Floyd-Steinberg
+        # dithering: without dithering, smooth photo backgrounds show visible bands.
+        options={"colors": "256", "dither": "floyd-steinberg"},
+        description="Animated GIF, 256-colour palette per frame, loops",
+        writer="gif",
+    ),
+    ExportFormat(
+        name="mp4",
+        extension=".mp4",
+        codec="libx264",
+        pixel_format="yuv420p",
+        options={"crf": "18", "preset": "medium"},
+        description="H.264 MP4 (CRF 18), plays everywhere",
+        writer="video",
+        container="mp4",
+        # moov atom first so browsers can start playing before the download finishes.
+        container_options={"movflags": "+faststart"},
+    ),
+    ExportFormat(
+        name="webm",
+        extension=".webm",
+        codec="libvpx-vp9",
+        pixel_format="yuv420p",
+        # b=0 with crf selects constant-quality mode; otherwise libvpx caps the bit rate.
+        options={"crf": "30", "b": "0", "row-mt": "1", "cpu-used": "4"},
+        description="VP9 WebM (constant quality), for the web",
+        writer="video",
+        container="webm",
+    ),
+    ExportFormat(
+        name="png",
+        extension="",
+        codec="png",
+        pixel_format="rgb24",
+        # zlib level 3: 512x512 photo in ~25 ms and 9% larger than level 6, which takes ~80 ms.
+        options={"compress_level": "3", "pattern": "frame_{index:05d}.png"},
+        description="Folder of numbered PNG frames plus morph.json",
+        writer="png-sequence",
+    ),
+)
+
+FORMATS: dict[str, ExportFormat] = {preset.name: preset for preset in _PRESETS}
+
+
+def _choices() -> str:
+    return ", ".join(sorted(FORMATS))
+
+
+def _suffix_choices() -> str:
+    suffixes = sorted(f.extension for f in FORMATS.values() if f.extension)
+    return ", ".join(suffixes) + ", or a folder name without suffix for a PNG sequence"
+
+
+def format_for_path(path: Path, explicit: str | None = None) -> ExportFormat:
+    """The preset for ``path``: ``explicit`` if given, else by suffix.
+
+    A path without a suffix, or an existing folder, means a PNG sequence in that folder.
+    """
+    if explicit is not None:
+        preset = FORMATS.get(explicit.strip().lower())
+        if preset is None:
+            raise OutputError(f"{explicit!r} is not an export format; choose one of: {_choices()}")
+        return preset
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if path.is_dir() or not suffix:
+        folder_presets = [f for f in FORMATS.values() if f.is_folder]
+        return folder_presets[0]
+    for preset in FORMATS.values():
+        if preset.extension == suffix:
+            return preset
+    raise OutputError(f"{path}: unknown output type {path.suffix!r}; use {_suffix_choices()}")
