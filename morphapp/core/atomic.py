@@ -25,6 +25,8 @@ def check_writable_target(target: Path) -> None:
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.exists():
         raise OutputError(f"{target}: folder {parent} does not exist")
+    if not parent.is_dir():
+        raise OutputError(f"{target}: {parent} is a file, not a folder")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"{target}: folder {parent} is not writable; choose another output location")
 

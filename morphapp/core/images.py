@@ -1,0 +1,673 @@
+"""Keyframe images: open any supported file robustly, fit it to the output size.
+
+Everything the engine feeds to a model goes through :func:`load_image`, which returns an
+``H x W x 3`` uint8 RGB array of exactly the requested size plus human-readable notes on
+what was done to get there (first frame of an animation, 16-bit reduced to 8-bit, alpha
+composited, colour profile converted...). Every problem with the file itself is an
+:class:`~morphapp.errors.InputError` whose one-line message names the file, the problem and
+what to do.
+
+Conversions are explicit, mode by mode, instead of a blind ``.convert("RGB")``, because
+Pillow's generic conversions clip 16-bit and float data, drop transparency onto black and
+ignore embedded colour profiles.
+
+Decompression bombs: our limit is :data:`MAX_IMAGE_PIXELS`, checked on the header size
+before any pixel is decoded. Pillow has its own, process-global guard
+(``PIL.Image.MAX_IMAGE_PIXELS``, by default a warning above ~89 MP and an error above
+~179 MP) that ``Image.open`` and the TIFF/GIF decoders consult. So that it does not reject
+or warn about images our limit accepts, :func:`_pillow_bomb_limit` raises it to our limit
+only while one of our loads runs (never lowers it, reference-counted so concurrent loads
+in worker threads do not fight, restored afterwards unless someone else changed it in the
+meantime). Anything Pillow still rejects becomes the same ``InputError``.
+
+Never imports Qt or torch: numpy and Pillow only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import io
+import math
+import re
+import stat
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from PIL import ExifTags, Image, ImageCms, ImageColor, ImageOps, UnidentifiedImageError
+
+from morphapp.errors import InputError
+
+FitMode = Literal["crop", "pad", "stretch"]
+FIT_MODES: tuple[FitMode, ...] = ("crop", "pad", "stretch")
+
+# Pillow format names we promise to read. GIF (and animated WebP/PNG, multi-page TIFF) are
+# also accepted: the first frame is used and a note says so.
+SUPPORTED_FORMATS: tuple[str, ...] = ("PNG", "JPEG", "WEBP", "BMP", "TIFF")
+_OPEN_FORMATS: tuple[str, ...] = (*SUPPORTED_FORMATS, "GIF")
+_FORMATS_TEXT = "PNG, JPEG, WebP, BMP, TIFF"
+
+# 256 megapixels (16000 x 16000). The largest camera sensors give 100-150 MP and
+# stitched panoramas rarely exceed 200 MP, so every real photo fits, while the decoded
+# image (1 GB as RGBA, plus one conversion copy) stays within what a desktop can hold.
+# Outputs are at most 8192 pixels a side, so nothing bigger is ever useful.
+MAX_IMAGE_PIXELS: int = 16_000 * 16_000
+
+DEFAULT_SIZE: tuple[int, int] = (512, 512)
+MAX_SIDE = 8192  # largest output side parse_size accepts
+SIZE_STEP = 8  # the VAE works in 8-pixel blocks
+
+# Downscales resample with Lanczos after an integer pre-reduction (Pillow's
+# ``reducing_gap``); 3.0 is indistinguishable from plain Lanczos and much faster.
+_REDUCING_GAP = 3.0
+# JPEG draft (DCT-domain) decoding keeps at least this factor above the needed size, so
+# the final Lanczos pass still has real detail to work with.
+_DRAFT_MARGIN = 2.0
+_HASH_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, eq=False)  # eq on arrays is ambiguous; compare .pixels explicitly
+class LoadedImage:
+    """A keyframe ready for the model."""
+
+    pixels: np.ndarray  # H x W x 3 uint8, C-contiguous, exactly the requested size
+    source_size: tuple[int, int]  # (w, h) of the file after EXIF orientation
+    notes: tuple[str, ...]  # human-readable notes on conversions applied
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+_SIZE_RE = re.compile(r"\s*([+-]?\d+)\s*(?:[xX×]\s*([+-]?\d+)\s*)?")
+_SIZE_FORM = "expected WIDTHxHEIGHT like 512x512 or 768x432, or one number for a square like 640"
+
+
+def parse_size(text: str) -> tuple[tuple[int, int], str | None]:
+    """Parse ``"512x512"``, ``"768X432"`` or ``"640"`` (square) into ``(w, h)``.
+
+    Each side is rounded to the nearest multiple of 8 (at least 8), halves rounding up;
+    the note says so when the size changed, else it is ``None``.
+    """
+    match = _SIZE_RE.fullmatch(text)
+    if match is None:
+        raise InputError(f"size {text!r}: {_SIZE_FORM}")
+    width = int(match.group(1))
+    height = int(match.group(2)) if match.group(2) is not None else width
+    if width <= 0 or height <= 0:
+        raise InputError(f"size {text!r}: each side must be at least 1 pixel ({_SIZE_FORM})")
+    if width > MAX_SIDE or height > MAX_SIDE:
+        raise InputError(f"size {text!r}: each side must be at most {MAX_SIDE} pixels")
+    rounded = (_round_to_step(width), _round_to_step(height))
+    if rounded == (width, height):
+        return rounded, None
+    note = (
+        f"size {width}x{height} rounded to {rounded[0]}x{rounded[1]} "
+        f"(the model works in {SIZE_STEP}-pixel blocks)"
+    )
+    return rounded, note
+
+
+def _round_to_step(value: int) -> int:
+    # Round half up (not Python's banker's rounding): 500 -> 504, 300 -> 304.
+    return max(SIZE_STEP, (value + SIZE_STEP // 2) // SIZE_STEP * SIZE_STEP)
+
+
+_RGB_TRIPLE_RE = re.compile(r"\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*")
+_COLOR_FORM = "expected a name like white or black, #rrggbb, or r,g,b with values 0-255"
+
+
+def parse_color(text: str) -> tuple[int, int, int]:
+    """Parse ``"white"``, ``"black"`` (or another CSS name), ``"#rrggbb"``/``"#rgb"`` or ``"r,g,b"``."""
+    triple = _RGB_TRIPLE_RE.fullmatch(text)
+    if triple is not None:
+        values = tuple(int(v) for v in triple.groups())
+        if any(v > 255 for v in values):
+            raise InputError(f"colour {text!r}: {_COLOR_FORM}")
+        return values[0], values[1], values[2]
+    try:
+        rgb = ImageColor.getrgb(text.strip().lower())
+    except ValueError:
+        raise InputError(f"colour {text!r}: {_COLOR_FORM}") from None
+    if len(rgb) == 4 and rgb[3] != 255:
+        raise InputError(f"colour {text!r}: must be opaque ({_COLOR_FORM})")
+    return rgb[0], rgb[1], rgb[2]
+
+
+def _color_name(color: tuple[int, int, int]) -> str:
+    names = {(255, 255, 255): "white", (0, 0, 0): "black"}
+    return names.get(tuple(color), "#{:02x}{:02x}{:02x}".format(*color))
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _check_file(path: Path, *, allow_empty: bool = False) -> None:
+    """Fail with a clear message when ``path`` is not a readable, non-empty regular file."""
+    try:
+        info = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        raise InputError(f"{path}: file not found") from None
+    except PermissionError:
+        raise InputError(f"{path}: cannot be read (permission denied); check its permissions") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(f"{path}: is a folder, not an image")
+    if not stat.S_ISREG(info.st_mode):
+        # A FIFO or device would block or never end; only plain files are images.
+        raise InputError(f"{path}: is not a regular file")
+    if info.st_size == 0 and not allow_empty:
+        raise InputError(f"{path}: file is empty (0 bytes)")
+
+
+def _open_binary(path: Path) -> io.BufferedReader:
+    try:
+        return path.open("rb")
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, not an image") from None
+    except PermissionError:
+        raise InputError(f"{path}: cannot be read (permission denied); check its permissions") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+
+
+def file_sha256(path: Path | str) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MiB chunks (keyframes can be huge)."""
+    path = Path(path)
+    _check_file(path, allow_empty=True)
+    digest = hashlib.sha256()
+    with _open_binary(path) as fp:
+        try:
+            while chunk := fp.read(_HASH_CHUNK):
+                digest.update(chunk)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    return digest.hexdigest()
+
+
+# Magic numbers: a supported format that Pillow cannot parse is damaged; a few common
+# unsupported kinds get named so the artist knows what to convert.
+_SUPPORTED_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+)
+
+
+def _describe_unreadable(head: bytes) -> tuple[str | None, str | None]:
+    """Return (damaged supported format, description of another kind) from the first bytes."""
+    for magic, fmt in _SUPPORTED_MAGIC:
+        if head.startswith(magic):
+            return fmt, None
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP", None
+    if head[:2] == b"BM" and head[6:10] == b"\0\0\0\0":  # reserved words: not a text starting "BM"
+        return "BMP", None
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in (b"avif", b"avis"):
+            return None, "an AVIF image; convert it to PNG or JPEG"
+        if brand in (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1"):
+            return None, "a HEIC/HEIF image; convert it to PNG or JPEG"
+        return None, "a video or ISO media file"
+    if head.startswith(b"%PDF"):
+        return None, "a PDF document"
+    if head.startswith(b"8BPS"):
+        return None, "a Photoshop document; export it as PNG or JPEG"
+    if head.startswith((b"\xff\x0a", b"\x00\x00\x00\x0cJXL ")):
+        return None, "a JPEG XL image; convert it to PNG or JPEG"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith((b"<!doctype html", b"<html")) or b"<html" in text:
+        return None, "an HTML page, not an image; save the image itself"
+    if b"<svg" in text:
+        return None, "an SVG drawing; export it as PNG"
+    if text.startswith(b"<"):
+        return None, "an XML/text file"
+    if head and all(32 <= b < 127 or b in b"\t\r\n" for b in head[:256]):
+        return None, "a text file"
+    return None, None
+
+
+# --------------------------------------------------------------------------- bomb limit
+
+_bomb_lock = threading.Lock()
+_bomb_users = 0
+_bomb_saved: int | None = None
+_bomb_set: int | None = None
+
+
+@contextlib.contextmanager
+def _pillow_bomb_limit(limit: int) -> Iterator[None]:
+    """Let Pillow's global decompression-bomb guard admit images up to ``limit`` pixels.
+
+    See the module docstring: raised (never lowered) only while our loads run,
+    reference-counted across threads, restored afterwards unless changed meanwhile.
+    """
+    global _bomb_users, _bomb_saved, _bomb_set
+    with _bomb_lock:
+        if _bomb_users == 0:
+            _bomb_saved = Image.MAX_IMAGE_PIXELS
+            _bomb_set = _bomb_saved if _bomb_saved is None or _bomb_saved >= limit else limit
+            Image.MAX_IMAGE_PIXELS = _bomb_set
+        _bomb_users += 1
+    try:
+        yield
+    finally:
+        with _bomb_lock:
+            _bomb_users -= 1
+            if _bomb_users == 0 and _bomb_set == Image.MAX_IMAGE_PIXELS:
+                Image.MAX_IMAGE_PIXELS = _bomb_saved
+
+
+def _limit_text(limit: int) -> str:
+    if limit >= 1_000_000:
+        return f"{limit / 1_000_000:g}-megapixel"
+    return f"{limit}-pixel"
+
+
+def _over_limit(path: Path, size_text: str) -> InputError:
+    return InputError(
+        f"{path}: {size_text} pixels is over the {_limit_text(MAX_IMAGE_PIXELS)} limit; scale it down first"
+    )
+
+
+# --------------------------------------------------------------------------- opening
+
+
+def open_image(
+    path: Path | str, *, background: tuple[int, int, int] = (255, 255, 255)
+) -> tuple[Image.Image, list[str]]:
+    """Open ``path`` as a fully decoded RGB image, EXIF-transposed, in sRGB; no resizing.
+
+    Transparency is composited on ``background``. Returns the image and notes on the
+    conversions applied.
+    """
+    image, notes, _ = _open(Path(path), background, None)
+    return image, notes
+
+
+def _open(
+    path: Path,
+    background: tuple[int, int, int],
+    fit_target: tuple[tuple[int, int], FitMode] | None,
+) -> tuple[Image.Image, list[str], tuple[int, int]]:
+    """Open, decode and normalise ``path``; return (RGB image, notes, source size).
+
+    ``fit_target`` lets JPEGs decode at a reduced scale (still at least twice the needed
+    resolution) when the final size is known.
+    """
+    _check_file(path)
+    notes: list[str] = []
+    limit = MAX_IMAGE_PIXELS
+    with _open_binary(path) as fp, _pillow_bomb_limit(limit):
+        head = fp.read(512)
+        fp.seek(0)
+        try:
+            im = Image.open(fp, formats=list(_OPEN_FORMATS))
+        except UnidentifiedImageError:
+            raise _unreadable(path, head) from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:  # warning: -W error
+            raise _bomb_error(path, exc) from None
+        except Exception as exc:  # any parser failure on a foreign file
+            # A plugin that accepted the first bytes ("BM...") may still fail on plain text.
+            damaged, kind = _describe_unreadable(head)
+            if damaged is None and kind is not None:
+                raise _unreadable(path, head) from None
+            raise _corrupt(path, exc) from None
+
+        width, height = im.size
+        if width * height > limit:
+            raise _over_limit(path, f"{width}x{height}")
+        fmt = im.format or "image"
+        try:
+            notes.extend(_frame_notes(im))
+            bits16 = _is_16bit_source(im)  # before anything decodes: it reads the tile list
+            if fit_target is not None and im.format in ("JPEG", "MPO"):
+                _draft(im, fit_target, _jpeg_orientation(im))
+            im.load()  # decode fully now, so truncated files fail here and not later
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:  # warning: -W error
+            raise _bomb_error(path, exc) from None
+        except MemoryError:
+            raise InputError(
+                f"{path}: not enough memory to decode {width}x{height} pixels; scale it down first"
+            ) from None
+        except Exception as exc:  # decoder errors come as OSError, SyntaxError, ValueError...
+            raise _corrupt(path, exc) from None
+
+        if bits16:
+            notes.append(f"16-bit {fmt} converted to 8-bit")
+        icc = im.info.get("icc_profile")
+        before = im.size
+        try:
+            ImageOps.exif_transpose(im, in_place=True)
+        except Exception:  # malformed EXIF must not make a good image unusable
+            notes.append("EXIF data is unreadable; orientation not applied")
+        swapped = im.size != before
+        source_size = (height, width) if swapped else (width, height)
+        rgb = _to_rgb(im, background, notes, label=str(path), icc=icc, fmt=fmt)
+    return rgb, notes, source_size
+
+
+def _unreadable(path: Path, head: bytes) -> InputError:
+    damaged, kind = _describe_unreadable(head)
+    if damaged is not None:
+        return InputError(
+            f"{path}: file is truncated or corrupt (its {damaged} header cannot be parsed); "
+            "re-export or re-download it"
+        )
+    if kind is not None:
+        return InputError(
+            f"{path}: not an image Pillow can read (it looks like {kind}); {_FORMATS_TEXT} are supported"
+        )
+    return InputError(f"{path}: not an image Pillow can read ({_FORMATS_TEXT} are supported)")
+
+
+def _corrupt(path: Path, exc: BaseException) -> InputError:
+    detail = " ".join(str(exc).split()) or type(exc).__name__
+    return InputError(f"{path}: file is truncated or corrupt ({detail}); re-export or re-download it")
+
+
+def _bomb_error(path: Path, exc: Exception) -> InputError:
+    # Pillow refused in Image.open, before we could see the size: report its pixel count.
+    match = re.search(r"\((\d+) pixels\)", str(exc))
+    return _over_limit(path, f"{int(match.group(1)):,}" if match else "the image's")
+
+
+def _frame_notes(im: Image.Image) -> list[str]:
+    frames = getattr(im, "n_frames", 1)
+    if frames <= 1:
+        return []
+    im.seek(0)  # n_frames may have walked through the file
+    kind = {
+        "GIF": "animated GIF",
+        "WEBP": "animated WebP",
+        "PNG": "animated PNG",
+        "TIFF": "multi-page TIFF",
+        "MPO": "multi-picture JPEG",
+    }.get(im.format or "", f"multi-frame {im.format}")
+    unit = "pages" if im.format == "TIFF" else "frames"
+    return [f"{kind}: using the first of {frames} {unit}"]
+
+
+def _jpeg_orientation(im: Image.Image) -> int:
+    # Only for JPEG: its EXIF is parsed at open. (PNG's getexif() would decode the image.)
+    try:
+        return int(im.getexif().get(ExifTags.Base.Orientation, 1))
+    except Exception:  # unreadable EXIF is reported by exif_transpose later
+        return 1
+
+
+def _draft(im: Image.Image, fit_target: tuple[tuple[int, int], FitMode], orientation: int) -> None:
+    """Decode a JPEG at 1/2, 1/4 or 1/8 scale when the output is that much smaller."""
+    (target_w, target_h), fit = fit_target
+    if orientation in (5, 6, 7, 8):  # the target, as the file stores the image
+        target_w, target_h = target_h, target_w
+    width, height = im.size
+    scale_x, scale_y = target_w / width, target_h / height
+    if fit == "crop":
+        scale_x = scale_y = max(scale_x, scale_y)
+    elif fit == "pad":
+        scale_x = scale_y = min(scale_x, scale_y)
+    need = (
+        max(1, math.ceil(width * scale_x * _DRAFT_MARGIN)),
+        max(1, math.ceil(height * scale_y * _DRAFT_MARGIN)),
+    )
+    if need[0] < width and need[1] < height:
+        im.draft(None, need)
+
+
+def _is_16bit_source(im: Image.Image) -> bool:
+    """Whether the decoder reads 16-bit samples (Pillow keeps the high byte of RGB ones)."""
+    for tile in im.tile:
+        args = tile.args
+        rawmode = args[0] if isinstance(args, tuple) and args else args
+        if isinstance(rawmode, str) and ";16" in rawmode:
+            return True
+    return im.mode.startswith("I;16")
+
+
+# --------------------------------------------------------------------------- conversion
+
+
+def _to_rgb(
+    im: Image.Image,
+    background: tuple[int, int, int],
+    notes: list[str],
+    *,
+    label: str,
+    icc: bytes | None,
+    fmt: str,
+) -> Image.Image:
+    """Convert any Pillow mode to 8-bit sRGB "RGB", appending notes on lossy steps."""
+    im = _to_8bit_native(im, notes, label=label, fmt=fmt)
+    if icc:
+        im = _apply_icc(im, icc, notes)
+    if im.mode == "L":
+        return im.convert("RGB")
+    if im.mode == "RGB":
+        return im
+    if im.mode == "CMYK":
+        # Still CMYK: no usable profile, so Pillow's naive formula it is.
+        notes.append("CMYK image converted to RGB without a colour profile (colours may be approximate)")
+        return im.convert("RGB")
+    # LA or RGBA: composite on the background, straight (non-premultiplied) alpha.
+    rgba = im.convert("RGBA")
+    alpha = rgba.getchannel("A")
+    if alpha.getextrema()[0] == 255:
+        return rgba.convert("RGB")
+    canvas = Image.new("RGB", rgba.size, tuple(background))
+    canvas.paste(rgba.convert("RGB"), mask=alpha)
+    notes.append(f"alpha composited on {_color_name(background)}")
+    return canvas
+
+
+def _to_8bit_native(im: Image.Image, notes: list[str], *, label: str, fmt: str) -> Image.Image:
+    """Bring ``im`` to one of L, LA, RGB, RGBA, CMYK (its own colour space, 8 bits)."""
+    mode = im.mode
+    transparency = im.info.get("transparency")
+    if mode in ("L", "LA", "RGB", "RGBA", "CMYK"):
+        if transparency is not None and mode in ("L", "RGB"):
+            # PNG tRNS: one grey level or RGB colour is fully transparent.
+            return im.convert("LA" if mode == "L" else "RGBA")
+        return im
+    if mode == "1":
+        return im.convert("L")
+    if mode == "P":
+        has_alpha = transparency is not None or (im.palette is not None and im.palette.mode == "RGBA")
+        return im.convert("RGBA" if has_alpha else "RGB")
+    if mode == "PA":
+        return im.convert("RGBA")
+    if mode in ("La", "RGBa"):
+        return im.convert("RGBA")
+    if mode in ("RGBX", "YCbCr", "HSV"):
+        return im.convert("RGB")
+    if mode.startswith("I;16"):
+        # Pillow's own I;16 -> L clips everything above 255 to white; scale instead.
+        values = np.asarray(im).astype(np.uint32)
+        if not any(note.startswith("16-bit") for note in notes):
+            notes.append(f"16-bit {fmt} converted to 8-bit")
+        return Image.fromarray(_scale_16bit(values))
+    if mode == "I":
+        values = np.asarray(im).astype(np.int64)
+        lo, hi = (int(values.min()), int(values.max())) if values.size else (0, 0)
+        if lo >= 0 and hi <= 65535:
+            if not any(note.startswith("16-bit") for note in notes):
+                notes.append("32-bit integer image converted to 8-bit (as 16-bit values)")
+            return Image.fromarray(_scale_16bit(values))
+        notes.append(f"32-bit integer image mapped to 8-bit (values {lo}..{hi} stretched to 0..255)")
+        return Image.fromarray(_stretch(values.astype(np.float64), lo, hi))
+    if mode == "F":
+        return Image.fromarray(_float_to_8bit(np.asarray(im, dtype=np.float64), notes))
+    if mode == "LAB":
+        try:
+            transform = ImageCms.buildTransform(ImageCms.createProfile("LAB"), _srgb_profile(), "LAB", "RGB")
+            return ImageCms.applyTransform(im, transform)
+        except Exception:
+            pass
+    raise InputError(f"{label}: unsupported pixel format {mode}; convert it to 8-bit RGB first")
+
+
+def _scale_16bit(values: np.ndarray) -> np.ndarray:
+    # round(v / 257): 65535 -> 255, 32768 -> 128, 257 -> 1, exact and without clipping.
+    return ((values * 255 + 32767) // 65535).astype(np.uint8)
+
+
+def _stretch(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    if hi <= lo:
+        return np.zeros(values.shape, dtype=np.uint8)
+    return np.clip(np.rint((values - lo) * 255.0 / (hi - lo)), 0, 255).astype(np.uint8)
+
+
+def _float_to_8bit(values: np.ndarray, notes: list[str]) -> np.ndarray:
+    """Float images: 0..1 and 0..255 ranges are taken as such, anything else is stretched."""
+    finite = np.isfinite(values)
+    if not finite.all():
+        values = np.where(finite, values, 0.0)
+        notes.append("non-finite values (NaN/inf) in a float image set to black")
+    lo, hi = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+    if lo >= 0.0 and hi <= 1.0:
+        notes.append("32-bit float image (0..1) converted to 8-bit")
+        return np.clip(np.rint(values * 255.0), 0, 255).astype(np.uint8)
+    if lo >= 0.0 and hi <= 255.0:
+        notes.append("32-bit float image (0..255) converted to 8-bit")
+        return np.clip(np.rint(values), 0, 255).astype(np.uint8)
+    notes.append(f"32-bit float image mapped to 8-bit (values {lo:g}..{hi:g} stretched to 0..255)")
+    return _stretch(values, lo, hi)
+
+
+@functools.cache
+def _srgb_profile() -> ImageCms.ImageCmsProfile:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+_ICC_SPACE = {"L": "GRAY", "LA": "GRAY", "RGB": "RGB", "RGBA": "RGB", "CMYK": "CMYK"}
+
+
+def _apply_icc(im: Image.Image, icc: bytes, notes: list[str]) -> Image.Image:
+    """Convert from the embedded profile to sRGB; on any failure keep the pixels as stored."""
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        name = (ImageCms.getProfileDescription(source) or "").strip() or "unnamed"
+        space = source.profile.xcolor_space.strip()
+    except Exception:
+        notes.append("embedded ICC colour profile is unreadable; colours used as stored")
+        return im
+    if space == "RGB" and "srgb" in name.lower():
+        return im  # already sRGB: converting would only cost time and rounding
+    if space != _ICC_SPACE.get(im.mode):
+        notes.append(f"embedded ICC profile {name!r} ({space}) does not match the {im.mode} image; ignored")
+        return im
+    try:
+        if im.mode == "LA":  # lcms has no grey+alpha input: convert grey, keep alpha
+            out = ImageCms.profileToProfile(im.getchannel("L"), source, _srgb_profile(), outputMode="RGB")
+            out.putalpha(im.getchannel("A"))
+        else:
+            out_mode = "RGBA" if im.mode == "RGBA" else "RGB"
+            out = ImageCms.profileToProfile(im, source, _srgb_profile(), outputMode=out_mode)
+    except Exception as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        notes.append(f"embedded ICC profile {name!r} could not be applied ({reason}); colours used as stored")
+        return im
+    if out is None:  # pragma: no cover - only with inPlace=True
+        return im
+    notes.append(f"colours converted from the embedded ICC profile {name!r} to sRGB")
+    return out
+
+
+# --------------------------------------------------------------------------- fitting
+
+
+def _check_size(size: tuple[int, int]) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in size)
+    except (TypeError, ValueError):
+        raise ValueError(f"size must be (width, height), got {size!r}") from None
+    if width < 1 or height < 1 or (width, height) != tuple(size):
+        raise ValueError(f"size must be two positive integers, got {size!r}")
+    return width, height
+
+
+def _resize(
+    image: Image.Image,
+    size: tuple[int, int],
+    box: tuple[float, float, float, float] | None = None,
+) -> Image.Image:
+    """High-quality resize of ``box`` (default: all) of ``image`` to ``size``."""
+    if box is None:
+        box = (0.0, 0.0, float(image.width), float(image.height))
+    shrinking = size[0] < box[2] - box[0] or size[1] < box[3] - box[1]
+    if shrinking:
+        # Lanczos avoids aliasing; reducing_gap makes huge downscales fast.
+        return image.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=_REDUCING_GAP)
+    # Bicubic for upscales: Lanczos rings visibly around edges when enlarging.
+    return image.resize(size, Image.Resampling.BICUBIC, box=box)
+
+
+def fit_image(
+    image: Image.Image,
+    size: tuple[int, int],
+    fit: FitMode = "crop",
+    background: tuple[int, int, int] = (255, 255, 255),
+) -> Image.Image:
+    """Fit ``image`` to exactly ``size`` (w, h) as an RGB image.
+
+    - ``crop``: centre-crop to the target aspect ratio, then resize (fills the frame);
+    - ``pad``: resize to fit inside, letterbox on ``background`` (nothing is cut off);
+    - ``stretch``: resize to the size, ignoring the aspect ratio.
+    """
+    width, height = _check_size(size)
+    if fit not in FIT_MODES:
+        raise ValueError(f"fit must be one of {', '.join(FIT_MODES)}, got {fit!r}")
+    if image.mode != "RGB":
+        image = _to_rgb(image, background, [], label="image", icc=image.info.get("icc_profile"), fmt="image")
+    src_w, src_h = image.size
+    if fit == "stretch":
+        return _resize(image, (width, height))
+    if fit == "crop":
+        # Float box: sub-pixel-exact centring, no off-by-one drift on odd sizes.
+        target_aspect = width / height
+        if src_w / src_h > target_aspect:
+            crop_w = src_h * target_aspect
+            left = (src_w - crop_w) / 2
+            box = (left, 0.0, left + crop_w, float(src_h))
+        else:
+            crop_h = src_w / target_aspect
+            top = (src_h - crop_h) / 2
+            box = (0.0, top, float(src_w), top + crop_h)
+        return _resize(image, (width, height), box)
+    scale = min(width / src_w, height / src_h)
+    inner = (
+        min(width, max(1, round(src_w * scale))),
+        min(height, max(1, round(src_h * scale))),
+    )
+    canvas = Image.new("RGB", (width, height), tuple(background))
+    canvas.paste(_resize(image, inner), ((width - inner[0]) // 2, (height - inner[1]) // 2))
+    return canvas
+
+
+def load_image(
+    path: Path | str,
+    size: tuple[int, int] = DEFAULT_SIZE,
+    fit: FitMode = "crop",
+    background: tuple[int, int, int] = (255, 255, 255),
+) -> LoadedImage:
+    """Load a keyframe as an ``H x W x 3`` uint8 RGB array of exactly ``size`` (w, h)."""
+    width, height = _check_size(size)
+    if fit not in FIT_MODES:
+        raise ValueError(f"fit must be one of {', '.join(FIT_MODES)}, got {fit!r}")
+    image, notes, source_size = _open(Path(path), background, ((width, height), fit))
+    fitted = fit_image(image, (width, height), fit, background)
+    pixels = np.array(fitted, dtype=np.uint8, order="C")  # a writable copy, detached from Pillow
+    if pixels.shape != (height, width, 3):  # pragma: no cover - guards the contract
+        raise AssertionError(f"fit produced {pixels.shape}, expected {(height, width, 3)}")
+    return LoadedImage(pixels=pixels, source_size=source_size, notes=tuple(notes))
