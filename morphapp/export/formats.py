@@ -101,7 +101,9 @@ def _suffix_choices() -> str:
 def format_for_path(path: Path, explicit: str | None = None) -> ExportFormat:
     """The preset for ``path``: ``explicit`` if given, else by suffix.
 
-    A path without a suffix, or an existing folder, means a PNG sequence in that folder.
+    A known file suffix wins (``out.gif`` is a GIF even if a folder has that name, which then
+    fails as "is a folder" rather than silently filling it with PNGs). A path without a
+    suffix, or an existing folder with an unknown one (``renders/v1.2``), is a PNG sequence.
     """
     if explicit is not None:
         preset = FORMATS.get(explicit.strip().lower())
@@ -110,10 +112,10 @@ def format_for_path(path: Path, explicit: str | None = None) -> ExportFormat:
         return preset
     path = Path(path)
     suffix = path.suffix.lower()
+    for preset in FORMATS.values():
+        if suffix and preset.extension == suffix:
+            return preset
     if path.is_dir() or not suffix:
         folder_presets = [f for f in FORMATS.values() if f.is_folder]
         return folder_presets[0]
-    for preset in FORMATS.values():
-        if preset.extension == suffix:
-            return preset
     raise OutputError(f"{path}: unknown output type {path.suffix!r}; use {_suffix_choices()}")

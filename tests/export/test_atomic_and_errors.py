@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import tracemalloc
 from pathlib import Path
 
@@ -215,9 +214,3 @@ def test_frames_are_streamed_not_kept(tmp_path: Path, name: str) -> None:
             tracemalloc.stop()
     assert writer.frames_written == 41
     assert peak < 8 * frame_bytes, peak
-
-
-def test_export_never_imports_qt_or_cli() -> None:
-    import morphapp.export  # noqa: F401 - the import is the point
-
-    assert not any(m.startswith(("PySide", "PyQt", "morphapp.cli")) for m in sys.modules)

@@ -1,0 +1,136 @@
+"""``morphapp render``: keyframes (or a project) to a GIF, MP4, WebM or PNG sequence."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from morphapp.cli.progress import ProgressBar
+from morphapp.core.device import DEVICE_CHOICES, DTYPE_CHOICES, describe_device, resolve_device, resolve_dtype
+from morphapp.core.easing import EASE_NAMES
+from morphapp.core.images import parse_color, parse_size
+from morphapp.core.interpolate import PATH_CHOICES
+from morphapp.core.keyframes import Keyframe
+from morphapp.core.project import Project, load_project, project_to_dict, save_project, with_hashes
+from morphapp.core.render import plan_for, render_frames
+from morphapp.core.settings import FIT_CHOICES, MorphSettings
+from morphapp.core.timeline import LOOP_CHOICES
+from morphapp.errors import InputError
+from morphapp.export import FORMATS, format_for_path, open_writer
+from morphapp.models.discovery import find_model
+from morphapp.models.tae_codec import TaeCodec
+
+
+def add_parser(commands: Any) -> None:
+    p = commands.add_parser(
+        "render",
+        help="render a morph to GIF, MP4, WebM or a PNG sequence",
+        description="Render a morph between two or more keyframe images, or a saved project.",
+    )
+    p.add_argument("inputs", nargs="+", metavar="KEYFRAME", help="two or more images, or one PROJECT.json")
+    p.add_argument(
+        "-o", "--output", type=Path, help="output file (.gif, .mp4, .webm) or folder (PNG sequence)"
+    )
+    p.add_argument("--format", choices=sorted(FORMATS), help="output format (default: from the extension)")
+    # Settings default to None so that, with a project, only the flags actually given override it.
+    p.add_argument("--frames", type=int, help="total number of frames")
+    p.add_argument("--segment-frames", help="frames per segment: N, or N,N,... one per segment (default 24)")
+    p.add_argument("--fps", type=float, help="frames per second (default 24)")
+    p.add_argument("--size", help="output size WxH, rounded to multiples of 8 (default 512x512)")
+    p.add_argument("--fit", choices=FIT_CHOICES, help="fit images to the size: crop (default), pad, stretch")
+    p.add_argument("--background", help="colour behind transparent or padded areas (default white)")
+    p.add_argument("--model", help="model name or path (default: the first model found)")
+    p.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="where to run (default auto)")
+    p.add_argument("--dtype", choices=DTYPE_CHOICES, default="auto", help="model weight precision")
+    p.add_argument("--path", choices=PATH_CHOICES, help="interpolation path (default slerp)")
+    p.add_argument("--ease", help=f"easing of each segment: {', '.join(EASE_NAMES)} (default linear)")
+    p.add_argument("--hold", type=int, help="extra frames to hold on each keyframe (default 0)")
+    p.add_argument("--loop", choices=LOOP_CHOICES, help="none (default), loop back to the first, pingpong")
+    p.add_argument("--seed", type=int, help="random seed (default 0)")
+    p.add_argument("--batch", type=int, default=1, help="frames decoded per model call (default 1)")
+    p.add_argument("--save-project", type=Path, metavar="P", help="also write the morph as a project file")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or notes")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    notes: list[str] = []
+    note = (lambda _line: None) if args.quiet else (lambda line: print(f"note: {line}", file=sys.stderr))
+    project = _project_from_args(args, note)
+    if args.output is None and args.save_project is None:
+        raise InputError("no output: give -o OUT (and/or --save-project P)")
+    if args.save_project is not None:
+        save_project(with_hashes(project), args.save_project)
+        note(f"project saved to {args.save_project}")
+    if args.output is None:
+        return 0
+
+    settings = project.settings
+    plan = plan_for(settings, len(project.keyframes))
+    if settings.frames is not None and len(plan) != settings.frames:
+        note(f"--frames {settings.frames}: {len(plan)} frames fit the loop and hold settings exactly")
+    fmt = format_for_path(args.output, args.format)
+    metadata = project_to_dict(with_hashes(project), args.output.resolve().parent)
+    # Open the writer first: an unwritable target fails before any model is loaded.
+    with open_writer(args.output, fps=settings.fps, format=fmt.name, metadata=metadata) as writer:
+        device = resolve_device(args.device)
+        codec = TaeCodec(find_model(project.model), device, resolve_dtype(args.dtype, device))
+        note(f"model {codec.name} ({codec.info.family}) on {describe_device(device)}, {codec.dtype}")
+        started = time.perf_counter()
+        with ProgressBar(total=len(plan), enabled=not args.quiet) as bar:
+            for frame in render_frames(
+                project.keyframes, codec, settings, note=note, progress=bar.update, batch_size=args.batch
+            ):
+                writer.write(frame.pixels)
+        elapsed = time.perf_counter() - started
+    notes.append(f"wrote {writer.frames_written} frames to {args.output} in {elapsed:.1f} s")
+    for line in notes:
+        note(line)
+    return 0
+
+
+def _project_from_args(args: argparse.Namespace, note: Any) -> Project:
+    inputs = [Path(p) for p in args.inputs]
+    if len(inputs) == 1 and inputs[0].suffix.lower() == ".json":
+        project = load_project(inputs[0])
+        overrides = _settings_overrides(args, note)
+        if "frames" in overrides or "segment_frames" in overrides:
+            overrides["segments"] = None  # the user re-times the morph
+        settings = dataclasses.replace(project.settings, **overrides)
+        settings.validate()
+        return dataclasses.replace(project, settings=settings, model=args.model or project.model)
+    if len(inputs) < 2:
+        raise InputError("give two or more keyframe images (or one PROJECT.json)")
+    for path in inputs:
+        if not path.exists():
+            raise InputError(f"{path}: file not found")
+    settings = MorphSettings(**_settings_overrides(args, note))
+    settings.validate()
+    return Project(tuple(Keyframe(p) for p in inputs), settings, args.model)
+
+
+def _settings_overrides(args: argparse.Namespace, note: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if args.size is not None:
+        size, size_note = parse_size(args.size)
+        if size_note:
+            note(size_note)
+        out["size"] = size
+    if args.background is not None:
+        out["background"] = parse_color(args.background)
+    if args.segment_frames is not None:
+        try:
+            out["segment_frames"] = tuple(int(v) for v in args.segment_frames.split(","))
+        except ValueError as exc:
+            raise InputError(f"--segment-frames {args.segment_frames}: expected N or N,N,...") from exc
+        if args.frames is not None:
+            raise InputError("--frames and --segment-frames: give one or the other")
+    for name in ("frames", "fps", "fit", "path", "ease", "hold", "loop", "seed"):
+        value = getattr(args, name)
+        if value is not None:
+            out[name] = value
+    return out

@@ -1,0 +1,196 @@
+"""The project file: a versioned JSON document that reproduces a morph exactly.
+
+Keyframe paths are stored relative to the project file when they live beside or below it, so
+a project folder can be moved as a whole; each keyframe's content hash is stored too, so a
+changed image is noticed. Segments are stored resolved (steps and easing for each), so that
+rendering a project never depends on defaults that a later version might change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from morphapp.core.atomic import atomic_write_text
+from morphapp.core.images import file_sha256
+from morphapp.core.keyframes import Keyframe
+from morphapp.core.settings import MorphSettings
+from morphapp.core.timeline import SegmentSpec
+from morphapp.errors import InputError
+
+FORMAT_NAME = "morphapp.project"
+FORMAT_VERSION = 1
+MAX_PROJECT_BYTES = 10_000_000  # a project is a few kB; anything huge is not one
+
+
+@dataclass(frozen=True)
+class Project:
+    keyframes: tuple[Keyframe, ...]
+    settings: MorphSettings
+    model: str | None = None  # a model name (or path) as the user chose it; None: the default
+
+
+def project_to_dict(project: Project, base: Path) -> dict[str, Any]:
+    s = project.settings
+    segments = s.segment_specs(len(project.keyframes))
+    return {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "keyframes": [
+            {
+                "type": "image",
+                "path": _relative(k.path, base),
+                "sha256": k.sha256 or file_sha256(k.path),
+            }
+            for k in project.keyframes
+        ],
+        "model": project.model,
+        "settings": {
+            "size": list(s.size),
+            "fit": s.fit,
+            "background": "#{:02x}{:02x}{:02x}".format(*s.background),
+            "path": s.path,
+            "hold": s.hold,
+            "loop": s.loop,
+            "fps": s.fps,
+            "seed": s.seed,
+            "segments": [{"steps": seg.steps, "ease": seg.ease} for seg in segments],
+        },
+    }
+
+
+def save_project(project: Project, path: Path | str) -> None:
+    path = Path(path)
+    data = project_to_dict(project, path.resolve().parent)
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def load_project(path: Path | str) -> Project:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: project file not found")
+    if path.stat().st_size > MAX_PROJECT_BYTES:
+        raise InputError(f"{path}: too large to be a morphapp project")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not a morphapp project (not UTF-8 text)") from exc
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from exc
+    return project_from_dict(data, path.resolve().parent, str(path))
+
+
+def project_from_dict(data: Any, base: Path, where: str = "project") -> Project:
+    reader = _Reader(where)
+    if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+        raise InputError(f'{where}: not a morphapp project (no "format": "{FORMAT_NAME}")')
+    version = data.get("version")
+    if not isinstance(version, int) or version < 1:
+        raise InputError(f"{where}: version must be a positive whole number")
+    if version > FORMAT_VERSION:
+        raise InputError(
+            f"{where}: made by a newer morphapp (project version {version}; this one reads up to "
+            f"{FORMAT_VERSION}); update morphapp"
+        )
+    keyframes = tuple(
+        Keyframe(_absolute(reader.text(k, "path", f"keyframes[{i}]"), base), reader.opt_text(k, "sha256"))
+        for i, k in enumerate(reader.array(data, "keyframes", ""))
+    )
+    raw = reader.mapping(data, "settings", "")
+    size = reader.array(raw, "size", "settings")
+    if len(size) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in size):
+        raise InputError(f"{where}: settings.size must be [width, height] in pixels")
+    segments = tuple(
+        SegmentSpec(
+            reader.integer(seg, "steps", f"settings.segments[{i}]"), reader.opt_text(seg, "ease") or "linear"
+        )
+        for i, seg in enumerate(reader.array(raw, "segments", "settings"))
+    )
+    settings = MorphSettings(
+        size=(size[0], size[1]),
+        fit=reader.text(raw, "fit", "settings"),
+        background=_parse_hex(reader.text(raw, "background", "settings"), where),
+        path=reader.text(raw, "path", "settings"),
+        hold=reader.integer(raw, "hold", "settings"),
+        loop=reader.text(raw, "loop", "settings"),
+        fps=reader.number(raw, "fps", "settings"),
+        seed=reader.integer(raw, "seed", "settings"),
+        segments=segments,
+    )
+    try:
+        settings.validate()
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from exc
+    model = data.get("model")
+    if model is not None and not isinstance(model, str):
+        raise InputError(f"{where}: model must be a name or null")
+    return Project(keyframes, settings, model)
+
+
+def with_hashes(project: Project) -> Project:
+    """The project with every keyframe's current content hash filled in."""
+    keyframes = tuple(replace(k, sha256=file_sha256(k.path)) for k in project.keyframes)
+    return replace(project, keyframes=keyframes)
+
+
+class _Reader:
+    """Typed field access that turns a malformed document into one clear InputError."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def _get(self, obj: Any, key: str, parent: str, types: tuple[type, ...], what: str) -> Any:
+        name = f"{parent}.{key}" if parent else key
+        if not isinstance(obj, dict) or key not in obj:
+            raise InputError(f"{self.where}: missing {name}")
+        value = obj[key]
+        if not isinstance(value, types) or isinstance(value, bool):
+            raise InputError(f"{self.where}: {name} must be {what}")
+        return value
+
+    def text(self, obj: Any, key: str, parent: str) -> str:
+        return self._get(obj, key, parent, (str,), "text")
+
+    def opt_text(self, obj: Any, key: str) -> str | None:
+        value = obj.get(key) if isinstance(obj, dict) else None
+        return value if isinstance(value, str) else None
+
+    def integer(self, obj: Any, key: str, parent: str) -> int:
+        return self._get(obj, key, parent, (int,), "a whole number")
+
+    def number(self, obj: Any, key: str, parent: str) -> float:
+        return float(self._get(obj, key, parent, (int, float), "a number"))
+
+    def array(self, obj: Any, key: str, parent: str) -> list[Any]:
+        return self._get(obj, key, parent, (list,), "a list")
+
+    def mapping(self, obj: Any, key: str, parent: str) -> dict[str, Any]:
+        return self._get(obj, key, parent, (dict,), "an object")
+
+
+def _relative(path: Path, base: Path) -> str:
+    absolute = path.resolve()
+    try:
+        return absolute.relative_to(base).as_posix()
+    except ValueError:
+        return str(absolute)
+
+
+def _absolute(text: str, base: Path) -> Path:
+    path = Path(os.path.expanduser(text))
+    return path if path.is_absolute() else base / path
+
+
+def _parse_hex(text: str, where: str) -> tuple[int, int, int]:
+    value = text.strip().lstrip("#")
+    if len(value) != 6:
+        raise InputError(f"{where}: settings.background must be a colour like #ffffff")
+    try:
+        return (int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16))
+    except ValueError as exc:
+        raise InputError(f"{where}: settings.background must be a colour like #ffffff") from exc

@@ -1,0 +1,155 @@
+"""The render loop: keyframes -> latents -> path -> frames, one frame at a time.
+
+``render_frames`` is a generator. It never holds more than one decode batch of frames, checks
+the cancel token before every decode, and reports progress through a callback, so the CLI can
+wrap it in a progress bar and the GUI in a worker thread: one loop, two faces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from morphapp.core.cancel import CancelToken
+from morphapp.core.images import file_sha256, load_image
+from morphapp.core.interpolate import interpolate
+from morphapp.core.keyframes import Keyframe, check_keyframes
+from morphapp.core.latent_cache import LatentCache, LatentKey
+from morphapp.core.settings import MorphSettings
+from morphapp.core.timeline import FrameSpec, plan_frames
+from morphapp.models.base import LatentCodec
+
+
+@dataclass(frozen=True)
+class Frame:
+    spec: FrameSpec
+    total: int
+    pixels: np.ndarray  # H x W x 3 uint8
+
+    @property
+    def index(self) -> int:
+        return self.spec.index
+
+
+@dataclass(frozen=True)
+class Progress:
+    stage: str  # "encode" (keyframes) or "decode" (frames)
+    done: int
+    total: int
+
+
+ProgressFn = Callable[[Progress], None]
+NoteFn = Callable[[str], None]
+
+
+def plan_for(settings: MorphSettings, n_keyframes: int) -> list[FrameSpec]:
+    settings.validate()
+    return plan_frames(
+        n_keyframes, settings.segment_specs(n_keyframes), loop=settings.loop, hold=settings.hold
+    )
+
+
+def encode_keyframes(
+    keyframes: Sequence[Keyframe],
+    codec: LatentCodec,
+    settings: MorphSettings,
+    *,
+    needed: set[int] | None = None,
+    cache: LatentCache | None = None,
+    cancel: CancelToken | None = None,
+    progress: ProgressFn | None = None,
+    note: NoteFn | None = None,
+) -> dict[int, torch.Tensor]:
+    """Latents (1, C, h, w) of the keyframes in ``needed`` (default: all), through the cache."""
+    indices = sorted(range(len(keyframes)) if needed is None else needed)
+    latents: dict[int, torch.Tensor] = {}
+    for done, i in enumerate(indices):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        keyframe = keyframes[i]
+        digest = file_sha256(keyframe.path)
+        if keyframe.sha256 and digest != keyframe.sha256 and note:
+            note(f"{keyframe.path}: the image changed since the project was saved")
+        key = LatentKey(digest, codec.model_id, settings.size, settings.fit, settings.background)
+        latent = cache.get(key) if cache is not None else None
+        if latent is None:
+            loaded = load_image(keyframe.path, settings.size, settings.fit, settings.background)
+            for line in loaded.notes:
+                if note:
+                    note(f"{keyframe.path.name}: {line}")
+            latent = codec.encode(to_tensor(loaded.pixels))
+            if cache is not None:
+                cache.put(key, latent)
+        latents[i] = latent
+        if progress:
+            progress(Progress("encode", done + 1, len(indices)))
+    return latents
+
+
+def render_frames(
+    keyframes: Sequence[Keyframe],
+    codec: LatentCodec,
+    settings: MorphSettings,
+    *,
+    frame_indices: Sequence[int] | None = None,
+    cache: LatentCache | None = None,
+    cancel: CancelToken | None = None,
+    progress: ProgressFn | None = None,
+    note: NoteFn | None = None,
+    batch_size: int = 1,
+) -> Iterator[Frame]:
+    """Yield the morph's frames in play order, or in the order of ``frame_indices``.
+
+    Raises ``Cancelled`` (between frames) when ``cancel`` is set.
+    """
+    check_keyframes(list(keyframes))
+    plan = plan_for(settings, len(keyframes))
+    order = [plan[i] for i in frame_indices] if frame_indices is not None else plan
+    needed = {k for spec in order for k in (spec.a, spec.b)}
+    latents = encode_keyframes(
+        keyframes, codec, settings, needed=needed, cache=cache, cancel=cancel, progress=progress, note=note
+    )
+    decoded_keyframes: dict[int, np.ndarray] = {}  # holds and loops show keyframes many times
+    step = max(1, batch_size)
+    for start in range(0, len(order), step):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        batch = order[start : start + step]
+        todo: list[FrameSpec] = []
+        for spec in batch:
+            key = spec.keyframe
+            if key is None or (key not in decoded_keyframes and all(t.keyframe != key for t in todo)):
+                todo.append(spec)
+        fresh: dict[int, np.ndarray] = {}
+        if todo:
+            points = torch.cat(
+                [interpolate(settings.path, latents[s.a][0], latents[s.b][0], [s.t]) for s in todo]
+            ).to(torch.float32)
+            for spec, pixels in zip(todo, to_pixels(codec.decode(points)), strict=True):
+                fresh[spec.index] = pixels
+                if spec.keyframe is not None:
+                    decoded_keyframes[spec.keyframe] = pixels
+        for offset, spec in enumerate(batch):
+            pixels = fresh.get(spec.index)
+            if pixels is None:
+                pixels = decoded_keyframes[spec.keyframe]  # type: ignore[index]
+            yield Frame(spec, len(plan), pixels)
+            if progress:
+                progress(Progress("decode", start + offset + 1, len(order)))
+
+
+def to_tensor(pixels: np.ndarray) -> torch.Tensor:
+    """H x W x 3 uint8 -> (1, 3, H, W) float32 in [0, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1)[None].to(torch.float32) / 255.0
+
+
+def to_pixels(images: torch.Tensor) -> list[np.ndarray]:
+    """(B, 3, H, W) float in [0, 1] -> list of H x W x 3 uint8 arrays."""
+    as_bytes = images.clamp(0, 1).mul(255.0).round_().to(torch.uint8).permute(0, 2, 3, 1).contiguous()
+    frames = [frame.numpy() for frame in as_bytes]
+    for frame in frames:
+        frame.flags.writeable = False  # one array may stand for several frames (holds, loops)
+    return frames

@@ -1,0 +1,32 @@
+"""The engine runs headless: core, models and export never import Qt or the CLI."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+
+def test_import_linter_contracts_hold() -> None:
+    exe = shutil.which("lint-imports")
+    assert exe, "import-linter is part of the test extras"
+    result = subprocess.run([exe], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Contracts: 2 kept, 0 broken" in result.stdout
+
+
+def test_importing_the_engine_loads_no_qt() -> None:
+    code = (
+        "import sys\n"
+        "import morphapp.core.render, morphapp.core.project, morphapp.models.tae_codec, morphapp.export\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in {'PySide6', 'PyQt5', 'PyQt6', 'shiboken6'}"
+        " or m.startswith('morphapp.cli'))\n"
+        "print(bad)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
