@@ -1,0 +1,78 @@
+"""Make the README's morph strip with the tool itself.
+
+The keyframes are drawn here (a day and a night landscape) so the picture in the repository
+carries no third-party photos. Run from the repository root with a model on the model path:
+
+    MORPHAPP_MODEL_PATH=../shared/models python docs/make_readme_strip.py
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+SIZE = 256
+OUT = Path(__file__).with_name("morph-strip.jpg")
+
+
+def _gradient(top: tuple[int, int, int], bottom: tuple[int, int, int]) -> Image.Image:
+    ramp = np.linspace(0.0, 1.0, SIZE)[:, None, None]
+    rows = (1 - ramp) * np.array(top) + ramp * np.array(bottom)
+    return Image.fromarray(np.repeat(rows, SIZE, axis=1).astype(np.uint8))
+
+
+def _hills(draw: ImageDraw.ImageDraw, colour: tuple[int, int, int], base: int, amp: float, phase: float) -> None:
+    xs = np.arange(SIZE + 1)
+    ys = base - amp * (np.sin(xs / 37.0 + phase) + 0.5 * np.sin(xs / 13.0 + 2 * phase))
+    draw.polygon([(0, SIZE), *zip(xs.tolist(), ys.tolist(), strict=True), (SIZE, SIZE)], fill=colour)
+
+
+def day() -> Image.Image:
+    img = _gradient((90, 160, 235), (200, 230, 250))
+    draw = ImageDraw.Draw(img)
+    draw.ellipse((160, 30, 215, 85), fill=(255, 220, 90))
+    _hills(draw, (95, 160, 80), 175, 14, 0.0)
+    _hills(draw, (60, 125, 55), 210, 10, 1.7)
+    return img.filter(ImageFilter.GaussianBlur(0.8))
+
+
+def night() -> Image.Image:
+    img = _gradient((10, 14, 45), (60, 50, 110))
+    draw = ImageDraw.Draw(img)
+    rng = np.random.default_rng(3)
+    for x, y in rng.integers(0, [SIZE, 150], size=(60, 2)):
+        draw.point((int(x), int(y)), fill=(240, 240, 255))
+    draw.ellipse((50, 35, 95, 80), fill=(235, 235, 215))
+    _hills(draw, (40, 45, 80), 165, 30, 2.5)
+    _hills(draw, (20, 25, 45), 205, 12, 0.4)
+    return img.filter(ImageFilter.GaussianBlur(0.6))
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        day().save(folder / "day.png")
+        night().save(folder / "night.png")
+        frames = folder / "frames"
+        subprocess.run(
+            [sys.executable, "-m", "morphapp", "render", str(folder / "day.png"), str(folder / "night.png"),
+             "-o", str(frames), "--size", f"{SIZE}x{SIZE}", "--frames", "6", "--quiet"],
+            check=True,
+        )  # fmt: skip
+        pictures = [Image.open(p).convert("RGB") for p in sorted(frames.glob("frame_*.png"))]
+        thumb = 160
+        strip = Image.new("RGB", (thumb * len(pictures) + 4 * (len(pictures) - 1), thumb), (255, 255, 255))
+        for i, picture in enumerate(pictures):
+            strip.paste(picture.resize((thumb, thumb), Image.Resampling.LANCZOS), (i * (thumb + 4), 0))
+        strip.save(OUT, quality=90)
+    print(f"wrote {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
