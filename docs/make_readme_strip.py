@@ -26,7 +26,10 @@ def _gradient(top: tuple[int, int, int], bottom: tuple[int, int, int]) -> Image.
     return Image.fromarray(np.repeat(rows, SIZE, axis=1).astype(np.uint8))
 
 
-def _hills(draw: ImageDraw.ImageDraw, colour: tuple[int, int, int], base: int, amp: float, phase: float) -> None:
+Colour = tuple[int, int, int]
+
+
+def _hills(draw: ImageDraw.ImageDraw, colour: Colour, base: int, amp: float, phase: float) -> None:
     xs = np.arange(SIZE + 1)
     ys = base - amp * (np.sin(xs / 37.0 + phase) + 0.5 * np.sin(xs / 13.0 + 2 * phase))
     draw.polygon([(0, SIZE), *zip(xs.tolist(), ys.tolist(), strict=True), (SIZE, SIZE)], fill=colour)
