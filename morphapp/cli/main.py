@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Sequence
 
 from morphapp import __version__
-from morphapp.cli import models_cmd, render_cmd
+from morphapp.cli import gui_cmd, models_cmd, render_cmd
 from morphapp.errors import Cancelled, MorphError
 
 EXIT_OK, EXIT_BUG, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -28,15 +28,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     render_cmd.add_parser(commands)
     models_cmd.add_parser(commands)
+    gui_cmd.add_parser(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return EXIT_OK
+    if args.command is None:  # plain `morphapp` opens the desktop app
+        args = parser.parse_args(["gui"])
     try:
         return int(args.run(args))
     except Cancelled:

@@ -1,0 +1,35 @@
+"""``morphapp gui [PROJECT]``: open the desktop app (also what plain ``morphapp`` does)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from morphapp.core.images import parse_size
+from morphapp.errors import InputError
+
+
+def add_parser(commands: Any) -> None:
+    p = commands.add_parser("gui", help="open the desktop app (the default with no command)")
+    p.add_argument("project", nargs="?", type=Path, help="a project file to open")
+    p.add_argument(
+        "--screenshot", type=Path, metavar="PNG", help="render the preview, save a screenshot, exit"
+    )
+    p.add_argument("--window-size", metavar="WxH", help="window size, e.g. 1280x800 (for screenshots)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        from morphapp.gui.app import run_gui
+    except ImportError as exc:  # PySide6 missing or its system libraries absent
+        raise InputError(
+            f"the desktop app cannot start: {exc}. Install it with pip install PySide6-Essentials, "
+            "or use morphapp render"
+        ) from exc
+    size = None
+    if getattr(args, "window_size", None):
+        (w, h), _ = parse_size(args.window_size)
+        size = (w, h)
+    return run_gui(getattr(args, "project", None), getattr(args, "screenshot", None), size)

@@ -1,0 +1,175 @@
+"""The open project as a Qt view model: keyframes, settings, file path, undo stack, dirty flag.
+
+Every edit goes through a QUndoCommand, so undo/redo, the dirty flag and the preview's
+re-render all follow from one signal, ``changed``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from morphapp.core.keyframes import Keyframe
+from morphapp.core.project import Project, load_project, save_project, with_hashes
+from morphapp.core.settings import DEFAULT_SEGMENT_FRAMES, MorphSettings
+from morphapp.core.timeline import SegmentSpec, distribute_frames, segment_pairs
+
+
+class Document(QObject):
+    changed = Signal()  # keyframes or settings changed (the preview re-renders)
+    path_changed = Signal()  # file name or dirty state changed (the title updates)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.cleanChanged.connect(self.path_changed)
+        self._keyframes: tuple[Keyframe, ...] = ()
+        self._settings = MorphSettings()
+        self._model: str | None = None
+        self.path: Path | None = None
+
+    # -- state -------------------------------------------------------------------------------
+    @property
+    def keyframes(self) -> tuple[Keyframe, ...]:
+        return self._keyframes
+
+    @property
+    def settings(self) -> MorphSettings:
+        return self._settings
+
+    @property
+    def model(self) -> str | None:
+        return self._model
+
+    @property
+    def dirty(self) -> bool:
+        return not self.undo_stack.isClean()
+
+    def project(self) -> Project:
+        return Project(self._keyframes, self._settings, self._model)
+
+    def can_render(self) -> bool:
+        return len(self._keyframes) >= 2
+
+    def segments(self) -> list[SegmentSpec]:
+        """Per-segment steps and easing for the current keyframes (defaults where unset)."""
+        n_segments = len(segment_pairs(max(2, len(self._keyframes)), self._settings.loop))
+        current = list(self._settings.segments or ())
+        default = SegmentSpec(DEFAULT_SEGMENT_FRAMES, self._settings.ease)
+        return (current + [default] * n_segments)[:n_segments]
+
+    def total_frames(self) -> int:
+        from morphapp.core.render import plan_for
+
+        if not self.can_render():
+            return 0
+        return len(plan_for(self._normalised(self._settings), len(self._keyframes)))
+
+    # -- edits (undoable) ------------------------------------------------------------------------
+    def add_keyframes(self, paths: Sequence[Path], index: int | None = None) -> None:
+        at = len(self._keyframes) if index is None else index
+        new = self._keyframes[:at] + tuple(Keyframe(Path(p)) for p in paths) + self._keyframes[at:]
+        label = f"Add {len(paths)} keyframe{'s' if len(paths) != 1 else ''}"
+        self._push(label, keyframes=new)
+
+    def remove_keyframe(self, index: int) -> None:
+        name = self._keyframes[index].path.name
+        self._push(f"Remove {name}", keyframes=self._keyframes[:index] + self._keyframes[index + 1 :])
+
+    def move_keyframe(self, source: int, target: int) -> None:
+        items = list(self._keyframes)
+        items.insert(target, items.pop(source))
+        self._push("Reorder keyframes", keyframes=tuple(items))
+
+    def set_settings(self, label: str, **changes: object) -> None:
+        new = dataclasses.replace(self._settings, **changes)  # type: ignore[arg-type]
+        if new != self._settings:
+            self._push(label, settings=new)
+
+    def set_total_frames(self, total: int) -> None:
+        """Spread a total frame count over the segments, keeping each segment's easing."""
+        if not self.can_render():
+            return
+        s = self._settings
+        steps = distribute_frames(max(total, 2), len(self._keyframes), s.loop, s.hold)
+        eases = [seg.ease for seg in self.segments()]
+        self.set_settings("Change frame count", segments=tuple(map(SegmentSpec, steps, eases)))
+
+    def set_segment(self, index: int, steps: int | None = None, ease: str | None = None) -> None:
+        segments = self.segments()
+        old = segments[index]
+        segments[index] = SegmentSpec(steps or old.steps, ease or old.ease)
+        self.set_settings(f"Change segment {index + 1}", segments=tuple(segments))
+
+    def set_model(self, model: str | None) -> None:
+        if model != self._model:
+            self._push("Change model", model=model)
+
+    # -- files ---------------------------------------------------------------------------------
+    def load(self, path: Path) -> None:
+        project = load_project(path)  # raises InputError before anything changes
+        self._keyframes, self._settings, self._model = project.keyframes, project.settings, project.model
+        self.path = Path(path)
+        self.undo_stack.clear()
+        self.changed.emit()
+        self.path_changed.emit()
+
+    def clear(self) -> None:
+        self._keyframes, self._settings, self._model = (), MorphSettings(), None
+        self.path = None
+        self.undo_stack.clear()
+        self.changed.emit()
+        self.path_changed.emit()
+
+    def save(self, path: Path) -> None:
+        save_project(with_hashes(self.project_for_saving()), path)
+        self.path = Path(path)
+        self.undo_stack.setClean()
+        self.path_changed.emit()
+
+    def project_for_saving(self) -> Project:
+        return Project(self._keyframes, self._normalised(self._settings), self._model)
+
+    def restore(self, project: Project) -> None:
+        """Take over a recovered autosave as an unsaved edit (undoable)."""
+        self._push(
+            "Recover autosave", keyframes=project.keyframes, settings=project.settings, model=project.model
+        )
+
+    # -- internals -----------------------------------------------------------------------------
+    def _normalised(self, settings: MorphSettings) -> MorphSettings:
+        """Settings with explicit segments matching the current keyframe count."""
+        return dataclasses.replace(settings, segments=tuple(self.segments()), frames=None)
+
+    def _push(self, label: str, **state: object) -> None:
+        self.undo_stack.push(_StateCommand(self, label, state))
+
+    def _apply(self, state: dict[str, object]) -> None:
+        self._keyframes = state.get("keyframes", self._keyframes)  # type: ignore[assignment]
+        self._settings = state.get("settings", self._settings)  # type: ignore[assignment]
+        self._model = state.get("model", self._model)  # type: ignore[assignment]
+        self.changed.emit()
+
+    def _snapshot(self, keys: Sequence[str]) -> dict[str, object]:
+        current = {"keyframes": self._keyframes, "settings": self._settings, "model": self._model}
+        return {k: current[k] for k in keys}
+
+
+class _StateCommand(QUndoCommand):
+    """Swap parts of the document state; undo swaps them back."""
+
+    def __init__(self, doc: Document, label: str, new: dict[str, object]) -> None:
+        super().__init__(label)
+        self._doc = doc
+        self._new = new
+        self._old = doc._snapshot(list(new))
+
+    def redo(self) -> None:
+        self._doc._apply(self._new)
+
+    def undo(self) -> None:
+        self._doc._apply(self._old)

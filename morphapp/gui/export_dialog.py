@@ -1,0 +1,222 @@
+"""The export dialog: presets, size and fps, destination, progress with cancel, then show the file."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from morphapp.core.project import Project
+from morphapp.export import FORMATS
+from morphapp.gui.engine_worker import EngineWorker, ExportJob, ModelChoice
+
+
+@dataclass(frozen=True)
+class Preset:
+    label: str
+    format: str
+    max_side: int | None  # None: the project's size
+    fps: float | None  # None: the project's fps
+
+
+PRESETS = (
+    Preset("GIF for the web (≤ 480 px)", "gif", 480, None),
+    Preset("MP4 to share (H.264)", "mp4", None, None),
+    Preset("WebM (VP9)", "webm", None, None),
+    Preset("PNG sequence for editors", "png", None, None),
+)
+
+
+def scaled_size(size: tuple[int, int], max_side: int | None) -> tuple[int, int]:
+    width, height = size
+    if max_side is None or max(width, height) <= max_side:
+        return size
+    scale = max_side / max(width, height)
+    return (max(8, round(width * scale / 8) * 8), max(8, round(height * scale / 8) * 8))
+
+
+class ExportDialog(QDialog):
+    """Collects export options, runs the export on the engine thread and reports the result."""
+
+    start_export = Signal(object)  # ExportJob
+
+    def __init__(
+        self, project: Project, choice: ModelChoice, worker: EngineWorker, default_dir: Path,
+        parent: QWidget | None = None,
+    ) -> None:  # fmt: skip
+        super().__init__(parent)
+        self.setWindowTitle("Export morph")
+        self.setObjectName("exportDialog")
+        self.project = project
+        self.choice = choice
+        self.job: ExportJob | None = None
+        self.written: Path | None = None
+        self.default_dir = default_dir
+
+        self.preset = QComboBox()
+        for preset in PRESETS:
+            self.preset.addItem(preset.label, preset)
+        self.width_spin = QSpinBox()
+        self.height_spin = QSpinBox()
+        for spin in (self.width_spin, self.height_spin):
+            spin.setRange(8, 8192)
+            spin.setSingleStep(8)
+            spin.setSuffix(" px")
+        size_row = QHBoxLayout()
+        size_row.setContentsMargins(0, 0, 0, 0)
+        size_row.addWidget(self.width_spin)
+        size_row.addWidget(QLabel("×"))
+        size_row.addWidget(self.height_spin)
+        size_widget = QWidget()
+        size_widget.setLayout(size_row)
+        self.fps = QDoubleSpinBox()
+        self.fps.setRange(1, 120)
+        self.fps.setDecimals(2)
+        self.destination = QLineEdit()
+        self.destination.setObjectName("exportDestination")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self.browse)
+        dest_row = QHBoxLayout()
+        dest_row.setContentsMargins(0, 0, 0, 0)
+        dest_row.addWidget(self.destination, 1)
+        dest_row.addWidget(browse)
+        dest_widget = QWidget()
+        dest_widget.setLayout(dest_row)
+
+        self.progress = QProgressBar()
+        self.progress.setObjectName("exportProgress")
+        self.progress.setVisible(False)
+        self.message = QLabel("")
+        self.message.setObjectName("exportMessage")
+        self.message.setWordWrap(True)
+        self.buttons = QDialogButtonBox()
+        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.show_button = self.buttons.addButton("Show in folder", QDialogButtonBox.ButtonRole.ActionRole)
+        self.show_button.setVisible(False)
+        self.export_button.clicked.connect(self.run_export)
+        self.cancel_button.clicked.connect(self.cancel_or_close)
+        self.show_button.clicked.connect(self.show_in_folder)
+
+        form = QFormLayout()
+        form.addRow("Preset", self.preset)
+        form.addRow("Size", size_widget)
+        form.addRow("FPS", self.fps)
+        form.addRow("Save to", dest_widget)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.message)
+        layout.addWidget(self.buttons)
+        self.setMinimumWidth(520)
+
+        self.preset.currentIndexChanged.connect(self.apply_preset)
+        worker.export_progress.connect(self.on_progress)
+        worker.export_done.connect(self.on_done)
+        worker.export_failed.connect(self.on_failed)
+        worker.export_cancelled.connect(self.on_cancelled)
+        self.apply_preset()
+
+    def current_preset(self) -> Preset:
+        return self.preset.currentData()
+
+    def apply_preset(self) -> None:
+        preset = self.current_preset()
+        width, height = scaled_size(self.project.settings.size, preset.max_side)
+        self.width_spin.setValue(width)
+        self.height_spin.setValue(height)
+        self.fps.setValue(preset.fps or self.project.settings.fps)
+        fmt = FORMATS[preset.format]
+        current = Path(self.destination.text()) if self.destination.text() else self.default_dir / "morph"
+        stem = current.with_suffix("") if current.suffix else current
+        self.destination.setText(str(stem if fmt.is_folder else stem.with_suffix(fmt.extension)))
+
+    def browse(self) -> None:
+        fmt = FORMATS[self.current_preset().format]
+        if fmt.is_folder:
+            chosen = QFileDialog.getExistingDirectory(
+                self, "Export PNG frames to folder", self.destination.text()
+            )
+        else:
+            chosen, _ = QFileDialog.getSaveFileName(
+                self, "Export morph", self.destination.text(), f"{fmt.description} (*{fmt.extension})"
+            )
+        if chosen:
+            self.destination.setText(chosen)
+
+    def build_job(self) -> ExportJob:
+        settings = dataclasses.replace(
+            self.project.settings,
+            size=(self.width_spin.value() // 8 * 8, self.height_spin.value() // 8 * 8),
+            fps=self.fps.value(),
+        )
+        project = dataclasses.replace(self.project, settings=settings)
+        target = Path(self.destination.text()).expanduser()
+        return ExportJob(project, target, self.current_preset().format, self.fps.value(), self.choice)
+
+    def run_export(self) -> None:
+        if not self.destination.text().strip():
+            self.message.setText("Choose where to save the export.")
+            return
+        self.job = self.build_job()
+        self.written = None
+        self.progress.setVisible(True)
+        self.progress.setRange(0, 0)  # busy until the first frame (model load, keyframe encode)
+        self.message.setText("Exporting…")
+        self.export_button.setEnabled(False)
+        self.show_button.setVisible(False)
+        self.start_export.emit(self.job)
+
+    def cancel_or_close(self) -> None:
+        if self.job is not None:
+            self.job.cancel.cancel()
+            self.message.setText("Cancelling…")
+        else:
+            self.reject()
+
+    def on_progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+
+    def _finish(self, message: str) -> None:
+        self.job = None
+        self.export_button.setEnabled(True)
+        self.message.setText(message)
+
+    def on_done(self, path: str) -> None:
+        self.written = Path(path)
+        self._finish(f"Saved {path}")
+        self.show_button.setVisible(True)
+        self.cancel_button.setText("Close")
+
+    def on_failed(self, message: str) -> None:
+        self.progress.setVisible(False)
+        self._finish(f"Export failed: {message}")
+
+    def on_cancelled(self) -> None:
+        self.progress.setVisible(False)
+        self._finish("Export cancelled; nothing was written.")
+
+    def show_in_folder(self) -> None:
+        if self.written is not None:
+            folder = self.written if self.written.is_dir() else self.written.parent
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))

@@ -1,0 +1,93 @@
+"""The keyframe strip: thumbnails in order; drop files to add, drag to reorder, Delete to remove."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QIcon, QImageReader, QKeyEvent, QPixmap
+from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QWidget
+
+from morphapp.core.keyframes import Keyframe
+
+THUMB = 96
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+
+
+def image_paths_from_urls(urls: list) -> list[Path]:  # type: ignore[type-arg]
+    paths = [Path(u.toLocalFile()) for u in urls if u.isLocalFile()]
+    return [p for p in paths if p.suffix.lower() in IMAGE_SUFFIXES or p.is_file()]
+
+
+def thumbnail(path: Path) -> QIcon:
+    reader = QImageReader(str(path))
+    reader.setAutoTransform(True)  # EXIF orientation, as the engine applies it
+    size = reader.size()
+    if size.isValid():
+        reader.setScaledSize(size.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio))
+    image = reader.read()
+    return QIcon(QPixmap.fromImage(image)) if not image.isNull() else QIcon()
+
+
+class KeyframeStrip(QListWidget):
+    files_dropped = Signal(list, int)  # paths, insert position
+    moved = Signal(int, int)  # from, to
+    remove_requested = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("keyframeStrip")
+        self.setViewMode(QListWidget.ViewMode.IconMode)
+        self.setFlow(QListWidget.Flow.LeftToRight)
+        self.setWrapping(False)
+        self.setIconSize(QSize(THUMB, THUMB))
+        self.setGridSize(QSize(THUMB + 24, THUMB + 30))
+        self.setMovement(QListWidget.Movement.Snap)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
+        self.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.setAcceptDrops(True)
+        self.setFixedHeight(THUMB + 48)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.setToolTip("Drop images here (or use File ▸ Add Images…). Drag to reorder, Delete to remove.")
+        self._icons: dict[Path, QIcon] = {}
+
+    def set_keyframes(self, keyframes: tuple[Keyframe, ...]) -> None:
+        self.clear()
+        for i, keyframe in enumerate(keyframes):
+            icon = self._icons.get(keyframe.path)
+            if icon is None:
+                icon = self._icons[keyframe.path] = thumbnail(keyframe.path)
+            item = QListWidgetItem(icon, f"{i + 1}. {keyframe.path.name}")
+            item.setToolTip(str(keyframe.path))
+            item.setData(Qt.ItemDataRole.UserRole, i)
+            self.addItem(item)
+
+    # Drops from outside add files; drops from inside reorder (through the document, for undo).
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls() or event.source() is self:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        target_item = self.itemAt(event.position().toPoint())
+        target = self.row(target_item) if target_item is not None else self.count()
+        if event.mimeData().hasUrls() and event.source() is not self:
+            paths = image_paths_from_urls(event.mimeData().urls())
+            if paths:
+                self.files_dropped.emit(paths, target)
+            event.acceptProposedAction()
+            return
+        source = self.currentRow()
+        event.ignore()  # the document reorders and the strip is rebuilt from it
+        if source >= 0 and target != source:
+            self.moved.emit(source, min(target, self.count() - 1))
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and self.currentRow() >= 0:
+            self.remove_requested.emit(self.currentRow())
+            return
+        super().keyPressEvent(event)

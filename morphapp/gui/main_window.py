@@ -1,0 +1,348 @@
+"""The main window: keyframe strip, preview, settings, menus, projects, autosave."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from morphapp.core.images import open_image
+from morphapp.errors import MorphError
+from morphapp.gui.autosave import Autosave
+from morphapp.gui.document import Document
+from morphapp.gui.engine_worker import ModelChoice
+from morphapp.gui.error_bar import ErrorBar
+from morphapp.gui.export_dialog import ExportDialog
+from morphapp.gui.keyframe_strip import KeyframeStrip, image_paths_from_urls
+from morphapp.gui.preview_controller import EngineThread, PreviewController
+from morphapp.gui.preview_view import PreviewPanel
+from morphapp.gui.settings_panel import SettingsPanel
+
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.gif)"
+PROJECT_FILTER = "morphapp projects (*.json)"
+MAX_RECENT = 8
+AUTOSAVE_MS = 15_000
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None, autosave: Autosave | None = None) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.qsettings = settings or QSettings("morphapp", "morphapp")
+        self.autosave = autosave or Autosave()
+        self.ask_before_close = True
+        self.document = Document(self)
+        self.engine = EngineThread(self)
+        self.preview = PreviewController(self.document, self.engine, self)
+        self.export_dialog: ExportDialog | None = None
+
+        self.error_bar = ErrorBar()
+        self.preview_panel = PreviewPanel(self.preview)
+        self.strip = KeyframeStrip()
+        self.settings_panel = SettingsPanel(self.document)
+        scroll = QScrollArea()
+        scroll.setWidget(self.settings_panel)
+        scroll.setWidgetResizable(True)
+        scroll.setMinimumWidth(340)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.addWidget(self.error_bar)
+        left_layout.addWidget(self.preview_panel, 1)
+        left_layout.addWidget(QLabel("Keyframes"))
+        left_layout.addWidget(self.strip)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(scroll)
+        splitter.setStretchFactor(0, 1)
+        self.setCentralWidget(splitter)
+        self.model_label = QLabel("Model: not loaded")
+        self.statusBar().addPermanentWidget(self.model_label)
+        self.setAcceptDrops(True)
+
+        self._build_menus()
+        self._connect()
+        self._restore_settings()
+        self._autosave_timer = QTimer(self, interval=AUTOSAVE_MS)
+        self._autosave_timer.timeout.connect(self.autosave_now)
+        self._autosave_timer.start()
+        self.update_title()
+        self.statusBar().showMessage("Drop two or more images to start a morph")
+
+    # -- construction --------------------------------------------------------------------------
+    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:  # type: ignore[no-untyped-def]
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "&New", self.new_project, QKeySequence.StandardKey.New)
+        self._action(file_menu, "&Open…", self.open_dialog, QKeySequence.StandardKey.Open)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self._action(file_menu, "&Save", self.save, QKeySequence.StandardKey.Save)
+        self._action(file_menu, "Save &As…", self.save_as, QKeySequence("Ctrl+Shift+S"))
+        file_menu.addSeparator()
+        self._action(file_menu, "&Add Images…", self.add_images_dialog, QKeySequence("Ctrl+I"))
+        self.export_action = self._action(file_menu, "&Export…", self.open_export, QKeySequence("Ctrl+E"))
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        edit_menu = self.menuBar().addMenu("&Edit")
+        undo = self.document.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcut(QKeySequence.StandardKey.Undo)
+        redo = self.document.undo_stack.createRedoAction(self, "&Redo")
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence.StandardKey.Redo])
+        edit_menu.addAction(undo)
+        edit_menu.addAction(redo)
+        self._action(edit_menu, "&Remove Keyframe", lambda: self.remove_keyframe(self.strip.currentRow()))
+
+        play_menu = self.menuBar().addMenu("&Playback")
+        self._action(
+            play_menu, "&Play / Pause", self.preview_panel.toggle_play, QKeySequence(Qt.Key.Key_Space)
+        )
+        self._action(
+            play_menu, "&Next Frame", lambda: self.preview_panel.step(1), QKeySequence(Qt.Key.Key_Right)
+        )
+        self._action(
+            play_menu, "P&revious Frame", lambda: self.preview_panel.step(-1), QKeySequence(Qt.Key.Key_Left)
+        )
+        self._refresh_recent()
+
+    def _connect(self) -> None:
+        doc = self.document
+        doc.changed.connect(lambda: self.strip.set_keyframes(doc.keyframes))
+        doc.changed.connect(lambda: self.export_action.setEnabled(doc.can_render()))
+        doc.path_changed.connect(self.update_title)
+        self.strip.files_dropped.connect(lambda paths, at: self.add_images(paths, at))
+        self.strip.moved.connect(doc.move_keyframe)
+        self.strip.remove_requested.connect(self.remove_keyframe)
+        self.preview.status.connect(self.statusBar().showMessage)
+        self.preview.error.connect(self.show_error)
+        self.preview.finished.connect(
+            lambda _s: self.error_bar.hide() if "preview" in self.error_bar.text else None
+        )
+        self.engine.worker.model_ready.connect(self._model_ready)
+        self.settings_panel.model_choice_changed.connect(self._choice_changed)
+        self.settings_panel.open_model_file.connect(self.open_model_file)
+        self.export_action.setEnabled(False)
+
+    # -- errors and status ---------------------------------------------------------------------
+    def show_error(self, message: str) -> None:
+        self.error_bar.show_message(message)
+        self.statusBar().showMessage("Error: " + message.splitlines()[0], 10_000)
+
+    def _model_ready(self, text: str) -> None:
+        self.model_label.setText(f"Model: {text}")
+        self.settings_panel.set_in_use(text)
+
+    def _choice_changed(self, choice: ModelChoice) -> None:
+        self.qsettings.setValue("device", choice.device)
+        self.preview.set_choice(choice)
+
+    def update_title(self) -> None:
+        name = self.document.path.name if self.document.path else "Untitled"
+        self.setWindowTitle(f"{name}{' •' if self.document.dirty else ''} — morphapp")
+        self.setWindowModified(self.document.dirty)
+
+    # -- keyframes -----------------------------------------------------------------------------
+    def add_images(self, paths: list[Path], index: int | None = None) -> bool:
+        """Add images (the same path a drop takes). A bad image changes nothing and says why."""
+        checked: list[Path] = []
+        for path in map(Path, paths):
+            try:
+                open_image(path)
+            except MorphError as exc:
+                self.show_error(str(exc))
+                return False
+            checked.append(path)
+        if checked:
+            self.document.add_keyframes(checked, index)
+            self.qsettings.setValue("last_image_dir", str(checked[-1].parent))
+            self.error_bar.hide()
+        return True
+
+    def add_images_dialog(self) -> None:
+        start = str(self.qsettings.value("last_image_dir", str(Path.home())))
+        files, _ = QFileDialog.getOpenFileNames(self, "Add keyframe images", start, IMAGE_FILTER)
+        if files:
+            self.add_images([Path(f) for f in files])
+
+    def remove_keyframe(self, index: int) -> None:
+        if 0 <= index < len(self.document.keyframes):
+            self.document.remove_keyframe(index)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = image_paths_from_urls(event.mimeData().urls())
+        projects = [p for p in paths if p.suffix.lower() == ".json"]
+        if projects:
+            self.open_project(projects[0])
+        elif paths:
+            self.add_images(paths)
+        event.acceptProposedAction()
+
+    # -- projects ------------------------------------------------------------------------------
+    def new_project(self) -> None:
+        if self.confirm_discard():
+            self.document.clear()
+
+    def open_dialog(self) -> None:
+        if not self.confirm_discard():
+            return
+        start = str(self.qsettings.value("last_project_dir", str(Path.home())))
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", start, PROJECT_FILTER)
+        if path:
+            self.open_project(Path(path))
+
+    def open_project(self, path: Path) -> bool:
+        try:
+            self.document.load(path)
+        except MorphError as exc:
+            self.show_error(str(exc))
+            return False
+        missing = [k.path.name for k in self.document.keyframes if not k.path.is_file()]
+        if missing:
+            self.show_error(f"{path.name}: keyframe images not found: {', '.join(missing)}")
+        self._remember(path)
+        return True
+
+    def save(self) -> bool:
+        if self.document.path is None:
+            return self.save_as()
+        return self.save_to(self.document.path)
+
+    def save_as(self) -> bool:
+        start = str(
+            self.document.path
+            or Path(str(self.qsettings.value("last_project_dir", Path.home()))) / "morph.json"
+        )
+        path, _ = QFileDialog.getSaveFileName(self, "Save project", start, PROJECT_FILTER)
+        return self.save_to(Path(path)) if path else False
+
+    def save_to(self, path: Path) -> bool:
+        if path.suffix.lower() != ".json":
+            path = path.with_suffix(".json")
+        try:
+            self.document.save(path)
+        except MorphError as exc:
+            self.show_error(str(exc))
+            return False
+        self.autosave.discard()
+        self._remember(path)
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        return True
+
+    def confirm_discard(self) -> bool:
+        if not self.document.dirty or not self.ask_before_close:
+            return True
+        buttons = QMessageBox.StandardButton
+        answer = QMessageBox.question(
+            self, "Unsaved changes", "Save the changes to this morph first?",
+            buttons.Save | buttons.Discard | buttons.Cancel,
+        )  # fmt: skip
+        if answer == buttons.Save:
+            return self.save()
+        return answer == buttons.Discard
+
+    def _remember(self, path: Path) -> None:
+        recent = [str(path.resolve())] + [p for p in self._recent() if p != str(path.resolve())]
+        self.qsettings.setValue("recent", recent[:MAX_RECENT])
+        self.qsettings.setValue("last_project_dir", str(path.parent))
+        self._refresh_recent()
+
+    def _recent(self) -> list[str]:
+        value = self.qsettings.value("recent", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _refresh_recent(self) -> None:
+        self.recent_menu.clear()
+        for entry in self._recent():
+            action = self.recent_menu.addAction(entry)
+            action.triggered.connect(
+                lambda _c=False, p=entry: self.confirm_discard() and self.open_project(Path(p))
+            )
+        self.recent_menu.setEnabled(bool(self._recent()))
+
+    def open_model_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open model file", str(Path.home()), "Models (*.safetensors *.pth *.pt)"
+        )
+        if path:
+            self.document.set_model(path)
+            self.preview.set_choice(ModelChoice(path, self.preview.choice.device))
+
+    def autosave_now(self) -> None:
+        if self.document.dirty and self.document.keyframes:
+            try:
+                self.autosave.save(self.document.project_for_saving())
+            except MorphError as exc:
+                self.statusBar().showMessage(f"Autosave failed: {exc}", 10_000)
+
+    def offer_recovery(self) -> None:
+        recovered = self.autosave.start_session()
+        if recovered is None:
+            return
+        answer = QMessageBox.question(
+            self, "Recover unsaved work?",
+            f"morphapp did not close properly last time. Recover the unsaved morph with "
+            f"{len(recovered.keyframes)} keyframes?",
+        )  # fmt: skip
+        if answer == QMessageBox.StandardButton.Yes:
+            self.document.restore(recovered)
+        else:
+            self.autosave.discard()
+
+    # -- export --------------------------------------------------------------------------------
+    def open_export(self) -> None:
+        if not self.document.can_render():
+            self.show_error("Add two or more images before exporting.")
+            return
+        default_dir = Path(str(self.qsettings.value("last_export_dir", str(Path.home()))))
+        dialog = ExportDialog(
+            self.document.project_for_saving(), self.preview.choice, self.engine.worker, default_dir, self
+        )
+        dialog.start_export.connect(self.preview.export_job)
+        dialog.finished.connect(lambda _r: self.preview.restart())
+        self.export_dialog = dialog
+        dialog.open()
+
+    # -- lifetime ------------------------------------------------------------------------------
+    def _restore_settings(self) -> None:
+        geometry = self.qsettings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+        device = str(self.qsettings.value("device", "auto"))
+        index = self.settings_panel.device.findData(device)
+        if index >= 0:
+            self.settings_panel.device.setCurrentIndex(index)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.confirm_discard():
+            event.ignore()
+            return
+        self.qsettings.setValue("geometry", self.saveGeometry())
+        self.preview.cancel()
+        if self.export_dialog is not None and self.export_dialog.job is not None:
+            self.export_dialog.job.cancel.cancel()
+        self.engine.stop()
+        self.autosave.end_session()
+        event.accept()

@@ -1,0 +1,165 @@
+"""Keeps the preview's frames in step with the document, rendering nearest-to-the-playhead first."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from PySide6.QtCore import QObject, QThread, QTimer, Signal
+from PySide6.QtGui import QImage
+
+from morphapp.core.render import plan_for
+from morphapp.core.settings import MorphSettings
+from morphapp.core.timeline import FrameSpec
+from morphapp.errors import MorphError
+from morphapp.gui.document import Document
+from morphapp.gui.engine_worker import EncodeJob, EngineWorker, ExportJob, ModelChoice, PreviewJob
+
+PREVIEW_MAX_SIDE = 512  # frames are kept at display size, so a long morph stays a few MB a second
+
+
+class EngineThread(QObject):
+    """Owns the worker thread and the queued signals that post jobs to it."""
+
+    post_encode = Signal(object)
+    post_preview = Signal(object)
+    post_export = Signal(object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.thread = QThread()
+        self.thread.setObjectName("morphapp-engine")
+        self.worker = EngineWorker()
+        self.worker.moveToThread(self.thread)
+        self.post_encode.connect(self.worker.encode)
+        self.post_preview.connect(self.worker.preview)
+        self.post_export.connect(self.worker.export)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.thread.quit()
+        self.thread.wait(30_000)
+
+
+class PreviewController(QObject):
+    frame_updated = Signal(int)  # a frame index whose image arrived
+    frames_reset = Signal(int)  # new frame count; all images dropped
+    status = Signal(str)
+    error = Signal(str)
+    finished = Signal(float)  # seconds the full preview took
+
+    def __init__(self, document: Document, engine: EngineThread, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.engine = engine
+        self.choice = ModelChoice(None)
+        self.frames: dict[int, QImage] = {}
+        self.total = 0
+        self.plan: list[FrameSpec] = []
+        self.playhead = 0
+        self.generation = 0
+        self._job: PreviewJob | None = None
+        self._encode_job: EncodeJob | None = None
+        self._signature: object = None
+        # Edits often come in bursts (typing a number, dragging a spin box): wait for a pause.
+        self._debounce = QTimer(self, singleShot=True, interval=120)
+        self._debounce.timeout.connect(self.restart)
+        engine.worker.frame_ready.connect(self._on_frame)
+        engine.worker.preview_done.connect(self._on_done)
+        engine.worker.preview_failed.connect(self._on_failed)
+        document.changed.connect(self.schedule)
+
+    def set_choice(self, choice: ModelChoice) -> None:
+        if choice != self.choice:
+            self.choice = choice
+            self._signature = None
+            self.schedule()
+
+    def set_playhead(self, index: int) -> None:
+        self.playhead = index
+
+    def schedule(self) -> None:
+        self._pre_encode()
+        self._debounce.start()
+
+    def cancel(self) -> None:
+        if self._job is not None:
+            self._job.cancel.cancel()
+            self._job = None
+
+    def _settings(self) -> MorphSettings:
+        doc = self.document
+        s = doc._normalised(doc.settings)
+        width, height = s.size
+        scale = min(1.0, PREVIEW_MAX_SIDE / max(width, height))
+        if scale < 1.0:  # preview at display size; export renders full size
+            size = (max(8, int(width * scale) // 8 * 8), max(8, int(height * scale) // 8 * 8))
+            s = dataclasses.replace(s, size=size)
+        return s
+
+    def _pre_encode(self) -> None:
+        """Start encoding new keyframes at once, even before the settings burst settles."""
+        if len(self.document.keyframes) == 0:
+            return
+        if self._encode_job is not None:
+            self._encode_job.cancel.cancel()
+        self._encode_job = EncodeJob(self.document.keyframes, self._settings(), self.choice)
+        self.engine.post_encode.emit(self._encode_job)
+
+    def restart(self) -> None:
+        """Re-render the preview from scratch (called after edits settle)."""
+        self.cancel()
+        self.generation += 1
+        doc = self.document
+        if not doc.can_render():
+            self.frames.clear()
+            self.total = 0
+            self.frames_reset.emit(0)
+            self.status.emit("Add two or more images to see the morph")
+            return
+        settings = self._settings()
+        try:
+            self.plan = plan_for(settings, len(doc.keyframes))
+        except MorphError as exc:  # an impossible setting combination: say so, keep old frames
+            self.error.emit(str(exc))
+            return
+        total = len(self.plan)
+        self.frames.clear()
+        self.total = total
+        self.frames_reset.emit(total)
+        self.playhead = min(self.playhead, total - 1)
+        order = nearest_first(total, self.playhead if self.playhead > 0 else total // 2)
+        self._job = PreviewJob(self.generation, doc.keyframes, settings, order, self.choice)
+        self.status.emit(f"Rendering preview: {total} frames…")
+        self.engine.post_preview.emit(self._job)
+
+    def export_job(self, job: ExportJob) -> None:
+        """Exports take the engine: the preview stops, and restarts when the export ends."""
+        self.cancel()
+        self.engine.post_export.emit(job)
+
+    def _on_frame(self, generation: int, index: int, image: QImage) -> None:
+        if generation != self.generation:
+            return
+        self.frames[index] = image
+        self.frame_updated.emit(index)
+
+    def _on_done(self, generation: int, seconds: float) -> None:
+        if generation == self.generation:
+            self._job = None
+            self.status.emit(f"Preview ready: {self.total} frames in {seconds:.1f} s")
+            self.finished.emit(seconds)
+
+    def _on_failed(self, generation: int, message: str) -> None:
+        if generation == self.generation:
+            self._job = None
+            self.error.emit(message)
+
+
+def nearest_first(total: int, centre: int) -> list[int]:
+    """Frame indices ordered by distance from ``centre`` (centre, +1, -1, +2, -2, ...)."""
+    order = [centre]
+    for step in range(1, total):
+        for index in (centre + step, centre - step):
+            if 0 <= index < total:
+                order.append(index)
+    return order[:total]

@@ -1,0 +1,299 @@
+"""The settings panel: model and device, output size and fit, timing, path, easing, loop, seed.
+
+Every control writes to the Document (undoable) and is refreshed from it, so the panel never
+holds state of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from morphapp.core.easing import NAMED_BEZIERS
+from morphapp.core.interpolate import PATH_CHOICES
+from morphapp.core.settings import FIT_CHOICES
+from morphapp.core.timeline import LOOP_CHOICES, segment_pairs
+from morphapp.gui.document import Document
+from morphapp.gui.engine_worker import ModelChoice
+
+EASES = ("linear", *NAMED_BEZIERS)
+BACKGROUNDS = {"White": (255, 255, 255), "Black": (0, 0, 0), "Grey": (128, 128, 128)}
+OPEN_MODEL_FILE = "Open model file…"
+
+
+def _device_available(name: str) -> bool:
+    if name == "cuda":
+        return torch.cuda.is_available()
+    if name == "mps":
+        backend = getattr(torch.backends, "mps", None)
+        return bool(backend is not None and backend.is_available())
+    return True
+
+
+class SettingsPanel(QWidget):
+    model_choice_changed = Signal(object)  # ModelChoice
+    open_model_file = Signal()
+
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.doc = document
+        self.setObjectName("settingsPanel")
+        self.setMinimumWidth(300)
+        self._updating = False
+
+        # Model
+        self.model = QComboBox()
+        self.model.setObjectName("modelCombo")
+        self.device = QComboBox()
+        for name in ("auto", "cpu", "cuda", "mps"):
+            self.device.addItem(name.upper() if name != "auto" else "Auto", name)
+            if not _device_available(name):
+                item = self.device.model().item(self.device.count() - 1)  # type: ignore[attr-defined]
+                item.setEnabled(False)
+                item.setToolTip(f"{name.upper()} is not available on this machine")
+        self.in_use = QLabel("Model not loaded yet")
+        self.in_use.setObjectName("modelInUse")
+        self.in_use.setWordWrap(True)
+        self.prompt_button = QPushButton("Add prompt keyframe…")
+        self.prompt_button.setEnabled(False)
+        self.prompt_button.setToolTip(
+            "Prompt keyframes need a diffusion model with a text encoder; the loaded tiny autoencoder "
+            "only turns images into latents."
+        )
+        self.prompt_note = QLabel("Prompt keyframes need a diffusion model (not loaded).")
+        self.prompt_note.setWordWrap(True)
+        self.prompt_note.setEnabled(False)
+        model_box = self._group("Model", [("Model", self.model), ("Device", self.device), ("", self.in_use)])
+        model_box.layout().addRow(self.prompt_button)  # type: ignore[union-attr]
+        model_box.layout().addRow(self.prompt_note)  # type: ignore[union-attr]
+
+        # Output
+        self.width_spin = self._spin(8, 4096, 8, " px")
+        self.height_spin = self._spin(8, 4096, 8, " px")
+        size_row = QHBoxLayout()
+        size_row.addWidget(self.width_spin)
+        size_row.addWidget(QLabel("×"))
+        size_row.addWidget(self.height_spin)
+        size_widget = QWidget()
+        size_widget.setLayout(size_row)
+        size_row.setContentsMargins(0, 0, 0, 0)
+        self.fit = self._combo(FIT_CHOICES)
+        self.background = self._combo(tuple(BACKGROUNDS))
+        output_box = self._group(
+            "Output", [("Size", size_widget), ("Fit", self.fit), ("Background", self.background)]
+        )
+
+        # Timing: fps, frames and duration are linked.
+        self.fps = QDoubleSpinBox()
+        self.fps.setRange(1, 120)
+        self.fps.setDecimals(2)
+        self.fps.setObjectName("fpsSpin")
+        self.frames = self._spin(2, 10_000, 1, " frames")
+        self.frames.setObjectName("framesSpin")
+        self.duration = QDoubleSpinBox()
+        self.duration.setRange(0.05, 3600)
+        self.duration.setDecimals(2)
+        self.duration.setSuffix(" s")
+        self.hold = self._spin(0, 1000, 1, " frames")
+        self.loop = self._combo(LOOP_CHOICES)
+        timing_box = self._group(
+            "Timing",
+            [("FPS", self.fps), ("Frames", self.frames), ("Duration", self.duration),
+             ("Hold keyframes", self.hold), ("Loop", self.loop)],
+        )  # fmt: skip
+
+        # Path and per-segment settings
+        self.path = self._combo(PATH_CHOICES)
+        self.ease = self._combo(EASES)
+        self.segment = QComboBox()
+        self.segment.setObjectName("segmentCombo")
+        self.segment_frames = self._spin(1, 10_000, 1, " frames")
+        self.segment_ease = self._combo(EASES)
+        self.seed = self._spin(0, 2**31 - 1, 1, "")
+        path_box = self._group(
+            "Path",
+            [("Path", self.path), ("Easing (all)", self.ease), ("Segment", self.segment),
+             ("  Frames", self.segment_frames), ("  Easing", self.segment_ease), ("Seed", self.seed)],
+        )  # fmt: skip
+
+        layout = QVBoxLayout(self)
+        for box in (model_box, output_box, timing_box, path_box):
+            layout.addWidget(box)
+        layout.addStretch(1)
+
+        self._connect()
+        document.changed.connect(self.refresh)
+        self.refresh_models()
+        self.refresh()
+
+    # -- building helpers ----------------------------------------------------------------------
+    @staticmethod
+    def _group(title: str, rows: list[tuple[str, QWidget]]) -> QGroupBox:
+        box = QGroupBox(title)
+        form = QFormLayout(box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        for label, widget in rows:
+            form.addRow(label, widget) if label else form.addRow(widget)
+        return box
+
+    @staticmethod
+    def _spin(lo: int, hi: int, step: int, suffix: str) -> QSpinBox:
+        spin = QSpinBox()
+        spin.setRange(lo, hi)
+        spin.setSingleStep(step)
+        spin.setSuffix(suffix)
+        spin.setKeyboardTracking(False)  # one edit per typed number, not per digit
+        return spin
+
+    @staticmethod
+    def _combo(values: tuple[str, ...]) -> QComboBox:
+        combo = QComboBox()
+        for value in values:
+            combo.addItem(value, value)
+        return combo
+
+    # -- wiring --------------------------------------------------------------------------------
+    def _connect(self) -> None:
+        def on(widget_signal: object, fn: Callable[..., None]) -> None:
+            widget_signal.connect(lambda *a: None if self._updating else fn(*a))  # type: ignore[attr-defined]
+
+        doc = self.doc
+        on(
+            self.width_spin.valueChanged,
+            lambda v: doc.set_settings("Change size", size=(v // 8 * 8, doc.settings.size[1])),
+        )
+        on(
+            self.height_spin.valueChanged,
+            lambda v: doc.set_settings("Change size", size=(doc.settings.size[0], v // 8 * 8)),
+        )
+        on(
+            self.fit.currentIndexChanged,
+            lambda _i: doc.set_settings("Change fit", fit=self.fit.currentData()),
+        )
+        on(
+            self.background.currentIndexChanged,
+            lambda _i: doc.set_settings(
+                "Change background", background=BACKGROUNDS[self.background.currentText()]
+            ),
+        )
+        on(self.fps.valueChanged, self._fps_changed)
+        on(self.frames.valueChanged, lambda v: doc.set_total_frames(v))
+        on(self.duration.valueChanged, lambda v: doc.set_total_frames(max(2, round(v * doc.settings.fps))))
+        on(self.hold.valueChanged, lambda v: doc.set_settings("Change hold", hold=v))
+        on(
+            self.loop.currentIndexChanged,
+            lambda _i: doc.set_settings("Change loop", loop=self.loop.currentData(), segments=None),
+        )
+        on(
+            self.path.currentIndexChanged,
+            lambda _i: doc.set_settings("Change path", path=self.path.currentData()),
+        )
+        on(self.ease.currentIndexChanged, self._ease_all)
+        on(self.segment.currentIndexChanged, lambda _i: self.refresh())
+        on(self.segment_frames.valueChanged, lambda v: doc.set_segment(self.segment.currentIndex(), steps=v))
+        on(
+            self.segment_ease.currentIndexChanged,
+            lambda _i: doc.set_segment(self.segment.currentIndex(), ease=self.segment_ease.currentData()),
+        )
+        on(self.seed.valueChanged, lambda v: doc.set_settings("Change seed", seed=v))
+        on(self.model.activated, self._model_picked)
+        on(self.device.currentIndexChanged, lambda _i: self._emit_choice())
+
+    def _fps_changed(self, fps: float) -> None:
+        """Keep the duration when the frame rate changes (an artist times to music, not frames)."""
+        duration = self.doc.total_frames() / self.doc.settings.fps if self.doc.can_render() else 0
+        self.doc.undo_stack.beginMacro("Change fps")
+        self.doc.set_settings("Change fps", fps=fps)
+        if duration:
+            self.doc.set_total_frames(max(2, round(duration * fps)))
+        self.doc.undo_stack.endMacro()
+
+    def _ease_all(self, _index: int) -> None:
+        ease = self.ease.currentData()
+        segments = tuple(type(s)(s.steps, ease) for s in self.doc.segments())
+        self.doc.set_settings("Change easing", ease=ease, segments=segments)
+
+    def _model_picked(self, index: int) -> None:
+        if self.model.itemText(index) == OPEN_MODEL_FILE:
+            self.open_model_file.emit()
+            return
+        self.doc.set_model(self.model.itemData(index))
+        self._emit_choice()
+
+    def _emit_choice(self) -> None:
+        self.model_choice_changed.emit(ModelChoice(self.doc.model, self.device.currentData()))
+
+    # -- refresh from the document ---------------------------------------------------------------
+    def refresh_models(self) -> None:
+        from morphapp.models.discovery import scan
+
+        self._updating = True
+        self.model.clear()
+        self.model.addItem("Default (first found)", None)
+        for info in scan().models:
+            if info.can_encode:
+                self.model.addItem(f"{info.name} — {info.family}", info.name)
+        self.model.addItem(OPEN_MODEL_FILE, "")
+        self._updating = False
+
+    def set_in_use(self, text: str) -> None:
+        self.in_use.setText(f"In use: {text}")
+
+    def refresh(self) -> None:
+        doc, s = self.doc, self.doc.settings
+        self._updating = True
+        try:
+            self.width_spin.setValue(s.size[0])
+            self.height_spin.setValue(s.size[1])
+            self.fit.setCurrentIndex(self.fit.findData(s.fit))
+            names = [k for k, v in BACKGROUNDS.items() if v == s.background]
+            self.background.setCurrentText(names[0] if names else "White")
+            self.fps.setValue(s.fps)
+            total = doc.total_frames() if doc.can_render() else 0
+            self.frames.setEnabled(total > 0)
+            self.duration.setEnabled(total > 0)
+            self.frames.setValue(max(2, total))
+            self.duration.setValue(total / s.fps if total else 0.05)
+            self.hold.setValue(s.hold)
+            self.loop.setCurrentIndex(self.loop.findData(s.loop))
+            self.path.setCurrentIndex(self.path.findData(s.path))
+            self.ease.setCurrentIndex(max(0, self.ease.findData(s.ease)))
+            self.seed.setValue(s.seed)
+            self._refresh_segments()
+            index = self.model.findData(doc.model)
+            self.model.setCurrentIndex(index if index >= 0 else 0)
+        finally:
+            self._updating = False
+
+    def _refresh_segments(self) -> None:
+        doc = self.doc
+        keyframes = doc.keyframes
+        current = max(0, self.segment.currentIndex())
+        self.segment.clear()
+        if len(keyframes) < 2:
+            for w in (self.segment, self.segment_frames, self.segment_ease):
+                w.setEnabled(False)
+            return
+        for i, (a, b) in enumerate(segment_pairs(len(keyframes), doc.settings.loop)):
+            self.segment.addItem(f"{i + 1}: {keyframes[a].path.name} → {keyframes[b].path.name}")
+        for w in (self.segment, self.segment_frames, self.segment_ease):
+            w.setEnabled(True)
+        current = min(current, self.segment.count() - 1)
+        self.segment.setCurrentIndex(current)
+        spec = doc.segments()[current]
+        self.segment_frames.setValue(spec.steps)
+        self.segment_ease.setCurrentIndex(max(0, self.segment_ease.findData(spec.ease)))

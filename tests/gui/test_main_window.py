@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import av
+import numpy as np
+
+from morphapp.core.images import load_image
+from morphapp.gui.main_window import MainWindow
+
+TIMEOUT = 60_000
+
+
+def _wait_preview(qtbot, win: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    qtbot.waitUntil(
+        lambda: win.preview.total > 0 and len(win.preview.frames) == win.preview.total, timeout=TIMEOUT
+    )
+
+
+def _pixels(image) -> np.ndarray:  # type: ignore[no-untyped-def]
+    image = image.convertToFormat(image.Format.Format_RGB888)
+    ptr = image.constBits()
+    arr = np.frombuffer(ptr, np.uint8).reshape(image.height(), image.bytesPerLine())
+    return arr[:, : image.width() * 3].reshape(image.height(), image.width(), 3).copy()
+
+
+def test_drop_two_images_preview_and_scrub(qtbot, window: MainWindow, pairs_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    assert window.add_images([pairs_dir / "cat.png", pairs_dir / "dog.png"])
+    _wait_preview(qtbot, window)
+    assert window.preview.total == 5
+    assert window.strip.count() == 2 and window.strip.item(1).text() == "2. dog.png"
+    panel = window.preview_panel
+    panel.slider.setValue(4)
+    assert panel.position.text().startswith("Frame 5 / 5")
+    shown = _pixels(panel.view.image)
+    assert shown.shape == (64, 96, 3)
+    # The last frame is the dog: decoded TAEF2 frames sit within ~25 dB of the keyframe image.
+    dog = load_image(pairs_dir / "dog.png", (96, 64)).pixels
+    mse = np.mean((shown.astype(float) - dog) ** 2)
+    assert 10 * np.log10(255**2 / mse) > 20
+    panel.step(-1)
+    assert panel.slider.value() == 3 and panel.film.currentRow() == 3
+    assert "Model: taef2" in window.model_label.text()
+
+
+def test_bad_image_shows_error_and_changes_nothing(
+    qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "broken.png"
+    bad.write_text("<html>not a picture</html>")
+    window.add_images([pairs_dir / "cat.png"])
+    before = window.document.keyframes
+    assert not window.add_images([pairs_dir / "dog.png", bad])
+    assert window.document.keyframes == before
+    assert window.error_bar.isVisible() and "broken.png" in window.error_bar.text
+
+
+def test_undo_redo_keyframe_removal(qtbot, window: MainWindow, pairs_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    window.add_images([pairs_dir / "cat.png", pairs_dir / "dog.png", pairs_dir / "lion.png"])
+    window.remove_keyframe(1)
+    assert [k.path.name for k in window.document.keyframes] == ["cat.png", "lion.png"]
+    assert window.strip.count() == 2
+    window.document.undo_stack.undo()
+    assert [k.path.name for k in window.document.keyframes] == ["cat.png", "dog.png", "lion.png"]
+    assert window.strip.item(1).text() == "2. dog.png"
+    window.document.undo_stack.redo()
+    assert [k.path.name for k in window.document.keyframes] == ["cat.png", "lion.png"]
+    window.document.move_keyframe(1, 0)
+    assert [k.path.name for k in window.document.keyframes] == ["lion.png", "cat.png"]
+
+
+def test_save_open_round_trip(qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    window.add_images([pairs_dir / "lion.png", pairs_dir / "tiger.png"])
+    window.document.set_settings("loop", loop="pingpong", segments=None, hold=1)
+    assert window.document.dirty and window.windowTitle().startswith("Untitled •")
+    target = tmp_path / "proj.json"
+    assert window.save_to(target)
+    assert not window.document.dirty and window.windowTitle().startswith("proj.json —")
+    doc = json.loads(target.read_text())
+    assert doc["settings"]["loop"] == "pingpong" and doc["settings"]["hold"] == 1
+    window.document.clear()
+    assert window.open_project(target)
+    assert [k.path.name for k in window.document.keyframes] == ["lion.png", "tiger.png"]
+    assert window.document.settings.loop == "pingpong"
+    assert str(target.resolve()) in window._recent()
+
+
+def test_export_through_the_dialog_and_read_back(
+    qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    window.add_images([pairs_dir / "cat.png", pairs_dir / "dog.png"])
+    window.open_export()
+    dialog = window.export_dialog
+    assert dialog is not None
+    dialog.preset.setCurrentIndex(1)  # MP4
+    target = tmp_path / "out.mp4"
+    dialog.destination.setText(str(target))
+    dialog.fps.setValue(12)
+    with qtbot.waitSignal(window.engine.worker.export_done, timeout=TIMEOUT):
+        dialog.export_button.click()
+    assert dialog.show_button.isVisible() and "Saved" in dialog.message.text()
+    with av.open(str(target)) as container:
+        stream = container.streams.video[0]
+        assert stream.average_rate == 12
+        frames = list(container.decode(stream))
+    assert len(frames) == 5 and (frames[0].width, frames[0].height) == (96, 64)
+
+
+def test_cancel_export_leaves_no_file(qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    window.add_images([pairs_dir / "cat.png", pairs_dir / "dog.png"])
+    window.document.set_settings("long", segments=None)  # 24 frames: long enough to cancel midway
+    window.open_export()
+    dialog = window.export_dialog
+    assert dialog is not None
+    dialog.preset.setCurrentIndex(0)  # GIF
+    target = tmp_path / "out.gif"
+    dialog.destination.setText(str(target))
+    window.engine.worker.export_progress.connect(lambda done, _t: done == 2 and dialog.cancel_button.click())
+    with qtbot.waitSignal(window.engine.worker.export_cancelled, timeout=TIMEOUT):
+        dialog.export_button.click()
+    assert "cancelled" in dialog.message.text()
+    assert (
+        not target.exists() and list(tmp_path.glob("*.part")) == [] and list(tmp_path.glob(".*.part")) == []
+    )
+
+
+def test_autosave_is_offered_after_a_crash(
+    qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    window.add_images([pairs_dir / "cat.png", pairs_dir / "dog.png"])
+    window.autosave_now()
+    assert window.autosave.file.is_file()
+    # A crash leaves the autosave and a lock of a dead process behind.
+    window.autosave.lock.write_text("999999")
+    recovered = window.autosave._crashed_project()
+    assert recovered is not None and [k.path.name for k in recovered.keyframes] == ["cat.png", "dog.png"]
+    window.document.clear()
+    window.document.restore(recovered)
+    assert len(window.document.keyframes) == 2 and window.document.dirty
