@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -75,13 +76,18 @@ def load_project(path: Path | str) -> Project:
     if path.stat().st_size > MAX_PROJECT_BYTES:
         raise InputError(f"{path}: too large to be a morphapp project")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: editors on Windows save JSON with a byte-order mark.
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not a morphapp project (not UTF-8 text)") from exc
     except json.JSONDecodeError as exc:
         raise InputError(
             f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         ) from exc
+    except RecursionError as exc:  # "[[[[..." thousands deep: json recurses once per level
+        raise InputError(f"{path}: not a morphapp project (nested too deeply)") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     return project_from_dict(data, path.resolve().parent, str(path))
 
 
@@ -90,7 +96,7 @@ def project_from_dict(data: Any, base: Path, where: str = "project") -> Project:
     if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
         raise InputError(f'{where}: not a morphapp project (no "format": "{FORMAT_NAME}")')
     version = data.get("version")
-    if not isinstance(version, int) or version < 1:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise InputError(f"{where}: version must be a positive whole number")
     if version > FORMAT_VERSION:
         raise InputError(
@@ -98,7 +104,7 @@ def project_from_dict(data: Any, base: Path, where: str = "project") -> Project:
             f"{FORMAT_VERSION}); update morphapp"
         )
     keyframes = tuple(
-        Keyframe(_absolute(reader.text(k, "path", f"keyframes[{i}]"), base), reader.opt_text(k, "sha256"))
+        Keyframe(_absolute(reader.path(k, "path", f"keyframes[{i}]"), base), reader.opt_text(k, "sha256"))
         for i, k in enumerate(reader.array(data, "keyframes", ""))
     )
     raw = reader.mapping(data, "settings", "")
@@ -111,8 +117,10 @@ def project_from_dict(data: Any, base: Path, where: str = "project") -> Project:
         )
         for i, seg in enumerate(reader.array(raw, "segments", "settings"))
     )
+    eases = {seg.ease for seg in segments}
     settings = MorphSettings(
         size=(size[0], size[1]),
+        ease=eases.pop() if len(eases) == 1 else "linear",  # the "all segments" easing, when they agree
         fit=reader.text(raw, "fit", "settings"),
         background=_parse_hex(reader.text(raw, "background", "settings"), where),
         path=reader.text(raw, "path", "settings"),
@@ -156,6 +164,12 @@ class _Reader:
     def text(self, obj: Any, key: str, parent: str) -> str:
         return self._get(obj, key, parent, (str,), "text")
 
+    def path(self, obj: Any, key: str, parent: str) -> str:
+        value = self.text(obj, key, parent)
+        if not value or "\0" in value:  # the OS refuses NUL in file names (Python: ValueError)
+            raise InputError(f"{self.where}: {parent}.{key} must be a file name")
+        return value
+
     def opt_text(self, obj: Any, key: str) -> str | None:
         value = obj.get(key) if isinstance(obj, dict) else None
         return value if isinstance(value, str) else None
@@ -164,7 +178,11 @@ class _Reader:
         return self._get(obj, key, parent, (int,), "a whole number")
 
     def number(self, obj: Any, key: str, parent: str) -> float:
-        return float(self._get(obj, key, parent, (int, float), "a number"))
+        value = self._get(obj, key, parent, (int, float), "a number")
+        try:
+            return float(value)
+        except OverflowError:  # a whole number with hundreds of digits
+            raise InputError(f"{self.where}: {parent}.{key} is out of range") from None
 
     def array(self, obj: Any, key: str, parent: str) -> list[Any]:
         return self._get(obj, key, parent, (list,), "a list")
@@ -186,11 +204,13 @@ def _absolute(text: str, base: Path) -> Path:
     return path if path.is_absolute() else base / path
 
 
+_HEX_COLOR = re.compile(r"#?([0-9a-fA-F]{6})")
+
+
 def _parse_hex(text: str, where: str) -> tuple[int, int, int]:
-    value = text.strip().lstrip("#")
-    if len(value) != 6:
+    # A strict pattern: int(..., 16) alone takes "-1", "+f" and " f" as hex digits.
+    match = _HEX_COLOR.fullmatch(text.strip())
+    if match is None:
         raise InputError(f"{where}: settings.background must be a colour like #ffffff")
-    try:
-        return (int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16))
-    except ValueError as exc:
-        raise InputError(f"{where}: settings.background must be a colour like #ffffff") from exc
+    value = match.group(1)
+    return (int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16))

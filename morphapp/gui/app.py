@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 from morphapp import __version__
 from morphapp.core.atomic import atomic_path
 from morphapp.gui.main_window import MainWindow
+from morphapp.gui.theme import apply_dark_theme
 
 SCREENSHOT_TIMEOUT_MS = 180_000
 
@@ -22,6 +23,7 @@ def run_gui(
     app.setApplicationName("morphapp")
     app.setOrganizationName("morphapp")
     app.setApplicationVersion(__version__)
+    apply_dark_theme(app)
     window = MainWindow()
     if size is not None:
         window.resize(*size)
@@ -41,6 +43,8 @@ def _screenshot_when_ready(window: MainWindow, target: Path) -> None:
     """Wait for the preview to finish (or fail), then grab the window and quit."""
 
     def grab() -> None:
+        panel = window.preview_panel
+        panel.slider.setValue(window.preview.total // 2)  # the midpoint says more than a keyframe
         QApplication.processEvents()
         with atomic_path(target) as tmp:
             if not window.grab().save(str(tmp), "PNG"):

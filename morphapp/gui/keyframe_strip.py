@@ -46,7 +46,8 @@ class KeyframeStrip(QListWidget):
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
         self.setDefaultDropAction(Qt.DropAction.MoveAction)
         self.setAcceptDrops(True)
-        self.setFixedHeight(THUMB + 48)
+        self.setFixedHeight(THUMB + 52)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.setToolTip("Drop images here (or use File ▸ Add Images…). Drag to reorder, Delete to remove.")
         self._icons: dict[Path, QIcon] = {}

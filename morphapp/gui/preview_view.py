@@ -82,8 +82,9 @@ class PreviewPanel(QWidget):
         self.film.setFlow(QListWidget.Flow.LeftToRight)
         self.film.setWrapping(False)
         self.film.setIconSize(QSize(FILM_THUMB, FILM_THUMB))
-        self.film.setFixedHeight(FILM_THUMB + 28)
         self.film.setMovement(QListWidget.Movement.Static)
+        self.film.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.film.setFixedHeight(FILM_THUMB + 40)  # room for the labels and the horizontal scroll bar
 
         transport = QHBoxLayout()
         transport.addWidget(self.play_button)

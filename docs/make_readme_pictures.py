@@ -1,9 +1,10 @@
-"""Make the README's morph strip with the tool itself.
+"""Make the README's pictures with the tool itself: a morph strip and a window screenshot.
 
-The keyframes are drawn here (a day and a night landscape) so the picture in the repository
-carries no third-party photos. Run from the repository root with a model on the model path:
+The keyframes are drawn here (a day and a night landscape) so the pictures in the repository
+carry no third-party photos. Run from the repository root with a model on the model path,
+under a real X server for a real window (e.g. ``xvfb-run -s "-screen 0 1920x1080x24"``):
 
-    MORPHAPP_MODEL_PATH=../shared/models python docs/make_readme_strip.py
+    MORPHAPP_MODEL_PATH=../shared/models python docs/make_readme_pictures.py
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 SIZE = 256
 OUT = Path(__file__).with_name("morph-strip.jpg")
+SCREENSHOT = Path(__file__).with_name("window.png")
 
 
 def _gradient(top: tuple[int, int, int], bottom: tuple[int, int, int]) -> Image.Image:
@@ -73,7 +75,20 @@ def main() -> int:
         for i, picture in enumerate(pictures):
             strip.paste(picture.resize((thumb, thumb), Image.Resampling.LANCZOS), (i * (thumb + 4), 0))
         strip.save(OUT, quality=90)
-    print(f"wrote {OUT}")
+        print(f"wrote {OUT}")
+        project = folder / "day-night.json"
+        subprocess.run(
+            [sys.executable, "-m", "morphapp", "render", str(folder / "day.png"), str(folder / "night.png"),
+             "--size", "512x512", "--frames", "24", "--ease", "ease-in-out", "--save-project", str(project),
+             "--quiet"],
+            check=True,
+        )  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "morphapp", "gui", str(project), "--screenshot", str(SCREENSHOT),
+             "--window-size", "1280x800"],
+            check=True,
+        )  # fmt: skip
+    print(f"wrote {SCREENSHOT}")
     return 0
 
 
