@@ -36,12 +36,18 @@ class ModelChoice:
     dtype: str = "auto"
 
 
+@dataclass(frozen=True)
+class PreviewPass:
+    settings: MorphSettings
+    order: list[int]  # frame indices, most wanted first
+    draft: bool = False  # a quick low-resolution pass, replaced by the full one
+
+
 @dataclass
 class PreviewJob:
     generation: int
     keyframes: tuple[Keyframe, ...]
-    settings: MorphSettings
-    order: list[int]  # frame indices, most wanted first
+    passes: list[PreviewPass]
     choice: ModelChoice
     cancel: CancelToken = field(default_factory=CancelToken)
 
@@ -49,7 +55,7 @@ class PreviewJob:
 @dataclass
 class EncodeJob:
     keyframes: tuple[Keyframe, ...]
-    settings: MorphSettings
+    sizes: list[MorphSettings]  # encode for each of these (draft size first)
     choice: ModelChoice
     cancel: CancelToken = field(default_factory=CancelToken)
 
@@ -72,7 +78,7 @@ def to_qimage(pixels: np.ndarray) -> QImage:
 
 class EngineWorker(QObject):
     model_ready = Signal(str)  # "taef2 on cpu, float32"
-    frame_ready = Signal(int, int, QImage)  # generation, frame index, image
+    frame_ready = Signal(int, int, QImage, bool)  # generation, frame index, image, is draft
     preview_done = Signal(int, float)  # generation, seconds
     preview_failed = Signal(int, str)
     export_progress = Signal(int, int)  # done, total
@@ -100,7 +106,8 @@ class EngineWorker(QObject):
         """Encode keyframes ahead of time, so the first preview frame only pays for a decode."""
         try:
             codec = self.codec_for(job.choice)
-            encode_keyframes(job.keyframes, codec, job.settings, cache=self.cache, cancel=job.cancel)
+            for settings in job.sizes:
+                encode_keyframes(job.keyframes, codec, settings, cache=self.cache, cancel=job.cancel)
         except (Cancelled, MorphError):
             pass  # the preview job that follows reports errors
 
@@ -111,15 +118,17 @@ class EngineWorker(QObject):
             if job.cancel.cancelled:
                 return
             codec = self.codec_for(job.choice)
-            for frame in render_frames(
-                job.keyframes,
-                codec,
-                job.settings,
-                frame_indices=job.order,
-                cache=self.cache,
-                cancel=job.cancel,
-            ):
-                self.frame_ready.emit(job.generation, frame.index, to_qimage(frame.pixels))
+            for p in job.passes:
+                frames = render_frames(
+                    job.keyframes,
+                    codec,
+                    p.settings,
+                    frame_indices=p.order,
+                    cache=self.cache,
+                    cancel=job.cancel,
+                )
+                for frame in frames:
+                    self.frame_ready.emit(job.generation, frame.index, to_qimage(frame.pixels), p.draft)
         except Cancelled:
             return
         except MorphError as exc:

@@ -155,7 +155,7 @@ class MainWindow(QMainWindow):
 
     def update_title(self) -> None:
         name = self.document.path.name if self.document.path else "Untitled"
-        self.setWindowTitle(f"{name}{' •' if self.document.dirty else ''} — morphapp")
+        self.setWindowTitle(f"{name}[*] — morphapp")  # Qt shows [*] as a mark while modified
         self.setWindowModified(self.document.dirty)
 
     # -- keyframes -----------------------------------------------------------------------------

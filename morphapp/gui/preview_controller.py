@@ -12,9 +12,19 @@ from morphapp.core.settings import MorphSettings
 from morphapp.core.timeline import FrameSpec
 from morphapp.errors import MorphError
 from morphapp.gui.document import Document
-from morphapp.gui.engine_worker import EncodeJob, EngineWorker, ExportJob, ModelChoice, PreviewJob
+from morphapp.gui.engine_worker import (
+    EncodeJob,
+    EngineWorker,
+    ExportJob,
+    ModelChoice,
+    PreviewJob,
+    PreviewPass,
+)
 
 PREVIEW_MAX_SIDE = 512  # frames are kept at display size, so a long morph stays a few MB a second
+# The first frames are drafted at half size (a quarter of the work) so an in-between shows at
+# once; the full-size pass then replaces them.
+DRAFT_FRAMES = 3
 
 
 class EngineThread(QObject):
@@ -53,6 +63,8 @@ class PreviewController(QObject):
         self.engine = engine
         self.choice = ModelChoice(None)
         self.frames: dict[int, QImage] = {}
+        self.drafts: set[int] = set()  # indices whose image is still a draft
+        self.draft_first = True
         self.total = 0
         self.plan: list[FrameSpec] = []
         self.playhead = 0
@@ -86,23 +98,35 @@ class PreviewController(QObject):
             self._job.cancel.cancel()
             self._job = None
 
-    def _settings(self) -> MorphSettings:
+    def _settings(self, max_side: int = PREVIEW_MAX_SIDE) -> MorphSettings:
         doc = self.document
         s = doc._normalised(doc.settings)
         width, height = s.size
-        scale = min(1.0, PREVIEW_MAX_SIDE / max(width, height))
+        scale = min(1.0, max_side / max(width, height))
         if scale < 1.0:  # preview at display size; export renders full size
             size = (max(8, int(width * scale) // 8 * 8), max(8, int(height * scale) // 8 * 8))
             s = dataclasses.replace(s, size=size)
         return s
 
+    def _draft_settings(self) -> MorphSettings | None:
+        full = self._settings()
+        if not self.draft_first or max(full.size) < 128:
+            return None  # small previews are cheap already
+        return self._settings(max(full.size) // 2)
+
     def _pre_encode(self) -> None:
-        """Start encoding new keyframes at once, even before the settings burst settles."""
-        if len(self.document.keyframes) == 0:
+        """Encode a lone first keyframe while the artist fetches the second one.
+
+        With two or more keyframes the preview job encodes what it needs itself, draft size
+        first; a separate encode job would only queue in front of it on the engine thread.
+        """
+        if len(self.document.keyframes) != 1:
             return
         if self._encode_job is not None:
             self._encode_job.cancel.cancel()
-        self._encode_job = EncodeJob(self.document.keyframes, self._settings(), self.choice)
+        draft = self._draft_settings()
+        sizes = [draft, self._settings()] if draft is not None else [self._settings()]
+        self._encode_job = EncodeJob(self.document.keyframes, sizes, self.choice)
         self.engine.post_encode.emit(self._encode_job)
 
     def restart(self) -> None:
@@ -128,7 +152,12 @@ class PreviewController(QObject):
         self.frames_reset.emit(total)
         self.playhead = min(self.playhead, total - 1)
         order = nearest_first(total, self.playhead if self.playhead > 0 else total // 2)
-        self._job = PreviewJob(self.generation, doc.keyframes, settings, order, self.choice)
+        passes = [PreviewPass(settings, order)]
+        draft = self._draft_settings()
+        if draft is not None:
+            passes.insert(0, PreviewPass(draft, order[:DRAFT_FRAMES], draft=True))
+        self.drafts.clear()
+        self._job = PreviewJob(self.generation, doc.keyframes, passes, self.choice)
         self.status.emit(f"Rendering preview: {total} frames…")
         self.engine.post_preview.emit(self._job)
 
@@ -137,11 +166,19 @@ class PreviewController(QObject):
         self.cancel()
         self.engine.post_export.emit(job)
 
-    def _on_frame(self, generation: int, index: int, image: QImage) -> None:
-        if generation != self.generation:
+    def _on_frame(self, generation: int, index: int, image: QImage, draft: bool) -> None:
+        if generation != self.generation or (draft and index in self.frames):
             return
         self.frames[index] = image
+        if draft:
+            self.drafts.add(index)
+        else:
+            self.drafts.discard(index)
         self.frame_updated.emit(index)
+
+    def complete(self) -> bool:
+        """Every frame is rendered at full quality."""
+        return self.total > 0 and len(self.frames) == self.total and not self.drafts
 
     def _on_done(self, generation: int, seconds: float) -> None:
         if generation == self.generation:

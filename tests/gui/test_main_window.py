@@ -7,15 +7,14 @@ import av
 import numpy as np
 
 from morphapp.core.images import load_image
+from morphapp.core.timeline import SegmentSpec
 from morphapp.gui.main_window import MainWindow
 
 TIMEOUT = 60_000
 
 
 def _wait_preview(qtbot, win: MainWindow) -> None:  # type: ignore[no-untyped-def]
-    qtbot.waitUntil(
-        lambda: win.preview.total > 0 and len(win.preview.frames) == win.preview.total, timeout=TIMEOUT
-    )
+    qtbot.waitUntil(win.preview.complete, timeout=TIMEOUT)
 
 
 def _pixels(image) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -73,10 +72,11 @@ def test_undo_redo_keyframe_removal(qtbot, window: MainWindow, pairs_dir: Path) 
 def test_save_open_round_trip(qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     window.add_images([pairs_dir / "lion.png", pairs_dir / "tiger.png"])
     window.document.set_settings("loop", loop="pingpong", segments=None, hold=1)
-    assert window.document.dirty and window.windowTitle().startswith("Untitled •")
+    assert window.document.dirty and window.isWindowModified() and window.windowTitle().startswith("Untitled")
     target = tmp_path / "proj.json"
     assert window.save_to(target)
-    assert not window.document.dirty and window.windowTitle().startswith("proj.json —")
+    assert not window.document.dirty and not window.isWindowModified()
+    assert window.windowTitle().startswith("proj.json")
     doc = json.loads(target.read_text())
     assert doc["settings"]["loop"] == "pingpong" and doc["settings"]["hold"] == 1
     window.document.clear()
@@ -138,3 +138,17 @@ def test_autosave_is_offered_after_a_crash(
     window.document.clear()
     window.document.restore(recovered)
     assert len(window.document.keyframes) == 2 and window.document.dirty
+
+
+def test_a_draft_midpoint_comes_first_then_full_quality(qtbot, window: MainWindow, pairs_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    window.document.set_settings("size", size=(256, 256), segments=(SegmentSpec(4),))
+    arrivals: list[tuple[int, int]] = []
+    window.engine.worker.frame_ready.connect(
+        lambda _g, index, image, draft: arrivals.append((index, image.width(), draft))
+    )
+    window.add_images([pairs_dir / "cat.png", pairs_dir / "dog.png"])
+    _wait_preview(qtbot, window)
+    assert arrivals[0] == (2, 128, True)  # the midpoint, at half size, before anything else
+    full = [a for a in arrivals if not a[2]]
+    assert full[0] == (2, 256, False) and len(full) == 5
+    assert all(window.preview.frames[i].width() == 256 for i in range(5)) and not window.preview.drafts
