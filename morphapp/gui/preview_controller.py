@@ -75,6 +75,8 @@ class PreviewController(QObject):
         # Edits often come in bursts (typing a number, dragging a spin box): wait for a pause.
         self._debounce = QTimer(self, singleShot=True, interval=120)
         self._debounce.timeout.connect(self.restart)
+        self._refocus = QTimer(self, singleShot=True, interval=80)
+        self._refocus.timeout.connect(self._refocus_job)
         engine.worker.frame_ready.connect(self._on_frame)
         engine.worker.preview_done.connect(self._on_done)
         engine.worker.preview_failed.connect(self._on_failed)
@@ -88,6 +90,23 @@ class PreviewController(QObject):
 
     def set_playhead(self, index: int) -> None:
         self.playhead = index
+        if self._job is not None and index not in self.frames:
+            self._refocus.start()
+
+    def _refocus_job(self) -> None:
+        """The artist scrubbed to a frame not rendered yet: render the missing ones nearest it first."""
+        job = self._job
+        if job is None or self.playhead in self.frames:
+            return
+        job.cancel.cancel()
+        missing = [
+            i for i in nearest_first(self.total, self.playhead) if i not in self.frames or i in self.drafts
+        ]
+        full = job.passes[-1]
+        self._job = PreviewJob(
+            self.generation, job.keyframes, [PreviewPass(full.settings, missing)], job.choice
+        )
+        self.engine.post_preview.emit(self._job)
 
     def schedule(self) -> None:
         self._pre_encode()

@@ -152,3 +152,19 @@ def test_a_draft_midpoint_comes_first_then_full_quality(qtbot, window: MainWindo
     full = [a for a in arrivals if not a[2]]
     assert full[0] == (2, 256, False) and len(full) == 5
     assert all(window.preview.frames[i].width() == 256 for i in range(5)) and not window.preview.drafts
+
+
+def test_scrubbing_ahead_renders_the_frame_under_the_playhead_next(
+    qtbot, window: MainWindow, pairs_dir: Path
+) -> None:  # type: ignore[no-untyped-def]
+    window.document.set_settings("long", segments=(SegmentSpec(30),))
+    arrivals: list[int] = []
+    window.engine.worker.frame_ready.connect(lambda _g, index, _image, _draft: arrivals.append(index))
+    window.add_images([pairs_dir / "cat.png", pairs_dir / "dog.png"])
+    qtbot.waitUntil(lambda: len(arrivals) >= 2, timeout=TIMEOUT)  # midpoint (15) and its neighbours first
+    window.preview_panel.slider.setValue(29)
+    qtbot.waitUntil(lambda: 29 in window.preview.frames, timeout=TIMEOUT)
+    # Frame 29 sits 14 steps from the midpoint: without refocusing it would come ~28th.
+    assert arrivals.index(29) < 8, arrivals
+    _wait_preview(qtbot, window)
+    assert sorted(set(arrivals)) == list(range(31))
