@@ -319,7 +319,7 @@ class MainWindow(QMainWindow):
             self.document.project_for_saving(), self.preview.choice, self.engine.worker, default_dir, self
         )
         dialog.start_export.connect(self.preview.export_job)
-        dialog.finished.connect(lambda _r: self.preview.restart())
+        dialog.finished.connect(lambda _r: self.preview.render_missing())  # the export paused the preview
         self.export_dialog = dialog
         dialog.open()
 

@@ -95,17 +95,20 @@ class PreviewController(QObject):
 
     def _refocus_job(self) -> None:
         """The artist scrubbed to a frame not rendered yet: render the missing ones nearest it first."""
-        job = self._job
-        if job is None or self.playhead in self.frames:
+        if self._job is not None and self.playhead not in self.frames:
+            self.render_missing()
+
+    def render_missing(self) -> None:
+        """(Re)start rendering only the frames not at full quality yet, nearest the playhead first."""
+        if self._job is not None:
+            self._job.cancel.cancel()
+        self._job = None
+        if not self.document.can_render() or self.total == 0 or self.complete():
             return
-        job.cancel.cancel()
-        missing = [
-            i for i in nearest_first(self.total, self.playhead) if i not in self.frames or i in self.drafts
-        ]
-        full = job.passes[-1]
-        self._job = PreviewJob(
-            self.generation, job.keyframes, [PreviewPass(full.settings, missing)], job.choice
-        )
+        nearest = nearest_first(self.total, self.playhead)
+        missing = [i for i in nearest if i not in self.frames or i in self.drafts]
+        passes = [PreviewPass(self._settings(), missing)]
+        self._job = PreviewJob(self.generation, self.document.keyframes, passes, self.choice)
         self.engine.post_preview.emit(self._job)
 
     def schedule(self) -> None:
@@ -166,11 +169,12 @@ class PreviewController(QObject):
             self.error.emit(str(exc))
             return
         total = len(self.plan)
+        # A fresh morph opens on its midpoint; a re-render keeps the artist's place.
+        self.playhead = min(self.playhead, total - 1) if self.total else total // 2
         self.frames.clear()
         self.total = total
         self.frames_reset.emit(total)
-        self.playhead = min(self.playhead, total - 1)
-        order = nearest_first(total, self.playhead if self.playhead > 0 else total // 2)
+        order = nearest_first(total, self.playhead)
         passes = [PreviewPass(settings, order)]
         draft = self._draft_settings()
         if draft is not None:

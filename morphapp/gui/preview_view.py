@@ -100,7 +100,7 @@ class PreviewPanel(QWidget):
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.step_forward_playing)
         self.play_button.toggled.connect(self.set_playing)
-        self.slider.valueChanged.connect(self.show_frame)
+        self.slider.valueChanged.connect(self.scrub)
         self.film.currentRowChanged.connect(lambda row: row >= 0 and self.slider.setValue(row))
         controller.frames_reset.connect(self.reset)
         controller.frame_updated.connect(self.on_frame)
@@ -118,7 +118,7 @@ class PreviewPanel(QWidget):
             self.film.addItem(item)
         self.slider.blockSignals(True)
         self.slider.setRange(0, max(0, total - 1))
-        self.slider.setValue(min(self.slider.value(), max(0, total - 1)))
+        self.slider.setValue(self.controller.playhead)  # the controller renders from there outwards
         self.slider.blockSignals(False)
         self.slider.setEnabled(total > 0)
         if total == 0:
@@ -134,9 +134,13 @@ class PreviewPanel(QWidget):
         if index == self.current:
             self.show_frame(index)
 
+    def scrub(self, index: int) -> None:
+        """The artist moved the playhead (slider, filmstrip, keys, playback)."""
+        self.controller.set_playhead(index)
+        self.show_frame(index)
+
     def show_frame(self, index: int) -> None:
         total = self.controller.total
-        self.controller.set_playhead(index)
         if total == 0:
             self.position.setText("—")
             self.view.set_image(None, self.view.message if not self.controller.frames else "")
