@@ -5,6 +5,8 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pytest
+from PySide6.QtCore import Qt
 
 from morphapp.core.images import load_image
 from morphapp.core.timeline import SegmentSpec
@@ -168,3 +170,37 @@ def test_scrubbing_ahead_renders_the_frame_under_the_playhead_next(
     assert arrivals.index(29) < 8, arrivals
     _wait_preview(qtbot, window)
     assert sorted(set(arrivals)) == list(range(31))
+
+
+def test_fps_frames_and_duration_are_linked(qtbot, window: MainWindow, pairs_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    panel = window.settings_panel
+    window.add_images([pairs_dir / "cat.png", pairs_dir / "dog.png"])
+    panel.frames.setValue(48)
+    assert window.document.total_frames() == 48 and panel.duration.value() == pytest.approx(2.0)
+    panel.fps.setValue(12)  # the duration stays, the frame count follows
+    assert window.document.settings.fps == 12 and window.document.total_frames() == 24
+    assert panel.frames.value() == 24
+    panel.duration.setValue(3.0)
+    assert window.document.total_frames() == 36
+    window.document.undo_stack.undo()
+    assert window.document.total_frames() == 24
+    window.document.undo_stack.undo()  # the fps change is one undo step (frames included)
+    assert window.document.settings.fps == 24 and window.document.total_frames() == 48
+
+
+def test_keyboard_shortcuts_play_and_step(qtbot, window: MainWindow, pairs_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    window.add_images([pairs_dir / "cat.png", pairs_dir / "dog.png"])
+    _wait_preview(qtbot, window)
+    panel = window.preview_panel
+    window.activateWindow()
+    panel.view.setFocus()
+    start = panel.slider.value()
+    qtbot.keyClick(panel.view, Qt.Key.Key_Right)
+    assert panel.slider.value() == (start + 1) % 5
+    qtbot.keyClick(panel.view, Qt.Key.Key_Left)
+    assert panel.slider.value() == start
+    qtbot.keyClick(panel.view, Qt.Key.Key_Space)
+    assert panel.timer.isActive() and panel.play_button.isChecked()
+    qtbot.waitUntil(lambda: panel.slider.value() != start, timeout=2000)  # it plays
+    qtbot.keyClick(panel.view, Qt.Key.Key_Space)
+    assert not panel.timer.isActive()
