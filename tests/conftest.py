@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,24 @@ from morphapp.models.tae_codec import TaeCodec
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 PAIRS_DIR = SHARED / "testdata" / "pairs"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_user_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """No test reads or writes the developer's own models.toml, caches or Hugging Face downloads,
+    and nothing may reach the internet (tests that download use a server on 127.0.0.1)."""
+    home = tmp_path_factory.mktemp("user-dirs")
+    with pytest.MonkeyPatch.context() as mp:
+        for var in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
+            mp.setenv(var, str(home / var.lower()))
+        mp.setenv("HF_HOME", str(home / "huggingface"))
+        for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_ENDPOINT", "MORPHAPP_HF_ENDPOINT"):
+            mp.delenv(var, raising=False)
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        # The real TAEF2 weights beside the repo, unless the runner names other model folders.
+        if not os.environ.get("MORPHAPP_MODEL_PATH"):
+            mp.setenv("MORPHAPP_MODEL_PATH", str(SHARED / "models"))
+        yield home
 
 
 @pytest.fixture(scope="session")

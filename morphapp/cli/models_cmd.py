@@ -1,4 +1,4 @@
-"""``morphapp models``: list the models found in the model folders."""
+"""``morphapp models``: list the models found; ``morphapp models pull NAME``: fetch a default one."""
 
 from __future__ import annotations
 
@@ -7,13 +7,35 @@ import json
 import sys
 from typing import Any
 
-from morphapp.models.discovery import ENV_VAR, ModelInfo, model_search_paths, scan
+from tqdm import tqdm
+
+from morphapp.models.discovery import ENV_VAR, ModelInfo, scan
+from morphapp.models.library import PullProgress, pull
+from morphapp.models.registry import KNOWN_MODELS
+
+KIND_NAMES = {
+    "tae": "tiny AE",
+    "vae": "VAE",
+    "checkpoint": "checkpoint",
+    "unet": "UNet",
+    "diffusers": "diffusers",
+    "onnx": "ONNX",
+}
 
 
 def add_parser(commands: Any) -> None:
-    parser = commands.add_parser("models", help="list the models found in the model folders")
+    parser = commands.add_parser("models", help="list the models found, or pull a default one")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(run=run)
+    sub = parser.add_subparsers(dest="models_command", metavar="ACTION")
+    pull_parser = sub.add_parser(
+        "pull", help=f"download a small default model into the Hugging Face cache ({', '.join(KNOWN_MODELS)})"
+    )
+    pull_parser.add_argument(
+        "name", choices=sorted(KNOWN_MODELS), metavar="NAME", help=", ".join(KNOWN_MODELS)
+    )
+    pull_parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    pull_parser.set_defaults(run=run_pull)
 
 
 def _row(info: ModelInfo) -> dict[str, Any]:
@@ -21,44 +43,86 @@ def _row(info: ModelInfo) -> dict[str, Any]:
         "name": info.name,
         "kind": info.kind,
         "family": info.family,
+        "latent_space": info.latent_space,
         "latent_channels": info.latent_channels,
+        "format": info.format,
+        "usable": info.usable,
         "can_encode": info.can_encode,
         "files": [str(p) for p in info.files],
         "size_bytes": info.size_bytes,
+        "source": info.source,
     }
+
+
+def _kind(info: ModelInfo) -> str:
+    name = KIND_NAMES.get(info.kind, info.kind)
+    if not info.usable:
+        return f"{name} (not usable yet)"
+    return name if info.can_encode else f"{name} (decoder only)"
 
 
 def run(args: argparse.Namespace) -> int:
     result = scan()
+    roots = result.searched
     if args.json:
         doc = {
-            "search_paths": [str(p) for p in model_search_paths()],
+            "search_paths": [str(r.path) for r in roots],
             "models": [_row(m) for m in result.models],
             "skipped": result.skipped,
         }
         print(json.dumps(doc, indent=2))
         return 0
     if not result.models:
-        print("No models found.")
+        print("No models found. `morphapp models pull taef2` fetches a small default one.")
     else:
-        header = ("NAME", "KIND", "LATENT", "SIZE", "FAMILY", "FILES")
+        header = ("NAME", "KIND", "FAMILY", "LATENT", "FORMAT", "SIZE", "WHERE")
         rows = [
             (
                 m.name,
-                m.kind if m.can_encode else f"{m.kind} (decoder only)",
-                f"{m.latent_channels} ch",
-                f"{m.size_bytes / 1e6:.1f} MB",
+                _kind(m),
                 m.family,
-                ", ".join(str(p) for p in m.files),
+                f"{m.latent_channels} ch" if m.latent_channels else "?",
+                m.format,
+                f"{m.size_bytes / 1e6:.1f} MB",
+                f"{m.source}: {m.folder}",
             )
             for m in result.models
         ]
         widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header) - 1)]
         for row in (header, *rows):
             print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1])
-    print(f"\nSearched ({ENV_VAR}, ./models, user data dir):")
-    for path in model_search_paths():
-        print(f"  {path}{'' if path.is_dir() else '  (missing)'}")
+    print(f"\nSearched ({ENV_VAR}, models.toml, ./models, user data dir, Hugging Face cache):")
+    for root in roots:
+        print(f"  {root.path}  [{root.source}]{'' if root.path.is_dir() else '  (missing)'}")
     for line in result.skipped:
         print(f"skipped: {line}", file=sys.stderr)
+    return 0
+
+
+def run_pull(args: argparse.Namespace) -> int:
+    bars: dict[str, tqdm] = {}
+
+    def show(p: PullProgress) -> None:
+        bar = bars.get(p.filename)
+        if bar is None:
+            desc = f"{p.filename} ({p.file_index}/{p.file_count})"
+            # disable=None: tqdm stays quiet when stderr is not a terminal, so logs stay clean.
+            bar = bars[p.filename] = tqdm(
+                total=p.total, desc=desc, unit="B", unit_scale=True, file=sys.stderr, disable=None
+            )
+        if p.total is not None and bar.total != p.total:
+            bar.total = p.total
+        bar.n = p.done
+        bar.refresh()
+
+    try:
+        result = pull(args.name, progress=None if args.quiet else show)
+    finally:
+        for bar in bars.values():
+            bar.close()
+    info = result.model
+    print(f"pulled {info.name}: {info.family}, {info.latent_channels} ch, in {info.folder}")
+    for f in result.files:
+        state = "verified" if f.verified else "not verified: morphapp has no pinned hash for this file yet"
+        print(f"  {f.filename}  {f.size} bytes  sha256 {f.sha256}  ({state})")
     return 0

@@ -20,8 +20,9 @@ from morphapp.core.render import plan_for, render_frames
 from morphapp.core.settings import FIT_CHOICES, MorphSettings
 from morphapp.core.timeline import LOOP_CHOICES
 from morphapp.errors import InputError
-from morphapp.export import FORMATS, format_for_path, open_writer
-from morphapp.models.discovery import find_model
+from morphapp.export import FORMATS, check_output, format_for_path, open_writer
+from morphapp.export.png_sequence import PngSequenceWriter
+from morphapp.models.project_model import model_for_project, with_model
 from morphapp.models.tae_codec import TaeCodec
 
 
@@ -53,6 +54,11 @@ def add_parser(commands: Any) -> None:
     p.add_argument("--seed", type=int, help="random seed (default 0)")
     p.add_argument("--batch", type=int, default=1, help="frames decoded per model call (default 1)")
     p.add_argument("--save-project", type=Path, metavar="P", help="also write the morph as a project file")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="PNG sequences: continue an interrupted render to the same folder, making only missing frames",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or notes")
     p.set_defaults(run=run)
 
@@ -63,6 +69,11 @@ def run(args: argparse.Namespace) -> int:
     project = _project_from_args(args, note)
     if args.output is None and args.save_project is None:
         raise InputError("no output: give -o OUT (and/or --save-project P)")
+    # Find the model first (a scan; no weights are loaded): the project records which files it used.
+    model, changes = model_for_project(project, explicit=args.model is not None)
+    for line in changes:
+        note(line)
+    project = with_model(project, model)
     if args.save_project is not None:
         save_project(with_hashes(project), args.save_project)
         note(f"project saved to {args.save_project}")
@@ -74,20 +85,37 @@ def run(args: argparse.Namespace) -> int:
     if settings.frames is not None and len(plan) != settings.frames:
         note(f"--frames {settings.frames}: {len(plan)} frames fit the loop and hold settings exactly")
     fmt = format_for_path(args.output, args.format)
+    if args.resume and not fmt.is_folder:
+        raise InputError(
+            f"--resume: only a PNG sequence (an output folder) can be resumed, not {fmt.name}; "
+            "a killed video or GIF is made again from the start"
+        )
     metadata = project_to_dict(with_hashes(project), args.output.resolve().parent)
-    # Open the writer first: an unwritable target fails before any model is loaded.
-    with open_writer(args.output, fps=settings.fps, format=fmt.name, metadata=metadata) as writer:
-        device = resolve_device(args.device)
-        codec = TaeCodec(find_model(project.model), device, resolve_dtype(args.dtype, device))
-        note(f"model {codec.name} ({codec.info.family}) on {describe_device(device)}, {codec.dtype}")
+    # Check the target first: an unwritable one fails before any model is loaded.
+    check_output(args.output, fmt.name)
+    device = resolve_device(args.device)
+    codec = TaeCodec(model, device, resolve_dtype(args.dtype, device), note=note)
+    note(f"model {codec.name} ({codec.info.family}) on {describe_device(device)}, {codec.dtype}")
+    # Everything besides the project that decides the pixels: a resume must use the same.
+    resume_key = {"model": codec.model_id, "device": device.type, "dtype": str(codec.dtype)}
+    with open_writer(
+        args.output, fps=settings.fps, format=fmt.name, metadata=metadata, frame_count=len(plan),
+        resume_key=resume_key, resume=args.resume,
+    ) as writer:  # fmt: skip
+        indices = writer.pending if args.resume and isinstance(writer, PngSequenceWriter) else None
+        if indices is not None:
+            kept = len(plan) - len(indices)
+            note(f"resuming: {kept} of {len(plan)} frames already done" if kept else "nothing to resume")
         started = time.perf_counter()
-        with ProgressBar(total=len(plan), enabled=not args.quiet) as bar:
+        with ProgressBar(total=len(plan if indices is None else indices), enabled=not args.quiet) as bar:
             for frame in render_frames(
-                project.keyframes, codec, settings, note=note, progress=bar.update, batch_size=args.batch
-            ):
+                project.keyframes, codec, settings, frame_indices=indices, note=note, progress=bar.update,
+                batch_size=args.batch,
+            ):  # fmt: skip
                 writer.write(frame.pixels)
         elapsed = time.perf_counter() - started
-    notes.append(f"wrote {writer.frames_written} frames to {args.output} in {elapsed:.1f} s")
+    made = "" if indices is None else f" ({len(indices)} rendered now)"
+    notes.append(f"wrote {writer.frames_written} frames to {args.output}{made} in {elapsed:.1f} s")
     for line in notes:
         note(line)
     return 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +28,30 @@ MAX_PROJECT_BYTES = 10_000_000  # a project is a few kB; anything huge is not on
 
 
 @dataclass(frozen=True)
+class ModelFile:
+    """One weights file of the model a project was rendered with, to notice when it changes."""
+
+    role: str  # "encoder", "decoder" or "encoder+decoder"
+    name: str  # the file name only: model folders differ between machines
+    format: str  # "safetensors", "torch-zip", ...
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
 class Project:
     keyframes: tuple[Keyframe, ...]
     settings: MorphSettings
     model: str | None = None  # a model name (or path) as the user chose it; None: the default
+    # The model actually used (optional; projects from before it have neither field).
+    model_files: tuple[ModelFile, ...] = ()
+    model_latent_channels: int | None = None
 
 
 def project_to_dict(project: Project, base: Path) -> dict[str, Any]:
     s = project.settings
     segments = s.segment_specs(len(project.keyframes))
-    return {
+    doc = {
         "format": FORMAT_NAME,
         "version": FORMAT_VERSION,
         "keyframes": [
@@ -61,6 +75,10 @@ def project_to_dict(project: Project, base: Path) -> dict[str, Any]:
             "segments": [{"steps": seg.steps, "ease": seg.ease} for seg in segments],
         },
     }
+    if project.model_files:
+        doc["model_latent_channels"] = project.model_latent_channels
+        doc["model_files"] = [asdict(f) for f in project.model_files]
+    return doc
 
 
 def save_project(project: Project, path: Path | str) -> None:
@@ -137,7 +155,27 @@ def project_from_dict(data: Any, base: Path, where: str = "project") -> Project:
     model = data.get("model")
     if model is not None and not isinstance(model, str):
         raise InputError(f"{where}: model must be a name or null")
-    return Project(keyframes, settings, model)
+    return Project(keyframes, settings, model, *_model_record(data, reader, where))
+
+
+def _model_record(
+    data: dict[str, Any], reader: _Reader, where: str
+) -> tuple[tuple[ModelFile, ...], int | None]:
+    """The optional record of the model used; absent in older projects."""
+    files = tuple(
+        ModelFile(
+            reader.text(f, "role", f"model_files[{i}]"),
+            reader.text(f, "name", f"model_files[{i}]"),
+            reader.text(f, "format", f"model_files[{i}]"),
+            reader.integer(f, "size", f"model_files[{i}]"),
+            reader.text(f, "sha256", f"model_files[{i}]"),
+        )
+        for i, f in enumerate(reader.array(data, "model_files", "") if "model_files" in data else [])
+    )
+    channels = data.get("model_latent_channels")
+    if channels is not None and (not isinstance(channels, int) or isinstance(channels, bool) or channels < 1):
+        raise InputError(f"{where}: model_latent_channels must be a positive whole number or null")
+    return files, channels
 
 
 def with_hashes(project: Project) -> Project:

@@ -6,6 +6,7 @@ re-render all follow from one signal, ``changed``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +18,9 @@ from morphapp.core.keyframes import Keyframe
 from morphapp.core.project import Project, load_project, save_project, with_hashes
 from morphapp.core.settings import DEFAULT_SEGMENT_FRAMES, MorphSettings
 from morphapp.core.timeline import SegmentSpec, distribute_frames, segment_pairs
+from morphapp.errors import MorphError
+from morphapp.models.discovery import find_model
+from morphapp.models.project_model import model_changes, with_model
 
 
 class Document(QObject):
@@ -110,13 +114,19 @@ class Document(QObject):
             self._push("Change model", model=model)
 
     # -- files ---------------------------------------------------------------------------------
-    def load(self, path: Path) -> None:
+    def load(self, path: Path) -> list[str]:
+        """Open a project; returns notes on what changed since it was saved (model files)."""
         project = load_project(path)  # raises InputError before anything changes
+        try:
+            notes = model_changes(project, find_model(project.model))
+        except MorphError as exc:
+            notes = [str(exc)]
         self._keyframes, self._settings, self._model = project.keyframes, project.settings, project.model
         self.path = Path(path)
         self.undo_stack.clear()
         self.changed.emit()
         self.path_changed.emit()
+        return notes
 
     def clear(self) -> None:
         self._keyframes, self._settings, self._model = (), MorphSettings(), None
@@ -126,7 +136,12 @@ class Document(QObject):
         self.path_changed.emit()
 
     def save(self, path: Path) -> None:
-        save_project(with_hashes(self.project_for_saving()), path)
+        project = with_hashes(self.project_for_saving())
+        # Record the model's files, so reopening notices a changed model; with no model
+        # installed the project is still worth saving.
+        with contextlib.suppress(MorphError):
+            project = with_model(project, find_model(self._model))
+        save_project(project, path)
         self.path = Path(path)
         self.undo_stack.setClean()
         self.path_changed.emit()

@@ -213,13 +213,15 @@ class MainWindow(QMainWindow):
 
     def open_project(self, path: Path) -> bool:
         try:
-            self.document.load(path)
+            notes = self.document.load(path)
         except MorphError as exc:
             self.show_error(str(exc))
             return False
         missing = [k.path.name for k in self.document.keyframes if not k.path.is_file()]
         if missing:
-            self.show_error(f"{path.name}: keyframe images not found: {', '.join(missing)}")
+            notes.insert(0, f"{path.name}: keyframe images not found: {', '.join(missing)}")
+        if notes:
+            self.show_error("\n".join(notes))
         self._remember(path)
         return True
 

@@ -7,6 +7,7 @@ refusal is reported as a ``ModelError`` instead of being retried unsafely.
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 import zipfile
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import torch
 
 from morphapp.errors import ModelError
+from morphapp.models.safetensors_check import read_header
 
 StateDict = dict[str, torch.Tensor]
 
@@ -38,14 +40,26 @@ def sniff_format(path: Path) -> str:
     raise ModelError(f"{path}: not a weights file (expected .safetensors or a PyTorch .pth)")
 
 
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a model file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    return digest.hexdigest()
+
+
 def load_state_dict(path: Path | str) -> StateDict:
     """Load a flat name -> tensor mapping on the CPU, refusing anything that is not plain tensors."""
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"{path}: model file not found")
     kind = sniff_format(path)
-    state = _load_safetensors(path) if kind == "safetensors" else _load_torch_pickle(path)
-    state = _unwrap(state, path)
+    state = _load_safetensors(path) if kind == "safetensors" else load_torch_file(path)
+    state = as_state_dict(state, path)
     if not state:
         raise ModelError(f"{path}: contains no tensors")
     return state
@@ -55,13 +69,14 @@ def _load_safetensors(path: Path) -> StateDict:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    read_header(path)  # our own checks first: a lying header never reaches the mapping code
     try:
         return load_file(str(path), device="cpu")
     except (SafetensorError, OSError, ValueError) as exc:
         raise ModelError(f"{path}: damaged safetensors file ({exc})") from exc
 
 
-def _load_torch_pickle(path: Path) -> StateDict:
+def load_torch_file(path: Path) -> StateDict:
     try:
         # A file object, not the path: recent torch dispatches on the file name's extension.
         with open(path, "rb") as fh:
@@ -77,7 +92,7 @@ def _load_torch_pickle(path: Path) -> StateDict:
         raise ModelError(f"{path}: damaged or truncated model file ({exc})") from exc
 
 
-def _unwrap(obj: object, path: Path) -> StateDict:
+def as_state_dict(obj: object, path: Path) -> StateDict:
     """Accept a plain state dict, or one nested under a 'state_dict' key (common in checkpoints)."""
     if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
         obj = obj["state_dict"]
