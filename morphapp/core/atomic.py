@@ -8,6 +8,7 @@ later run can recognise and remove leftovers of a killed process.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from collections.abc import Iterator
@@ -31,10 +32,28 @@ def check_writable_target(target: Path) -> None:
         raise OutputError(f"{target}: folder {parent} is not writable; choose another output location")
 
 
-def remove_stale_temp_files(target: Path) -> None:
-    """Remove temp files that a killed earlier run left beside ``target``."""
+def stale_temp_paths(target: Path) -> list[Path]:
+    """Temp files/folders of earlier exports to ``target`` (``.<name>.<random>[.old].part``).
+
+    The random part has no dot, so the leftovers of ``out.gif`` are not taken for those of a
+    PNG-sequence folder ``out`` beside it.
+    """
     parent = target.parent if str(target.parent) else Path(".")
-    for leftover in parent.glob(f".{target.name}.*{TEMP_SUFFIX}"):
+    prefix = f".{target.name}."
+    found = []
+    # glob.escape: a target named "take [2].gif" must not be read as a character class.
+    for candidate in parent.glob(f"{glob.escape(prefix)}*{TEMP_SUFFIX}"):
+        token = candidate.name[len(prefix) : -len(TEMP_SUFFIX)].removesuffix(".old")
+        if token and "." not in token:
+            found.append(candidate)
+    return sorted(found)
+
+
+def remove_stale_temp_files(target: Path, *, keep: Path | None = None) -> None:
+    """Remove temp files that a killed earlier run left beside ``target`` (except ``keep``)."""
+    for leftover in stale_temp_paths(target):
+        if keep is not None and leftover == keep:
+            continue
         with contextlib.suppress(OSError):
             if leftover.is_dir():
                 for child in leftover.iterdir():
@@ -57,7 +76,7 @@ def atomic_path(target: Path | str) -> Iterator[Path]:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent or ".")
     os.close(fd)
     tmp = Path(tmp_name)
-    os.chmod(tmp, 0o666 & ~_current_umask())  # mkstemp makes 0600; outputs should be like any new file
+    os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; outputs should be like any new file
     try:
         yield tmp
         _fsync(tmp)
@@ -79,7 +98,7 @@ def atomic_write_text(target: Path | str, text: str) -> None:
     atomic_write_bytes(target, text.encode("utf-8"))
 
 
-def _current_umask() -> int:
+def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask

@@ -33,6 +33,7 @@ import math
 import re
 import stat
 import threading
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,6 +157,8 @@ def _check_file(path: Path, *, allow_empty: bool = False) -> None:
         raise InputError(f"{path}: cannot be read (permission denied); check its permissions") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except ValueError:  # a NUL character (from a project file): no OS accepts such a name
+        raise InputError(f"{path!r}: not a valid file name") from None
     if stat.S_ISDIR(info.st_mode):
         raise InputError(f"{path}: is a folder, not an image")
     if not stat.S_ISREG(info.st_mode):
@@ -283,6 +286,30 @@ def _over_limit(path: Path, size_text: str) -> InputError:
 
 # --------------------------------------------------------------------------- opening
 
+# Pillow reports damaged EXIF blocks, MPO headers, APNG chunks... as UserWarnings, which Python
+# prints as two-line tracebacks on stderr: noise around our one-line errors and notes, for
+# problems that we either recover from or report ourselves. Its DecompressionBombWarning is
+# noise too: while we load, Pillow's limit is at least ours, so an image it warns about is
+# over our limit and refused right after Image.open with our own one-line error.
+_QUIET_WARNINGS: tuple[tuple[type[Warning], str], ...] = (
+    (UserWarning, r"PIL\."),
+    (Image.DecompressionBombWarning, r"PIL\."),
+)
+
+
+def _silence_pillow_warnings() -> None:
+    # Checked on every load, not only at import: warnings.catch_warnings() (pytest, a host
+    # application) restores the filter list it found, and a filter added later in front of
+    # ours (say "default") would win. So ours are kept first; filterwarnings() moves them there.
+    head = warnings.filters[: len(_QUIET_WARNINGS)]
+    if len(head) == len(_QUIET_WARNINGS) and all(
+        f[0] == "ignore" and f[2] is category and f[3] is not None and f[3].pattern == module
+        for f, (category, module) in zip(head, _QUIET_WARNINGS, strict=True)
+    ):
+        return
+    for category, module in reversed(_QUIET_WARNINGS):
+        warnings.filterwarnings("ignore", category=category, module=module)
+
 
 def open_image(
     path: Path | str, *, background: tuple[int, int, int] = (255, 255, 255)
@@ -307,6 +334,7 @@ def _open(
     resolution) when the final size is known.
     """
     _check_file(path)
+    _silence_pillow_warnings()
     notes: list[str] = []
     limit = MAX_IMAGE_PIXELS
     with _open_binary(path) as fp, _pillow_bomb_limit(limit):
@@ -507,7 +535,11 @@ def _to_8bit_native(im: Image.Image, notes: list[str], *, label: str, fmt: str) 
         notes.append(f"32-bit integer image mapped to 8-bit (values {lo}..{hi} stretched to 0..255)")
         return Image.fromarray(_stretch(values.astype(np.float64), lo, hi))
     if mode == "F":
-        return Image.fromarray(_float_to_8bit(np.asarray(im, dtype=np.float64), notes))
+        # A signalling NaN (damaged float TIFF) raises the FPU's invalid flag when widened,
+        # which numpy turns into a RuntimeWarning; NaNs are handled just below anyway.
+        with np.errstate(invalid="ignore"):
+            values = np.asarray(im, dtype=np.float64)
+        return Image.fromarray(_float_to_8bit(values, notes))
     if mode == "LAB":
         try:
             transform = ImageCms.buildTransform(ImageCms.createProfile("LAB"), _srgb_profile(), "LAB", "RGB")

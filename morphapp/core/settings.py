@@ -6,12 +6,14 @@ import math
 from dataclasses import dataclass, field
 
 from morphapp.core.easing import parse_ease
+from morphapp.core.images import MAX_SIDE
 from morphapp.core.interpolate import PATH_CHOICES
-from morphapp.core.timeline import LOOP_CHOICES, SegmentSpec, distribute_frames, segment_pairs
+from morphapp.core.timeline import LOOP_CHOICES, MAX_FRAMES, SegmentSpec, distribute_frames, segment_pairs
 from morphapp.errors import InputError
 
 FIT_CHOICES: tuple[str, ...] = ("crop", "pad", "stretch")
 DEFAULT_SEGMENT_FRAMES = 24  # one second per segment at the default 24 fps
+MAX_SEED = 2**63 - 1  # what torch.manual_seed and numpy generators take
 
 
 @dataclass(frozen=True)
@@ -31,9 +33,17 @@ class MorphSettings:
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     def validate(self) -> None:
+        # Upper bounds too: a project file is untrusted input, and a size or frame count far
+        # beyond any real morph would make the render allocate or loop without end.
         width, height = self.size
         if width <= 0 or height <= 0 or width % 8 or height % 8:
             raise InputError(f"size {width}x{height}: both sides must be positive multiples of 8")
+        if width > MAX_SIDE or height > MAX_SIDE:
+            raise InputError(f"size {width}x{height}: each side must be at most {MAX_SIDE} pixels")
+        if len(self.background) != 3 or not all(
+            isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 255 for v in self.background
+        ):
+            raise InputError(f"background {self.background!r}: must be three values 0-255")
         if self.fit not in FIT_CHOICES:
             raise InputError(f"--fit {self.fit}: choose one of {', '.join(FIT_CHOICES)}")
         if self.path not in PATH_CHOICES:
@@ -42,13 +52,21 @@ class MorphSettings:
             raise InputError(f"--loop {self.loop}: choose one of {', '.join(LOOP_CHOICES)}")
         if not (math.isfinite(self.fps) and 0 < self.fps <= 240):
             raise InputError(f"--fps {self.fps}: must be between 0 and 240")
-        if self.hold < 0:
-            raise InputError(f"--hold {self.hold}: must be 0 or more")
-        if self.frames is not None and self.frames < 2:
-            raise InputError(f"--frames {self.frames}: must be at least 2")
-        if any(n < 1 for n in self.segment_frames):
-            raise InputError("--segment-frames: every segment needs at least 1 frame")
+        if not 0 <= self.hold <= MAX_FRAMES:
+            raise InputError(f"--hold {self.hold}: must be between 0 and {MAX_FRAMES}")
+        if self.frames is not None and not 2 <= self.frames <= MAX_FRAMES:
+            raise InputError(f"--frames {self.frames}: must be between 2 and {MAX_FRAMES}")
+        if any(not 1 <= n <= MAX_FRAMES for n in self.segment_frames):
+            raise InputError(f"--segment-frames: every segment needs between 1 and {MAX_FRAMES} frames")
+        if not -MAX_SEED <= self.seed <= MAX_SEED:
+            raise InputError(f"--seed {self.seed}: must be a 64-bit number")
         parse_ease(self.ease)
+        for i, segment in enumerate(self.segments or ()):
+            if not 1 <= segment.steps <= MAX_FRAMES:
+                raise InputError(
+                    f"segment {i + 1}: needs between 1 and {MAX_FRAMES} frames, got {segment.steps}"
+                )
+            parse_ease(segment.ease)
 
     def segment_specs(self, n_keyframes: int) -> list[SegmentSpec]:
         """Per-segment steps and easing for ``n_keyframes`` keyframes."""

@@ -18,6 +18,9 @@ from morphapp.core.easing import EaseFn, parse_ease
 from morphapp.errors import InputError
 
 LOOP_CHOICES: tuple[str, ...] = ("none", "loop", "pingpong")
+# 100,000 frames is over an hour at 24 fps. The plan is a list in memory, so a project asking
+# for billions of frames must be refused before it is built, not run out of memory.
+MAX_FRAMES = 100_000
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,18 @@ def _fixed_frames(n_keyframes: int, loop: str, hold: int) -> int:
     return hold * visits
 
 
+def count_frames(steps: Sequence[int], *, loop: str, hold: int) -> int:
+    """len(plan_frames(...)) without building the plan (same rules, as arithmetic)."""
+    total = sum(hold + n for n in steps)  # the forward pass: holds, then the segment's frames
+    if loop == "none":
+        total += hold + 1  # the final keyframe and its holds
+    elif loop == "pingpong":
+        total += hold + 1  # the far end
+        total += sum(n - 1 for n in steps)  # the way back, each segment without its far end
+        total += (hold + 1) * (len(steps) - 1)  # inner keyframes again, with their holds
+    return total
+
+
 def plan_frames(
     n_keyframes: int,
     segments: Sequence[SegmentSpec],
@@ -107,6 +122,12 @@ def plan_frames(
     for i, spec in enumerate(segments):
         if spec.steps < 1:
             raise InputError(f"segment {i + 1}: needs at least 1 frame, got {spec.steps}")
+    total = count_frames([s.steps for s in segments], loop=loop, hold=hold)
+    if total > MAX_FRAMES:
+        raise InputError(
+            f"the morph would have {total:,} frames, more than the {MAX_FRAMES:,} allowed; "
+            "use fewer frames or a shorter --hold"
+        )
 
     frames: list[tuple[int, int, float, int]] = []
 

@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from morphapp.core.atomic import check_writable_target
+from morphapp.errors import OutputError
 from morphapp.export.base import FrameWriter
 from morphapp.export.formats import FORMATS, ExportFormat, format_for_path
 from morphapp.export.gif import GifWriter
 from morphapp.export.png_sequence import PngSequenceWriter, check_folder_target
 from morphapp.export.video import VideoWriter
 
-__all__ = ["FORMATS", "ExportFormat", "FrameWriter", "format_for_path", "open_writer"]
+__all__ = ["FORMATS", "ExportFormat", "FrameWriter", "check_output", "format_for_path", "open_writer"]
 
 # ExportFormat.writer -> the class that writes it.
 _WRITERS: dict[str, type[FrameWriter]] = {
@@ -32,6 +33,15 @@ _WRITERS: dict[str, type[FrameWriter]] = {
 }
 
 
+def check_output(path: Path | str, format: str | None = None) -> None:
+    """Fail now, before any work, when ``path`` can never receive this export."""
+    path = Path(path)
+    if format_for_path(path, format).is_folder:
+        check_folder_target(path)
+    else:
+        check_writable_target(path)
+
+
 def open_writer(
     path: Path | str,
     *,
@@ -39,6 +49,9 @@ def open_writer(
     format: str | None = None,
     loop: int = 0,
     metadata: Mapping[str, Any] | None = None,
+    frame_count: int | None = None,
+    resume_key: Mapping[str, Any] | None = None,
+    resume: bool = False,
 ) -> FrameWriter:
     """Open a writer for ``path``; the format is ``format`` or chosen from the path.
 
@@ -46,6 +59,10 @@ def open_writer(
     Nothing appears at ``path`` until ``commit()``. ``loop`` applies to GIF only (0 =
     forever, N = play N times); ``metadata`` is stored as JSON (GIF comment, video
     'comment' tag, PNG sidecar).
+
+    PNG sequences only: ``frame_count`` and ``resume_key`` (what else decides the pixels:
+    model, precision...) fingerprint the export; ``resume=True`` continues an interrupted
+    export with the same fingerprint (see ``PngSequenceWriter``). Other formats cannot resume.
     """
     path = Path(path)
     fmt = format_for_path(path, format)
@@ -56,4 +73,12 @@ def open_writer(
     writer_class = _WRITERS.get(fmt.writer)
     if writer_class is None:
         raise ValueError(f"export preset {fmt.name!r} names unknown writer {fmt.writer!r}")
+    if writer_class is PngSequenceWriter:
+        return PngSequenceWriter(
+            path, fmt, fps=fps, loop=loop, metadata=metadata,
+            frame_count=frame_count, resume_key=resume_key, resume=resume,
+        )  # fmt: skip
+    if resume:
+        # A video or GIF is one stream; a killed one cannot be continued, only made again.
+        raise OutputError(f"{path}: only PNG sequences can be resumed, not {fmt.name}")
     return writer_class(path, fmt, fps=fps, loop=loop, metadata=metadata)
