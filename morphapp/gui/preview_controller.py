@@ -22,9 +22,9 @@ from morphapp.gui.engine_worker import (
 )
 
 PREVIEW_MAX_SIDE = 512  # frames are kept at display size, so a long morph stays a few MB a second
-# The first frames are drafted at half size (a quarter of the work) so an in-between shows at
+# The first frame is drafted at half size (a quarter of the work) so an in-between shows at
 # once; the full-size pass then replaces them.
-DRAFT_FRAMES = 3
+DRAFT_FRAMES = 1
 
 
 class EngineThread(QObject):

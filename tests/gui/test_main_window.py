@@ -204,3 +204,16 @@ def test_keyboard_shortcuts_play_and_step(qtbot, window: MainWindow, pairs_dir: 
     qtbot.waitUntil(lambda: panel.slider.value() != start, timeout=2000)  # it plays
     qtbot.keyClick(panel.view, Qt.Key.Key_Space)
     assert not panel.timer.isActive()
+
+
+def test_missing_model_is_a_message_in_the_window(
+    qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    empty = tmp_path / "no-models"
+    empty.mkdir()
+    monkeypatch.setenv("MORPHAPP_MODEL_PATH", str(empty))
+    monkeypatch.chdir(tmp_path)
+    window.add_images([pairs_dir / "cat.png", pairs_dir / "dog.png"])
+    qtbot.waitUntil(window.error_bar.isVisible, timeout=TIMEOUT)
+    assert "no model found" in window.error_bar.text and str(empty) in window.error_bar.text
+    assert len(window.document.keyframes) == 2  # the project is intact; a model can be added later
