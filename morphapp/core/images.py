@@ -7,9 +7,8 @@ composited, colour profile converted...). Every problem with the file itself is 
 :class:`~morphapp.errors.InputError` whose one-line message names the file, the problem and
 what to do.
 
-Conversions are explicit, mode by mode, instead of a blind ``.convert("RGB")``, because
-Pillow's generic conversions clip 16-bit and float data, drop transparency onto black and
-ignore embedded colour profiles.
+Colour conversions live in :mod:`image_color`, fitting in :mod:`image_fit`, and size and colour
+parsing in :mod:`image_sizes`; their public names are re-exported here.
 
 Decompression bombs: our limit is :data:`MAX_IMAGE_PIXELS`, checked on the header size
 before any pixel is decoded. Pillow has its own, process-global guard
@@ -26,7 +25,6 @@ Never imports Qt or torch: numpy and Pillow only.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import io
 import math
@@ -37,15 +35,21 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
-from PIL import ExifTags, Image, ImageCms, ImageColor, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
+from morphapp.core.image_color import is_16bit_source, to_rgb
+from morphapp.core.image_fit import FIT_MODES, FitMode, check_size, fit_image
+from morphapp.core.image_sizes import DEFAULT_SIZE, MAX_SIDE, SIZE_STEP, parse_color, parse_size
 from morphapp.errors import InputError
 
-FitMode = Literal["crop", "pad", "stretch"]
-FIT_MODES: tuple[FitMode, ...] = ("crop", "pad", "stretch")
+__all__ = [
+    "DEFAULT_SIZE", "FIT_MODES", "MAX_IMAGE_PIXELS", "MAX_SIDE", "SIZE_STEP", "SUPPORTED_FORMATS",
+    "FitMode", "LoadedImage", "file_sha256", "fit_image", "load_image", "open_image", "parse_color",
+    "parse_size",
+]  # fmt: skip
+
 
 # Pillow format names we promise to read. GIF (and animated WebP/PNG, multi-page TIFF) are
 # also accepted: the first frame is used and a note says so.
@@ -59,13 +63,6 @@ _FORMATS_TEXT = "PNG, JPEG, WebP, BMP, TIFF"
 # Outputs are at most 8192 pixels a side, so nothing bigger is ever useful.
 MAX_IMAGE_PIXELS: int = 16_000 * 16_000
 
-DEFAULT_SIZE: tuple[int, int] = (512, 512)
-MAX_SIDE = 8192  # largest output side parse_size accepts
-SIZE_STEP = 8  # the VAE works in 8-pixel blocks
-
-# Downscales resample with Lanczos after an integer pre-reduction (Pillow's
-# ``reducing_gap``); 3.0 is indistinguishable from plain Lanczos and much faster.
-_REDUCING_GAP = 3.0
 # JPEG draft (DCT-domain) decoding keeps at least this factor above the needed size, so
 # the final Lanczos pass still has real detail to work with.
 _DRAFT_MARGIN = 2.0
@@ -82,69 +79,6 @@ class LoadedImage:
 
 
 # --------------------------------------------------------------------------- parsing
-
-
-_SIZE_RE = re.compile(r"\s*([+-]?\d+)\s*(?:[xX×]\s*([+-]?\d+)\s*)?")
-_SIZE_FORM = "expected WIDTHxHEIGHT like 512x512 or 768x432, or one number for a square like 640"
-
-
-def parse_size(text: str) -> tuple[tuple[int, int], str | None]:
-    """Parse ``"512x512"``, ``"768X432"`` or ``"640"`` (square) into ``(w, h)``.
-
-    Each side is rounded to the nearest multiple of 8 (at least 8), halves rounding up;
-    the note says so when the size changed, else it is ``None``.
-    """
-    match = _SIZE_RE.fullmatch(text)
-    if match is None:
-        raise InputError(f"size {text!r}: {_SIZE_FORM}")
-    width = int(match.group(1))
-    height = int(match.group(2)) if match.group(2) is not None else width
-    if width <= 0 or height <= 0:
-        raise InputError(f"size {text!r}: each side must be at least 1 pixel ({_SIZE_FORM})")
-    if width > MAX_SIDE or height > MAX_SIDE:
-        raise InputError(f"size {text!r}: each side must be at most {MAX_SIDE} pixels")
-    rounded = (_round_to_step(width), _round_to_step(height))
-    if rounded == (width, height):
-        return rounded, None
-    note = (
-        f"size {width}x{height} rounded to {rounded[0]}x{rounded[1]} "
-        f"(the model works in {SIZE_STEP}-pixel blocks)"
-    )
-    return rounded, note
-
-
-def _round_to_step(value: int) -> int:
-    # Round half up (not Python's banker's rounding): 500 -> 504, 300 -> 304.
-    return max(SIZE_STEP, (value + SIZE_STEP // 2) // SIZE_STEP * SIZE_STEP)
-
-
-_RGB_TRIPLE_RE = re.compile(r"\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*")
-_COLOR_FORM = "expected a name like white or black, #rrggbb, or r,g,b with values 0-255"
-
-
-def parse_color(text: str) -> tuple[int, int, int]:
-    """Parse ``"white"``, ``"black"`` (or another CSS name), ``"#rrggbb"``/``"#rgb"`` or ``"r,g,b"``."""
-    triple = _RGB_TRIPLE_RE.fullmatch(text)
-    if triple is not None:
-        values = tuple(int(v) for v in triple.groups())
-        if any(v > 255 for v in values):
-            raise InputError(f"colour {text!r}: {_COLOR_FORM}")
-        return values[0], values[1], values[2]
-    try:
-        rgb = ImageColor.getrgb(text.strip().lower())
-    except ValueError:
-        raise InputError(f"colour {text!r}: {_COLOR_FORM}") from None
-    if len(rgb) == 4 and rgb[3] != 255:
-        raise InputError(f"colour {text!r}: must be opaque ({_COLOR_FORM})")
-    return rgb[0], rgb[1], rgb[2]
-
-
-def _color_name(color: tuple[int, int, int]) -> str:
-    names = {(255, 255, 255): "white", (0, 0, 0): "black"}
-    return names.get(tuple(color), "#{:02x}{:02x}{:02x}".format(*color))
-
-
-# --------------------------------------------------------------------------- files
 
 
 def _check_file(path: Path, *, allow_empty: bool = False) -> None:
@@ -359,7 +293,7 @@ def _open(
         fmt = im.format or "image"
         try:
             notes.extend(_frame_notes(im))
-            bits16 = _is_16bit_source(im)  # before anything decodes: it reads the tile list
+            bits16 = is_16bit_source(im)  # before anything decodes: it reads the tile list
             if fit_target is not None and im.format in ("JPEG", "MPO"):
                 _draft(im, fit_target, _jpeg_orientation(im))
             im.load()  # decode fully now, so truncated files fail here and not later
@@ -382,7 +316,7 @@ def _open(
             notes.append("EXIF data is unreadable; orientation not applied")
         swapped = im.size != before
         source_size = (height, width) if swapped else (width, height)
-        rgb = _to_rgb(im, background, notes, label=str(path), icc=icc, fmt=fmt)
+        rgb = to_rgb(im, background, notes, label=str(path), icc=icc, fmt=fmt)
     return rgb, notes, source_size
 
 
@@ -454,239 +388,6 @@ def _draft(im: Image.Image, fit_target: tuple[tuple[int, int], FitMode], orienta
         im.draft(None, need)
 
 
-def _is_16bit_source(im: Image.Image) -> bool:
-    """Whether the decoder reads 16-bit samples (Pillow keeps the high byte of RGB ones)."""
-    for tile in im.tile:
-        args = tile.args
-        rawmode = args[0] if isinstance(args, tuple) and args else args
-        if isinstance(rawmode, str) and ";16" in rawmode:
-            return True
-    return im.mode.startswith("I;16")
-
-
-# --------------------------------------------------------------------------- conversion
-
-
-def _to_rgb(
-    im: Image.Image,
-    background: tuple[int, int, int],
-    notes: list[str],
-    *,
-    label: str,
-    icc: bytes | None,
-    fmt: str,
-) -> Image.Image:
-    """Convert any Pillow mode to 8-bit sRGB "RGB", appending notes on lossy steps."""
-    im = _to_8bit_native(im, notes, label=label, fmt=fmt)
-    if icc:
-        im = _apply_icc(im, icc, notes)
-    if im.mode == "L":
-        return im.convert("RGB")
-    if im.mode == "RGB":
-        return im
-    if im.mode == "CMYK":
-        # Still CMYK: no usable profile, so Pillow's naive formula it is.
-        notes.append("CMYK image converted to RGB without a colour profile (colours may be approximate)")
-        return im.convert("RGB")
-    # LA or RGBA: composite on the background, straight (non-premultiplied) alpha.
-    rgba = im.convert("RGBA")
-    alpha = rgba.getchannel("A")
-    if alpha.getextrema()[0] == 255:
-        return rgba.convert("RGB")
-    canvas = Image.new("RGB", rgba.size, tuple(background))
-    canvas.paste(rgba.convert("RGB"), mask=alpha)
-    notes.append(f"alpha composited on {_color_name(background)}")
-    return canvas
-
-
-def _to_8bit_native(im: Image.Image, notes: list[str], *, label: str, fmt: str) -> Image.Image:
-    """Bring ``im`` to one of L, LA, RGB, RGBA, CMYK (its own colour space, 8 bits)."""
-    mode = im.mode
-    transparency = im.info.get("transparency")
-    if mode in ("L", "LA", "RGB", "RGBA", "CMYK"):
-        if transparency is not None and mode in ("L", "RGB"):
-            # PNG tRNS: one grey level or RGB colour is fully transparent.
-            return im.convert("LA" if mode == "L" else "RGBA")
-        return im
-    if mode == "1":
-        return im.convert("L")
-    if mode == "P":
-        has_alpha = transparency is not None or (im.palette is not None and im.palette.mode == "RGBA")
-        return im.convert("RGBA" if has_alpha else "RGB")
-    if mode == "PA":
-        return im.convert("RGBA")
-    if mode in ("La", "RGBa"):
-        return im.convert("RGBA")
-    if mode in ("RGBX", "YCbCr", "HSV"):
-        return im.convert("RGB")
-    if mode.startswith("I;16"):
-        # Pillow's own I;16 -> L clips everything above 255 to white; scale instead.
-        values = np.asarray(im).astype(np.uint32)
-        if not any(note.startswith("16-bit") for note in notes):
-            notes.append(f"16-bit {fmt} converted to 8-bit")
-        return Image.fromarray(_scale_16bit(values))
-    if mode == "I":
-        values = np.asarray(im).astype(np.int64)
-        lo, hi = (int(values.min()), int(values.max())) if values.size else (0, 0)
-        if lo >= 0 and hi <= 65535:
-            if not any(note.startswith("16-bit") for note in notes):
-                notes.append("32-bit integer image converted to 8-bit (as 16-bit values)")
-            return Image.fromarray(_scale_16bit(values))
-        notes.append(f"32-bit integer image mapped to 8-bit (values {lo}..{hi} stretched to 0..255)")
-        return Image.fromarray(_stretch(values.astype(np.float64), lo, hi))
-    if mode == "F":
-        # A signalling NaN (damaged float TIFF) raises the FPU's invalid flag when widened,
-        # which numpy turns into a RuntimeWarning; NaNs are handled just below anyway.
-        with np.errstate(invalid="ignore"):
-            values = np.asarray(im, dtype=np.float64)
-        return Image.fromarray(_float_to_8bit(values, notes))
-    if mode == "LAB":
-        try:
-            transform = ImageCms.buildTransform(ImageCms.createProfile("LAB"), _srgb_profile(), "LAB", "RGB")
-            return ImageCms.applyTransform(im, transform)
-        except Exception:
-            pass
-    raise InputError(f"{label}: unsupported pixel format {mode}; convert it to 8-bit RGB first")
-
-
-def _scale_16bit(values: np.ndarray) -> np.ndarray:
-    # round(v / 257): 65535 -> 255, 32768 -> 128, 257 -> 1, exact and without clipping.
-    return ((values * 255 + 32767) // 65535).astype(np.uint8)
-
-
-def _stretch(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    if hi <= lo:
-        return np.zeros(values.shape, dtype=np.uint8)
-    return np.clip(np.rint((values - lo) * 255.0 / (hi - lo)), 0, 255).astype(np.uint8)
-
-
-def _float_to_8bit(values: np.ndarray, notes: list[str]) -> np.ndarray:
-    """Float images: 0..1 and 0..255 ranges are taken as such, anything else is stretched."""
-    finite = np.isfinite(values)
-    if not finite.all():
-        values = np.where(finite, values, 0.0)
-        notes.append("non-finite values (NaN/inf) in a float image set to black")
-    lo, hi = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
-    if lo >= 0.0 and hi <= 1.0:
-        notes.append("32-bit float image (0..1) converted to 8-bit")
-        return np.clip(np.rint(values * 255.0), 0, 255).astype(np.uint8)
-    if lo >= 0.0 and hi <= 255.0:
-        notes.append("32-bit float image (0..255) converted to 8-bit")
-        return np.clip(np.rint(values), 0, 255).astype(np.uint8)
-    notes.append(f"32-bit float image mapped to 8-bit (values {lo:g}..{hi:g} stretched to 0..255)")
-    return _stretch(values, lo, hi)
-
-
-@functools.cache
-def _srgb_profile() -> ImageCms.ImageCmsProfile:
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-
-
-_ICC_SPACE = {"L": "GRAY", "LA": "GRAY", "RGB": "RGB", "RGBA": "RGB", "CMYK": "CMYK"}
-
-
-def _apply_icc(im: Image.Image, icc: bytes, notes: list[str]) -> Image.Image:
-    """Convert from the embedded profile to sRGB; on any failure keep the pixels as stored."""
-    try:
-        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        name = (ImageCms.getProfileDescription(source) or "").strip() or "unnamed"
-        space = source.profile.xcolor_space.strip()
-    except Exception:
-        notes.append("embedded ICC colour profile is unreadable; colours used as stored")
-        return im
-    if space == "RGB" and "srgb" in name.lower():
-        return im  # already sRGB: converting would only cost time and rounding
-    if space != _ICC_SPACE.get(im.mode):
-        notes.append(f"embedded ICC profile {name!r} ({space}) does not match the {im.mode} image; ignored")
-        return im
-    try:
-        if im.mode == "LA":  # lcms has no grey+alpha input: convert grey, keep alpha
-            out = ImageCms.profileToProfile(im.getchannel("L"), source, _srgb_profile(), outputMode="RGB")
-            out.putalpha(im.getchannel("A"))
-        else:
-            out_mode = "RGBA" if im.mode == "RGBA" else "RGB"
-            out = ImageCms.profileToProfile(im, source, _srgb_profile(), outputMode=out_mode)
-    except Exception as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        notes.append(f"embedded ICC profile {name!r} could not be applied ({reason}); colours used as stored")
-        return im
-    if out is None:  # pragma: no cover - only with inPlace=True
-        return im
-    notes.append(f"colours converted from the embedded ICC profile {name!r} to sRGB")
-    return out
-
-
-# --------------------------------------------------------------------------- fitting
-
-
-def _check_size(size: tuple[int, int]) -> tuple[int, int]:
-    try:
-        width, height = (int(v) for v in size)
-    except (TypeError, ValueError):
-        raise ValueError(f"size must be (width, height), got {size!r}") from None
-    if width < 1 or height < 1 or (width, height) != tuple(size):
-        raise ValueError(f"size must be two positive integers, got {size!r}")
-    return width, height
-
-
-def _resize(
-    image: Image.Image,
-    size: tuple[int, int],
-    box: tuple[float, float, float, float] | None = None,
-) -> Image.Image:
-    """High-quality resize of ``box`` (default: all) of ``image`` to ``size``."""
-    if box is None:
-        box = (0.0, 0.0, float(image.width), float(image.height))
-    shrinking = size[0] < box[2] - box[0] or size[1] < box[3] - box[1]
-    if shrinking:
-        # Lanczos avoids aliasing; reducing_gap makes huge downscales fast.
-        return image.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=_REDUCING_GAP)
-    # Bicubic for upscales: Lanczos rings visibly around edges when enlarging.
-    return image.resize(size, Image.Resampling.BICUBIC, box=box)
-
-
-def fit_image(
-    image: Image.Image,
-    size: tuple[int, int],
-    fit: FitMode = "crop",
-    background: tuple[int, int, int] = (255, 255, 255),
-) -> Image.Image:
-    """Fit ``image`` to exactly ``size`` (w, h) as an RGB image.
-
-    - ``crop``: centre-crop to the target aspect ratio, then resize (fills the frame);
-    - ``pad``: resize to fit inside, letterbox on ``background`` (nothing is cut off);
-    - ``stretch``: resize to the size, ignoring the aspect ratio.
-    """
-    width, height = _check_size(size)
-    if fit not in FIT_MODES:
-        raise ValueError(f"fit must be one of {', '.join(FIT_MODES)}, got {fit!r}")
-    if image.mode != "RGB":
-        image = _to_rgb(image, background, [], label="image", icc=image.info.get("icc_profile"), fmt="image")
-    src_w, src_h = image.size
-    if fit == "stretch":
-        return _resize(image, (width, height))
-    if fit == "crop":
-        # Float box: sub-pixel-exact centring, no off-by-one drift on odd sizes.
-        target_aspect = width / height
-        if src_w / src_h > target_aspect:
-            crop_w = src_h * target_aspect
-            left = (src_w - crop_w) / 2
-            box = (left, 0.0, left + crop_w, float(src_h))
-        else:
-            crop_h = src_w / target_aspect
-            top = (src_h - crop_h) / 2
-            box = (0.0, top, float(src_w), top + crop_h)
-        return _resize(image, (width, height), box)
-    scale = min(width / src_w, height / src_h)
-    inner = (
-        min(width, max(1, round(src_w * scale))),
-        min(height, max(1, round(src_h * scale))),
-    )
-    canvas = Image.new("RGB", (width, height), tuple(background))
-    canvas.paste(_resize(image, inner), ((width - inner[0]) // 2, (height - inner[1]) // 2))
-    return canvas
-
-
 def load_image(
     path: Path | str,
     size: tuple[int, int] = DEFAULT_SIZE,
@@ -694,7 +395,7 @@ def load_image(
     background: tuple[int, int, int] = (255, 255, 255),
 ) -> LoadedImage:
     """Load a keyframe as an ``H x W x 3`` uint8 RGB array of exactly ``size`` (w, h)."""
-    width, height = _check_size(size)
+    width, height = check_size(size)
     if fit not in FIT_MODES:
         raise ValueError(f"fit must be one of {', '.join(FIT_MODES)}, got {fit!r}")
     image, notes, source_size = _open(Path(path), background, ((width, height), fit))
