@@ -5,7 +5,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from morphapp.core.cancel import CancelToken
 from morphapp.core.images import load_image
@@ -16,28 +15,9 @@ from morphapp.core.settings import MorphSettings
 from morphapp.errors import Cancelled, InputError
 from morphapp.export import open_writer
 from morphapp.models.tae_codec import TaeCodec
+from tests.counting_codec import CountingCodec
 
 SIZE = (128, 96)
-
-
-class CountingCodec:
-    """The real TAEF2 codec, counting its calls (a wrapper, not a mock: all math is real)."""
-
-    def __init__(self, codec: TaeCodec) -> None:
-        self.codec = codec
-        self.name, self.model_id = codec.name, codec.model_id
-        self.latent_channels, self.downscale = codec.latent_channels, codec.downscale
-        self.device, self.dtype = codec.device, codec.dtype
-        self.encodes = 0
-        self.decodes = 0
-
-    def encode(self, images: torch.Tensor) -> torch.Tensor:
-        self.encodes += 1
-        return self.codec.encode(images)
-
-    def decode(self, latents: torch.Tensor) -> torch.Tensor:
-        self.decodes += latents.shape[0]
-        return self.codec.decode(latents)
 
 
 @pytest.fixture

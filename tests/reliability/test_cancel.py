@@ -18,7 +18,6 @@ import weakref
 from pathlib import Path
 
 import pytest
-import torch
 
 from morphapp.core.cancel import CancelToken
 from morphapp.core.keyframes import Keyframe
@@ -28,6 +27,7 @@ from morphapp.core.settings import MorphSettings
 from morphapp.errors import Cancelled
 from morphapp.export import open_writer
 from morphapp.models.tae_codec import TaeCodec
+from tests.counting_codec import CountingCodec
 from tests.reliability.conftest import (
     MEASURED,
     SIZE,
@@ -37,28 +37,6 @@ from tests.reliability.conftest import (
     temp_frames,
     wait_until,
 )
-
-
-class CountingCodec:
-    """The real codec; counts decodes and when each one ends (all the math is real)."""
-
-    def __init__(self, codec: TaeCodec) -> None:
-        self.codec = codec
-        self.name, self.model_id = codec.name, codec.model_id
-        self.latent_channels, self.downscale = codec.latent_channels, codec.downscale
-        self.device, self.dtype = codec.device, codec.dtype
-        self.decodes = 0
-        self.decode_seconds: list[float] = []
-
-    def encode(self, images: torch.Tensor) -> torch.Tensor:
-        return self.codec.encode(images)
-
-    def decode(self, latents: torch.Tensor) -> torch.Tensor:
-        started = time.perf_counter()
-        out = self.codec.decode(latents)
-        self.decode_seconds.append(time.perf_counter() - started)
-        self.decodes += latents.shape[0]
-        return out
 
 
 class Job:
