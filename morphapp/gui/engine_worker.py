@@ -23,7 +23,7 @@ from morphapp.core.latent_cache import LatentCache
 from morphapp.core.project import Project, project_to_dict, with_hashes
 from morphapp.core.render import Progress, encode_keyframes, render_frames
 from morphapp.core.settings import MorphSettings
-from morphapp.errors import Cancelled, MorphError
+from morphapp.errors import Cancelled, ModelError, MorphError
 from morphapp.export import open_writer
 from morphapp.models.discovery import find_model
 from morphapp.models.tae_codec import TaeCodec
@@ -81,6 +81,7 @@ class EngineWorker(QObject):
     frame_ready = Signal(int, int, QImage, bool)  # generation, frame index, image, is draft
     preview_done = Signal(int, float)  # generation, seconds
     preview_failed = Signal(int, str)
+    model_missing = Signal(int, str)  # generation, where models are looked for
     export_progress = Signal(int, int)  # done, total
     export_done = Signal(str)  # path written
     export_failed = Signal(str)
@@ -117,7 +118,13 @@ class EngineWorker(QObject):
         try:
             if job.cancel.cancelled:
                 return
-            codec = self.codec_for(job.choice)
+            try:
+                codec = self.codec_for(job.choice)
+            except ModelError as exc:
+                if job.choice.model is None:  # nothing installed at all: the first-run offer
+                    self.model_missing.emit(job.generation, str(exc))
+                    return
+                raise
             for p in job.passes:
                 frames = render_frames(
                     job.keyframes,

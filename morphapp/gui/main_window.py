@@ -25,6 +25,7 @@ from morphapp.gui.engine_worker import ModelChoice
 from morphapp.gui.error_bar import ErrorBar
 from morphapp.gui.export_dialog import ExportDialog
 from morphapp.gui.keyframe_strip import KeyframeStrip, image_paths_from_urls
+from morphapp.gui.model_setup import ModelSetupDialog
 from morphapp.gui.preview_controller import EngineThread, PreviewController
 from morphapp.gui.preview_view import PreviewPanel
 from morphapp.gui.settings_panel import SettingsPanel
@@ -46,6 +47,7 @@ class MainWindow(QMainWindow):
         self.engine = EngineThread(self)
         self.preview = PreviewController(self.document, self.engine, self)
         self.export_dialog: ExportDialog | None = None
+        self.model_setup: ModelSetupDialog | None = None
 
         self.error_bar = ErrorBar()
         self.preview_panel = PreviewPanel(self.preview)
@@ -136,6 +138,7 @@ class MainWindow(QMainWindow):
             lambda _s: self.error_bar.hide() if "preview" in self.error_bar.text else None
         )
         self.engine.worker.model_ready.connect(self._model_ready)
+        self.engine.worker.model_missing.connect(self.offer_model_setup)
         self.settings_panel.model_choice_changed.connect(self._choice_changed)
         self.settings_panel.open_model_file.connect(self.open_model_file)
         self.export_action.setEnabled(False)
@@ -151,7 +154,30 @@ class MainWindow(QMainWindow):
 
     def _choice_changed(self, choice: ModelChoice) -> None:
         self.qsettings.setValue("device", choice.device)
-        self.preview.set_choice(choice)
+        self.preview.set_choice(
+            ModelChoice(choice.model or self.default_model(), choice.device, choice.dtype)
+        )
+
+    def default_model(self) -> str | None:
+        """The model chosen at first run (downloaded or browsed to), used when a project names none."""
+        value = self.qsettings.value("default_model")
+        return str(value) if value else None
+
+    def offer_model_setup(self, generation: int, message: str) -> None:
+        """No model at all: offer to download one or to browse to one (once per session)."""
+        self.show_error(message)
+        if generation != self.preview.generation or self.model_setup is not None:
+            return
+        self.model_setup = ModelSetupDialog(message, self)
+        self.model_setup.model_ready.connect(self.use_default_model)
+        self.model_setup.open()
+
+    def use_default_model(self, model: str) -> None:
+        self.qsettings.setValue("default_model", model)
+        self.error_bar.hide()
+        self.settings_panel.refresh_models()
+        self.statusBar().showMessage(f"Model {model} is ready", 5000)
+        self.preview.set_choice(ModelChoice(self.document.model or model, self.preview.choice.device))
 
     def update_title(self) -> None:
         name = self.document.path.name if self.document.path else "Untitled"
@@ -336,6 +362,7 @@ class MainWindow(QMainWindow):
         index = self.settings_panel.device.findData(device)
         if index >= 0:
             self.settings_panel.device.setCurrentIndex(index)
+        self.preview.set_choice(ModelChoice(self.default_model(), self.settings_panel.device.currentData()))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.confirm_discard():
@@ -345,6 +372,8 @@ class MainWindow(QMainWindow):
         self.preview.cancel()
         if self.export_dialog is not None and self.export_dialog.job is not None:
             self.export_dialog.job.cancel.cancel()
+        if self.model_setup is not None:
+            self.model_setup.done(0)  # stops its download thread before the window goes
         self.engine.stop()
         self.autosave.end_session()
         event.accept()

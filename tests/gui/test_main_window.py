@@ -217,3 +217,58 @@ def test_missing_model_is_a_message_in_the_window(
     qtbot.waitUntil(window.error_bar.isVisible, timeout=TIMEOUT)
     assert "no model found" in window.error_bar.text and str(empty) in window.error_bar.text
     assert len(window.document.keyframes) == 2  # the project is intact; a model can be added later
+
+
+def test_first_run_without_a_model_offers_a_download(
+    qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path, monkeypatch, taef2_dir: Path
+) -> None:  # type: ignore[no-untyped-def]
+    import huggingface_hub.constants
+
+    from morphapp.models.registry import KNOWN_MODELS, KnownFile, KnownModel
+    from tests.models.hub_server import FakeHub
+
+    empty = tmp_path / "no-models"
+    empty.mkdir()
+    monkeypatch.setenv("MORPHAPP_MODEL_PATH", str(empty))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+    names = ("taef2_encoder.pth", "taef2_decoder.pth")
+    known = KnownModel("taef2", "test-org/taef2", tuple(KnownFile(n) for n in names), 32, "test copy")
+    monkeypatch.setitem(KNOWN_MODELS, "taef2", known)
+    with FakeHub() as hub:
+        for name in names:
+            hub.add("test-org/taef2", name, (taef2_dir / name).read_bytes())
+        monkeypatch.setenv("MORPHAPP_HF_ENDPOINT", hub.url)
+        window.add_images([pairs_dir / "cat.png", pairs_dir / "dog.png"])
+        qtbot.waitUntil(
+            lambda: window.model_setup is not None and window.model_setup.isVisible(), timeout=TIMEOUT
+        )
+        dialog = window.model_setup
+        dialog.choice.setCurrentIndex(dialog.choice.findData("taef2"))
+        with qtbot.waitSignal(dialog.model_ready, timeout=TIMEOUT):
+            dialog.download_button.click()
+        _wait_preview(qtbot, window)
+    assert window.default_model() == "taef2" and "taef2" in window.model_label.text()
+    assert not window.error_bar.isVisible()
+
+
+def test_first_run_browse_to_a_model_on_disk(
+    qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path, monkeypatch, taef2_dir: Path
+) -> None:  # type: ignore[no-untyped-def]
+    empty = tmp_path / "no-models"
+    empty.mkdir()
+    monkeypatch.setenv("MORPHAPP_MODEL_PATH", str(empty))
+    monkeypatch.chdir(tmp_path)
+    window.add_images([pairs_dir / "cat.png", pairs_dir / "dog.png"])
+    qtbot.waitUntil(
+        lambda: window.model_setup is not None and window.model_setup.isVisible(), timeout=TIMEOUT
+    )
+    dialog = window.model_setup
+    junk = tmp_path / "notes.safetensors"
+    junk.write_text("not a model")
+    assert not dialog.use_existing(junk) and "notes.safetensors" in dialog.status.text()
+    assert dialog.use_existing(taef2_dir / "taef2_decoder.pth")
+    _wait_preview(qtbot, window)
+    assert window.default_model() == str(taef2_dir / "taef2_decoder.pth")
