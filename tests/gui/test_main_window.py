@@ -101,7 +101,7 @@ def test_export_through_the_dialog_and_read_back(
     dialog.fps.setValue(12)
     with qtbot.waitSignal(window.engine.worker.export_done, timeout=TIMEOUT):
         dialog.export_button.click()
-    assert dialog.show_button.isVisible() and "Saved" in dialog.message.text()
+    qtbot.waitUntil(lambda: dialog.show_button.isVisible() and "Saved" in dialog.message.text(), timeout=5000)
     with av.open(str(target)) as container:
         stream = container.streams.video[0]
         assert stream.average_rate == 12
@@ -121,7 +121,7 @@ def test_cancel_export_leaves_no_file(qtbot, window: MainWindow, pairs_dir: Path
     window.engine.worker.export_progress.connect(lambda done, _t: done == 2 and dialog.cancel_button.click())
     with qtbot.waitSignal(window.engine.worker.export_cancelled, timeout=TIMEOUT):
         dialog.export_button.click()
-    assert "cancelled" in dialog.message.text()
+    qtbot.waitUntil(lambda: "cancelled" in dialog.message.text(), timeout=5000)  # its own slot, queued too
     assert (
         not target.exists() and list(tmp_path.glob("*.part")) == [] and list(tmp_path.glob(".*.part")) == []
     )
