@@ -4,26 +4,33 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from morphapp.cli.progress import ProgressBar
+from morphapp.core.align import align_keyframes
+from morphapp.core.atomic import atomic_write_text
+from morphapp.core.correspondence import load_points
 from morphapp.core.device import DEVICE_CHOICES, DTYPE_CHOICES, describe_device, resolve_device, resolve_dtype
 from morphapp.core.easing import EASE_NAMES
-from morphapp.core.images import parse_color, parse_size
+from morphapp.core.images import load_image, parse_color, parse_size
 from morphapp.core.interpolate import PATH_CHOICES
 from morphapp.core.keyframes import Keyframe
+from morphapp.core.pipeline import write_frames
 from morphapp.core.project import Project, load_project, project_to_dict, save_project, with_hashes
+from morphapp.core.quality import ReportCollector
 from morphapp.core.render import plan_for, render_frames
 from morphapp.core.settings import FIT_CHOICES, MorphSettings
-from morphapp.core.timeline import LOOP_CHOICES
+from morphapp.core.timeline import LOOP_CHOICES, segment_pairs
+from morphapp.core.warp import WARP_MODES
 from morphapp.errors import InputError
 from morphapp.export import FORMATS, check_output, format_for_path, open_writer
 from morphapp.export.png_sequence import PngSequenceWriter
+from morphapp.models.backend import BACKEND_CHOICES, DTYPE_TO_PRECISION, PRECISION_CHOICES, choose, open_codec
 from morphapp.models.project_model import model_for_project, with_model
-from morphapp.models.tae_codec import TaeCodec
 
 
 def add_parser(commands: Any) -> None:
@@ -46,12 +53,33 @@ def add_parser(commands: Any) -> None:
     p.add_argument("--background", help="colour behind transparent or padded areas (default white)")
     p.add_argument("--model", help="model name or path (default: the first model found)")
     p.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="where to run (default auto)")
-    p.add_argument("--dtype", choices=DTYPE_CHOICES, default="auto", help="model weight precision")
+    p.add_argument(
+        "--backend", choices=BACKEND_CHOICES, default="auto",
+        help="torch or onnx (ONNX Runtime); auto: the fastest on this machine, measured once and cached",
+    )  # fmt: skip
+    p.add_argument(
+        "--precision", choices=PRECISION_CHOICES, default="auto",
+        help="fp32, bf16 or fp16; auto: the fastest whose frames stay within 40 dB PSNR of fp32",
+    )  # fmt: skip
+    p.add_argument(
+        "--dtype", choices=DTYPE_CHOICES, help="torch weight precision (as --backend torch --precision)"
+    )
     p.add_argument("--path", choices=PATH_CHOICES, help="interpolation path (default slerp)")
     p.add_argument("--ease", help=f"easing of each segment: {', '.join(EASE_NAMES)} (default linear)")
     p.add_argument("--hold", type=int, help="extra frames to hold on each keyframe (default 0)")
     p.add_argument("--loop", choices=LOOP_CHOICES, help="none (default), loop back to the first, pingpong")
     p.add_argument("--seed", type=int, help="random seed (default 0)")
+    p.add_argument(
+        "--points", type=Path, metavar="FILE.json",
+        help="shape-aware morph: corresponding points [[xa, ya, xb, yb], ...] (0-1 in each image), "
+        "or one such list per segment",
+    )  # fmt: skip
+    p.add_argument(
+        "--align", choices=("none", "auto"), default="none",
+        help="auto: find corresponding points by feature matching and optical flow (no warp if it fails)",
+    )  # fmt: skip
+    p.add_argument("--warp", choices=WARP_MODES, help="with points: warp pixels (default, sharp) or latents")
+    p.add_argument("--report", action="store_true", help="print quality figures of each segment")
     p.add_argument("--batch", type=int, default=1, help="frames decoded per model call (default 1)")
     p.add_argument("--save-project", type=Path, metavar="P", help="also write the morph as a project file")
     p.add_argument(
@@ -67,6 +95,14 @@ def run(args: argparse.Namespace) -> int:
     notes: list[str] = []
     note = (lambda _line: None) if args.quiet else (lambda line: print(f"note: {line}", file=sys.stderr))
     project = _project_from_args(args, note)
+    if args.align == "auto":
+        if args.points is not None:
+            raise InputError("--points and --align auto: give one or the other")
+        found = align_keyframes(project.keyframes, project.settings, note)
+        project = dataclasses.replace(project, settings=dataclasses.replace(project.settings, points=found))
+    if project.settings.points is not None and len(project.settings.points) > _segment_count(project):
+        given, wanted = len(project.settings.points), _segment_count(project)
+        raise InputError(f"{args.points or 'points'}: {given} lists of points for {wanted} segment(s)")
     if args.output is None and args.save_project is None:
         raise InputError("no output: give -o OUT (and/or --save-project P)")
     # Find the model first (a scan; no weights are loaded): the project records which files it used.
@@ -94,10 +130,14 @@ def run(args: argparse.Namespace) -> int:
     # Check the target first: an unwritable one fails before any model is loaded.
     check_output(args.output, fmt.name)
     device = resolve_device(args.device)
-    codec = TaeCodec(model, device, resolve_dtype(args.dtype, device), note=note)
-    note(f"model {codec.name} ({codec.info.family}) on {describe_device(device)}, {codec.dtype}")
+    choice = choose(model, device, *_backend_and_precision(args, device), note=note)
+    codec = open_codec(model, device, choice, note=note)
+    note(f"model {codec.name} ({model.family}) on {describe_device(codec.device)}, {codec.dtype}")
+    note(choice.describe())
     # Everything besides the project that decides the pixels: a resume must use the same.
     resume_key = {"model": codec.model_id, "device": device.type, "dtype": str(codec.dtype)}
+    if choice.backend != "torch":  # only then, so torch renders resume as before
+        resume_key["backend"] = choice.backend
     with open_writer(
         args.output, fps=settings.fps, format=fmt.name, metadata=metadata, frame_count=len(plan),
         resume_key=resume_key, resume=args.resume,
@@ -108,17 +148,68 @@ def run(args: argparse.Namespace) -> int:
             note(f"resuming: {kept} of {len(plan)} frames already done" if kept else "nothing to resume")
         started = time.perf_counter()
         with ProgressBar(total=len(plan if indices is None else indices), enabled=not args.quiet) as bar:
-            for frame in render_frames(
+            frames = render_frames(
                 project.keyframes, codec, settings, frame_indices=indices, note=note, progress=bar.update,
                 batch_size=args.batch,
-            ):  # fmt: skip
-                writer.write(frame.pixels)
+            )  # fmt: skip
+            collector = ReportCollector() if args.report else None
+            if collector is not None:
+                frames = collector.tap(frames)
+            write_frames(frames, writer)  # colour conversion and encoding overlap the next decode
+        if collector is not None:
+            report = _report(collector, project, settings, writer)
         elapsed = time.perf_counter() - started
+    if collector is not None:
+        for line in report:
+            print(line)
+        if args.save_project is not None and report:
+            _add_report(args.save_project, writer)
     made = "" if indices is None else f" ({len(indices)} rendered now)"
     notes.append(f"wrote {writer.frames_written} frames to {args.output}{made} in {elapsed:.1f} s")
     for line in notes:
         note(line)
     return 0
+
+
+def _segment_count(project: Project) -> int:
+    return len(segment_pairs(len(project.keyframes), project.settings.loop))
+
+
+def _report(collector: ReportCollector, project: Project, settings: MorphSettings, writer: Any) -> list[str]:
+    """The quality lines; also put into the output's metadata (the PNG sidecar) as "report"."""
+    if collector.overflow:
+        return ["report: the morph is too long to report on"]
+    inputs = {
+        i: load_image(k.path, settings.size, settings.fit, settings.background).pixels
+        for i, k in enumerate(project.keyframes)
+    }
+    reports = collector.reports(inputs)
+    if not reports:
+        return ["report: no segment was rendered whole (a resumed render?)"]
+    metadata = json.loads(writer.metadata_json)
+    metadata["report"] = [r.as_dict() for r in reports]
+    writer.metadata_json = json.dumps(metadata, default=str, ensure_ascii=False)
+    return [r.line() for r in reports]
+
+
+def _add_report(path: Path, writer: Any) -> None:
+    """Store the report in the saved project too (an informational field; loading ignores it)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["report"] = json.loads(writer.metadata_json).get("report")
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def _backend_and_precision(args: argparse.Namespace, device: Any) -> tuple[str, str]:
+    """--backend/--precision, with the older --dtype: a torch weight dtype, as it always was."""
+    if args.dtype is None:
+        return args.backend, args.precision
+    if args.backend == "onnx":
+        raise InputError("--dtype is the torch backend's precision; with --backend onnx use --precision")
+    dtype = str(resolve_dtype(args.dtype, device)).removeprefix("torch.")
+    precision = DTYPE_TO_PRECISION[dtype]
+    if args.precision not in ("auto", precision):
+        raise InputError(f"--dtype {args.dtype} and --precision {args.precision}: give one or the other")
+    return "torch", precision
 
 
 def _project_from_args(args: argparse.Namespace, note: Any) -> Project:
@@ -157,7 +248,9 @@ def _settings_overrides(args: argparse.Namespace, note: Any) -> dict[str, Any]:
             raise InputError(f"--segment-frames {args.segment_frames}: expected N or N,N,...") from exc
         if args.frames is not None:
             raise InputError("--frames and --segment-frames: give one or the other")
-    for name in ("frames", "fps", "fit", "path", "ease", "hold", "loop", "seed"):
+    if args.points is not None:
+        out["points"] = load_points(args.points)
+    for name in ("frames", "fps", "fit", "path", "ease", "hold", "loop", "seed", "warp"):
         value = getattr(args, name)
         if value is not None:
             out[name] = value

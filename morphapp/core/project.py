@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from morphapp.core.atomic import atomic_write_text
+from morphapp.core.correspondence import parse_points, points_to_json
 from morphapp.core.images import file_sha256
 from morphapp.core.keyframes import Keyframe
 from morphapp.core.settings import MorphSettings
 from morphapp.core.timeline import SegmentSpec
+from morphapp.core.warp import DEFAULT_WARP_MODE
 from morphapp.errors import InputError
 
 FORMAT_NAME = "morphapp.project"
@@ -75,6 +77,9 @@ def project_to_dict(project: Project, base: Path) -> dict[str, Any]:
             "segments": [{"steps": seg.steps, "ease": seg.ease} for seg in segments],
         },
     }
+    if s.points and any(s.points):  # shape-aware morphs only: plain projects stay as they were
+        doc["settings"]["points"] = points_to_json(s.points)
+        doc["settings"]["warp"] = s.warp
     if project.model_files:
         doc["model_latent_channels"] = project.model_latent_channels
         doc["model_files"] = [asdict(f) for f in project.model_files]
@@ -147,6 +152,8 @@ def project_from_dict(data: Any, base: Path, where: str = "project") -> Project:
         fps=reader.number(raw, "fps", "settings"),
         seed=reader.integer(raw, "seed", "settings"),
         segments=segments,
+        points=parse_points(raw["points"], f"{where}: settings.points") if "points" in raw else None,
+        warp=reader.text(raw, "warp", "settings") if "warp" in raw else DEFAULT_WARP_MODE,
     )
     try:
         settings.validate()

@@ -19,7 +19,9 @@ from morphapp.core.interpolate import interpolate
 from morphapp.core.keyframes import Keyframe, check_keyframes
 from morphapp.core.latent_cache import LatentCache, LatentKey
 from morphapp.core.settings import MorphSettings
-from morphapp.core.timeline import FrameSpec, plan_frames
+from morphapp.core.timeline import FrameSpec, plan_frames, segment_pairs
+from morphapp.core.warp import ShapeMorph, frame_points
+from morphapp.errors import InputError
 from morphapp.models.base import LatentCodec
 
 
@@ -112,6 +114,7 @@ def render_frames(
     latents = encode_keyframes(
         keyframes, codec, settings, needed=needed, cache=cache, cancel=cancel, progress=progress, note=note
     )
+    shape = shape_morph_for(keyframes, codec, settings, needed) if settings.points else None
     decoded_keyframes: dict[int, np.ndarray] = {}  # holds and loops show keyframes many times
     step = max(1, batch_size)
     for start in range(0, len(order), step):
@@ -125,9 +128,8 @@ def render_frames(
                 todo.append(spec)
         fresh: dict[int, np.ndarray] = {}
         if todo:
-            points = torch.cat(
-                [interpolate(settings.path, latents[s.a][0], latents[s.b][0], [s.t]) for s in todo]
-            ).to(torch.float32)
+            path_points = [_path_point(settings.path, latents, s, shape) for s in todo]
+            points = torch.cat(path_points).to(torch.float32)
             for spec, pixels in zip(todo, to_pixels(codec.decode(points)), strict=True):
                 fresh[spec.index] = pixels
                 if spec.keyframe is not None:
@@ -139,6 +141,46 @@ def render_frames(
             yield Frame(spec, len(plan), pixels)
             if progress:
                 progress(Progress("decode", start + offset + 1, len(order)))
+
+
+def _path_point(
+    path: str, latents: dict[int, torch.Tensor], spec: FrameSpec, shape: ShapeMorph | None
+) -> torch.Tensor:
+    """The latent (1, C, h, w) to decode for ``spec``: warped when ``shape`` has points for it."""
+    if shape is not None:
+        warped = shape.latent(path, spec, latents)
+        if warped is not None:
+            return warped
+    return interpolate(path, latents[spec.a][0], latents[spec.b][0], [spec.t])
+
+
+def shape_morph_for(
+    keyframes: Sequence[Keyframe], codec: LatentCodec, settings: MorphSettings, needed: set[int]
+) -> ShapeMorph | None:
+    """The warp of a morph with correspondences (``settings.points``), or None without any."""
+    pairs = segment_pairs(len(keyframes), settings.loop)
+    points = list(settings.points or ())
+    if not any(points):
+        return None
+    if len(points) > len(pairs):
+        raise InputError(f"points are given for {len(points)} segments but the morph has {len(pairs)}")
+    fit, background = settings.fit, settings.background
+    loaded = {i: load_image(keyframes[i].path, settings.size, fit, background) for i in needed}
+    in_frame = []
+    for seg, seg_points in enumerate(points):
+        a, b = pairs[seg]
+        if not seg_points or a not in loaded or b not in loaded:
+            in_frame.append(())
+            continue
+        sizes = loaded[a].source_size, loaded[b].source_size
+        in_frame.append(frame_points(seg_points, *sizes, settings.size, settings.fit))
+
+    def encode(pixels: np.ndarray) -> torch.Tensor:  # (B, H, W, 3) uint8 -> (B, C, h, w)
+        return codec.encode(torch.cat([to_tensor(image) for image in pixels]))
+
+    return ShapeMorph(
+        in_frame, settings.warp, pixels={i: im.pixels for i, im in loaded.items()}, encode=encode
+    )
 
 
 def to_tensor(pixels: np.ndarray) -> torch.Tensor:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from morphapp.core.correspondence import SegmentPoints
 from morphapp.core.easing import parse_ease
 from morphapp.core.images import MAX_SIDE
 from morphapp.core.interpolate import PATH_CHOICES
 from morphapp.core.timeline import LOOP_CHOICES, MAX_FRAMES, SegmentSpec, distribute_frames, segment_pairs
+from morphapp.core.warp import DEFAULT_WARP_MODE, WARP_MODES
 from morphapp.errors import InputError
 
 FIT_CHOICES: tuple[str, ...] = ("crop", "pad", "stretch")
@@ -30,6 +32,10 @@ class MorphSettings:
     segment_frames: tuple[int, ...] = (DEFAULT_SEGMENT_FRAMES,)  # one value for all, or one per segment
     segments: tuple[SegmentSpec, ...] | None = None  # explicit per-segment settings (from a project)
     seed: int = 0  # for stochastic backends; the TAE path itself is deterministic
+    # Shape-aware morphs (issue 5): per-segment point pairs (source-image coords, see
+    # core/correspondence.py); None or empty lists: plain interpolation, today's frames exactly.
+    points: tuple[SegmentPoints, ...] | None = None
+    warp: str = DEFAULT_WARP_MODE  # "pixel" or "latent" (core/warp.py); unused without points
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     def validate(self) -> None:
@@ -61,6 +67,8 @@ class MorphSettings:
         if not -MAX_SEED <= self.seed <= MAX_SEED:
             raise InputError(f"--seed {self.seed}: must be a 64-bit number")
         parse_ease(self.ease)
+        if self.warp not in WARP_MODES:
+            raise InputError(f"--warp {self.warp}: choose one of {', '.join(WARP_MODES)}")
         for i, segment in enumerate(self.segments or ()):
             if not 1 <= segment.steps <= MAX_FRAMES:
                 raise InputError(

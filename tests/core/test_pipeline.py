@@ -1,0 +1,110 @@
+"""The overlapped writer gives the plain loop's output, stops on errors and cancel, holds few frames."""
+
+from __future__ import annotations
+
+import threading
+import tracemalloc
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from morphapp.core.cancel import CancelToken
+from morphapp.core.keyframes import Keyframe
+from morphapp.core.pipeline import write_frames
+from morphapp.core.render import Frame, render_frames
+from morphapp.core.settings import MorphSettings
+from morphapp.core.timeline import FrameSpec
+from morphapp.errors import Cancelled
+from morphapp.export import open_writer
+from morphapp.models.tae_codec import TaeCodec
+
+
+class ListSink:
+    def __init__(self, fail_at: int | None = None) -> None:
+        self.frames: list[np.ndarray] = []
+        self.fail_at = fail_at
+
+    def write(self, frame: np.ndarray) -> None:
+        if self.fail_at is not None and len(self.frames) == self.fail_at:
+            raise OSError(28, "No space left on device")
+        self.frames.append(frame.copy())
+
+
+def _synthetic(count: int, side: int = 16, produced: list[int] | None = None) -> Iterator[Frame]:
+    for i in range(count):
+        if produced is not None:
+            produced.append(i)
+        spec = FrameSpec(index=i, a=0, b=1, t=i / max(1, count - 1), segment=0)
+        yield Frame(spec, count, np.full((side, side, 3), i % 256, np.uint8))
+
+
+def _no_writer_thread() -> bool:
+    return not any(t.name == "morphapp-writer" for t in threading.enumerate())
+
+
+def test_pipeline_frames_equal_the_plain_loop(taef2: TaeCodec, pairs_dir: Path) -> None:
+    keys = [Keyframe(pairs_dir / "cat.png"), Keyframe(pairs_dir / "dog.png")]
+    settings = MorphSettings(size=(64, 48), segment_frames=(5,), hold=1)
+    plain = [f.pixels for f in render_frames(keys, taef2, settings)]
+    sink = ListSink()
+    assert write_frames(render_frames(keys, taef2, settings), sink) == len(plain)
+    assert len(sink.frames) == len(plain) == 8
+    assert all(np.array_equal(a, b) for a, b in zip(plain, sink.frames, strict=True))
+
+
+def test_pipeline_mp4_is_the_plain_loops_file(tmp_path: Path) -> None:
+    with open_writer(tmp_path / "plain.mp4", fps=12) as writer:
+        for frame in _synthetic(10):
+            writer.write(frame.pixels)
+    with open_writer(tmp_path / "piped.mp4", fps=12) as writer:
+        write_frames(_synthetic(10), writer)
+    assert (tmp_path / "piped.mp4").read_bytes() == (tmp_path / "plain.mp4").read_bytes()
+
+
+def test_writer_error_stops_the_render_and_is_raised() -> None:
+    produced: list[int] = []
+    sink = ListSink(fail_at=2)
+    with pytest.raises(OSError, match="No space"):
+        write_frames(_synthetic(50, produced=produced), sink, depth=2)
+    assert len(sink.frames) == 2
+    assert len(produced) <= 2 + 1 + 2 + 1  # written, failed, queued, the one being put
+    assert _no_writer_thread()
+
+
+def test_cancel_propagates_drops_queued_frames_and_leaves_no_file(tmp_path: Path) -> None:
+    cancel = CancelToken()
+
+    def frames() -> Iterator[Frame]:
+        for frame in _synthetic(30):
+            cancel.raise_if_cancelled()
+            yield frame
+            if frame.index == 3:
+                cancel.cancel()
+
+    target = tmp_path / "m.mp4"
+    with pytest.raises(Cancelled), open_writer(target, fps=12) as writer:
+        write_frames(frames(), writer)
+    assert writer.frames_written <= 4
+    assert list(tmp_path.iterdir()) == []
+    assert _no_writer_thread()
+
+
+def test_peak_memory_does_not_grow_with_frame_count() -> None:
+    class SlowSink:
+        def write(self, frame: np.ndarray) -> None:
+            threading.Event().wait(0.001)  # slower than the producer: the queue stays full
+
+    def peak(count: int) -> int:
+        tracemalloc.start()
+        try:
+            write_frames(_synthetic(count, side=256), SlowSink(), depth=3)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    frame_bytes = 256 * 256 * 3
+    short, long = peak(10), peak(80)
+    assert long < short + 2 * frame_bytes  # flat: not 70 more frames
+    assert long < 8 * frame_bytes  # queue depth + one being made + one being written, plus change
