@@ -26,6 +26,7 @@ from morphapp.gui.error_bar import ErrorBar
 from morphapp.gui.export_dialog import ExportDialog
 from morphapp.gui.keyframe_strip import KeyframeStrip, image_paths_from_urls
 from morphapp.gui.model_setup import ModelSetupDialog
+from morphapp.gui.point_editor import PointEditor
 from morphapp.gui.preview_controller import EngineThread, PreviewController
 from morphapp.gui.preview_view import PreviewPanel
 from morphapp.gui.settings_panel import SettingsPanel
@@ -48,6 +49,7 @@ class MainWindow(QMainWindow):
         self.preview = PreviewController(self.document, self.engine, self)
         self.export_dialog: ExportDialog | None = None
         self.model_setup: ModelSetupDialog | None = None
+        self.point_editor: PointEditor | None = None
 
         self.error_bar = ErrorBar()
         self.preview_panel = PreviewPanel(self.preview)
@@ -111,6 +113,8 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(undo)
         edit_menu.addAction(redo)
         self._action(edit_menu, "&Remove Keyframe", lambda: self.remove_keyframe(self.strip.currentRow()))
+        edit_menu.addSeparator()
+        self._action(edit_menu, "Correspondence &Points…", self.open_point_editor, QKeySequence("Ctrl+P"))
 
         play_menu = self.menuBar().addMenu("&Playback")
         self._action(
@@ -336,6 +340,16 @@ class MainWindow(QMainWindow):
             self.document.restore(recovered)
         else:
             self.autosave.discard()
+
+    def open_point_editor(self) -> None:
+        """Shape-aware morphs: place corresponding points on neighbouring keyframes."""
+        if not self.document.can_render():
+            self.show_error("Add two or more images before placing points.")
+            return
+        if self.point_editor is None:
+            self.point_editor = PointEditor(self.document, self)
+        self.point_editor.show()
+        self.point_editor.raise_()
 
     # -- export --------------------------------------------------------------------------------
     def open_export(self) -> None:

@@ -1,0 +1,322 @@
+"""The point editor: place corresponding points on two keyframes for a shape-aware morph.
+
+Click a feature on the left image, then the same feature on the right: that is one numbered
+pair. Drag a marker to move it; Delete removes the selected pair. Points are stored in the
+document (undoable) in source-image coordinates, as the engine and point files use them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QImageReader, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from morphapp.core.align import align_keyframes
+from morphapp.core.correspondence import PointPair
+from morphapp.core.timeline import segment_pairs
+from morphapp.errors import MorphError
+from morphapp.gui.document import Document
+
+MARKER_RADIUS = 8
+GRAB_DISTANCE = 12  # pixels: a press this close to a marker drags it
+
+
+def marker_colour(index: int) -> QColor:
+    return QColor.fromHsv((index * 47) % 360, 220, 255)
+
+
+class PointCanvas(QWidget):
+    """One keyframe image with numbered markers; click empty space to place, drag a marker to move."""
+
+    clicked = Signal(float, float)  # normalised position of a click away from markers
+    moved = Signal(int, float, float)  # marker index and its new normalised position
+    selected = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMinimumSize(280, 280)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.image = QImage()
+        self.points: list[tuple[float, float] | None] = []
+        self.current: int | None = None
+        self._drag: int | None = None
+
+    def set_image(self, path: str) -> None:
+        reader = QImageReader(path)
+        reader.setAutoTransform(True)  # EXIF orientation, as the engine applies it
+        self.image = reader.read()
+        self.update()
+
+    def set_points(self, points: list[tuple[float, float] | None], current: int | None) -> None:
+        self.points = points
+        self.current = current
+        self.update()
+
+    def image_rect(self) -> QRectF:
+        if self.image.isNull():
+            return QRectF(self.rect())
+        size = self.image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        x = (self.width() - size.width()) / 2
+        y = (self.height() - size.height()) / 2
+        return QRectF(x, y, size.width(), size.height())
+
+    def to_widget(self, x: float, y: float) -> QPointF:
+        r = self.image_rect()
+        return QPointF(r.x() + x * r.width(), r.y() + y * r.height())
+
+    def to_image(self, pos: QPointF) -> tuple[float, float]:
+        r = self.image_rect()
+        x = (pos.x() - r.x()) / max(1.0, r.width())
+        y = (pos.y() - r.y()) / max(1.0, r.height())
+        return min(1.0, max(0.0, x)), min(1.0, max(0.0, y))
+
+    def _marker_at(self, pos: QPointF) -> int | None:
+        for i, point in enumerate(self.points):
+            if point is not None:
+                centre = self.to_widget(*point)
+                if (centre - pos).manhattanLength() <= GRAB_DISTANCE * 1.4:
+                    return i
+        return None
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        pos = event.position()
+        hit = self._marker_at(pos)
+        if hit is not None:
+            self._drag = hit
+            self.selected.emit(hit)
+        elif self.image_rect().contains(pos):
+            self.clicked.emit(*self.to_image(pos))
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._drag is not None:
+            self.points[self._drag] = self.to_image(event.position())
+            self.update()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._drag is not None:
+            index, self._drag = self._drag, None
+            self.moved.emit(index, *self.to_image(event.position()))
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.fillRect(self.rect(), self.palette().dark())
+        if not self.image.isNull():
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawImage(self.image_rect(), self.image)
+        for i, point in enumerate(self.points):
+            if point is None:
+                continue
+            centre = self.to_widget(*point)
+            colour = marker_colour(i)
+            painter.setPen(
+                QPen(
+                    QColor("white") if i == self.current else QColor("black"), 3 if i == self.current else 1.5
+                )
+            )
+            painter.setBrush(colour)
+            painter.drawEllipse(centre, MARKER_RADIUS, MARKER_RADIUS)
+            painter.setPen(QColor("black"))
+            box = QRectF(
+                centre.x() - MARKER_RADIUS, centre.y() - MARKER_RADIUS, 2 * MARKER_RADIUS, 2 * MARKER_RADIUS
+            )
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, str(i + 1))
+
+
+class PointEditor(QDialog):
+    """Edit one segment's point pairs; every change is an undoable document edit."""
+
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Correspondence points")
+        self.setObjectName("pointEditor")
+        self.doc = document
+        self.pending: tuple[float, float] | None = None  # a left point waiting for its partner
+        self.current: int | None = None
+        self.segment = QComboBox()
+        self.left = PointCanvas()
+        self.right = PointCanvas()
+        self.hint = QLabel(
+            "Click a feature on the left image, then the same feature on the right. "
+            "Drag a marker to move it; Delete removes the selected pair."
+        )
+        self.hint.setWordWrap(True)
+        self.status = QLabel("")
+        self.status.setObjectName("pointStatus")
+        self.auto_button = QPushButton("Auto-align")
+        self.delete_button = QPushButton("Delete pair")
+        self.clear_button = QPushButton("Clear")
+        close = QPushButton("Close")
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Segment"))
+        top.addWidget(self.segment, 1)
+        images = QHBoxLayout()
+        images.addWidget(self.left, 1)
+        images.addWidget(self.right, 1)
+        buttons = QHBoxLayout()
+        for button in (self.auto_button, self.delete_button, self.clear_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        buttons.addWidget(close)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.hint)
+        layout.addLayout(images, 1)
+        layout.addWidget(self.status)
+        layout.addLayout(buttons)
+        self.resize(1000, 600)
+
+        self.left.clicked.connect(self.place_left)
+        self.right.clicked.connect(self.place_right)
+        self.left.moved.connect(lambda i, x, y: self.move_point(i, 0, x, y))
+        self.right.moved.connect(lambda i, x, y: self.move_point(i, 1, x, y))
+        self.left.selected.connect(self.select)
+        self.right.selected.connect(self.select)
+        self.segment.currentIndexChanged.connect(lambda _i: self._load_segment())
+        self.auto_button.clicked.connect(self.auto_align)
+        self.delete_button.clicked.connect(self.delete_current)
+        self.clear_button.clicked.connect(self.clear_segment)
+        close.clicked.connect(self.close)
+        document.changed.connect(self.refresh)
+        self.refresh()
+
+    # -- document access -----------------------------------------------------------------------
+    def pairs(self) -> list[tuple[int, int]]:
+        n = len(self.doc.keyframes)
+        return segment_pairs(n, self.doc.settings.loop) if n >= 2 else []
+
+    def segment_points(self) -> list[PointPair]:
+        points = self.doc.settings.points or ()
+        index = self.segment.currentIndex()
+        return list(points[index]) if 0 <= index < len(points) else []
+
+    def _store(self, label: str, pairs: list[PointPair]) -> None:
+        n_segments = len(self.pairs())
+        points = list(self.doc.settings.points or ())
+        points += [()] * (n_segments - len(points))
+        points[self.segment.currentIndex()] = tuple(pairs)
+        empty = all(not seg for seg in points)
+        self.doc.set_settings(label, points=None if empty else tuple(points[:n_segments]))
+
+    # -- edits -----------------------------------------------------------------------------------
+    def place_left(self, x: float, y: float) -> None:
+        self.pending = (x, y)
+        self.status.setText("Now click the same feature on the right image.")
+        self._show()
+
+    def place_right(self, x: float, y: float) -> None:
+        if self.pending is None:
+            self.status.setText("Click the left image first.")
+            return
+        pairs = self.segment_points()
+        pairs.append((*self.pending, x, y))
+        self.pending = None
+        self.current = len(pairs) - 1
+        self.status.setText(f"{len(pairs)} point pairs")
+        self._store("Add point pair", pairs)
+
+    def move_point(self, index: int, side: int, x: float, y: float) -> None:
+        pairs = self.segment_points()
+        if not 0 <= index < len(pairs):
+            return
+        xa, ya, xb, yb = pairs[index]
+        pairs[index] = (x, y, xb, yb) if side == 0 else (xa, ya, x, y)
+        self.current = index
+        self._store("Move point", pairs)
+
+    def select(self, index: int) -> None:
+        self.current = index
+        self._show()
+
+    def delete_current(self) -> None:
+        pairs = self.segment_points()
+        if self.current is not None and 0 <= self.current < len(pairs):
+            del pairs[self.current]
+            self.current = None
+            self._store("Delete point pair", pairs)
+
+    def clear_segment(self) -> None:
+        self.pending = None
+        self.current = None
+        if self.segment_points():
+            self._store("Clear points", [])
+
+    def auto_align(self) -> None:
+        pairs = self.pairs()
+        index = self.segment.currentIndex()
+        if not 0 <= index < len(pairs):
+            return
+        a, b = pairs[index]
+        keyframes = (self.doc.keyframes[a], self.doc.keyframes[b])
+        lines: list[str] = []
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            # Just this pair: a one-segment morph with the document's size and fit.
+            single = dataclasses.replace(self.doc.settings, loop="none", segments=None, points=None)
+            found = align_keyframes(keyframes, single, lines.append)[0]
+        except MorphError as exc:
+            lines.append(str(exc))
+            found = ()
+        finally:
+            QApplication.restoreOverrideCursor()
+        self.status.setText(" ".join(line.removeprefix("segment 1: ") for line in lines))
+        if found:
+            self._store("Auto-align", list(found))
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self.delete_current()
+            return
+        super().keyPressEvent(event)
+
+    # -- view ------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        pairs = self.pairs()
+        keyframes = self.doc.keyframes
+        labels = [
+            f"{i + 1}: {keyframes[a].path.name} → {keyframes[b].path.name}" for i, (a, b) in enumerate(pairs)
+        ]
+        if labels != [self.segment.itemText(i) for i in range(self.segment.count())]:
+            current = max(0, self.segment.currentIndex())
+            self.segment.blockSignals(True)
+            self.segment.clear()
+            self.segment.addItems(labels)
+            self.segment.setCurrentIndex(min(current, len(labels) - 1))
+            self.segment.blockSignals(False)
+            self._load_segment()
+        else:
+            self._show()
+        for w in (self.auto_button, self.delete_button, self.clear_button, self.left, self.right):
+            w.setEnabled(bool(pairs))
+
+    def _load_segment(self) -> None:
+        pairs = self.pairs()
+        index = self.segment.currentIndex()
+        self.pending = None
+        self.current = None
+        if 0 <= index < len(pairs):
+            a, b = pairs[index]
+            self.left.set_image(str(self.doc.keyframes[a].path))
+            self.right.set_image(str(self.doc.keyframes[b].path))
+        self._show()
+
+    def _show(self) -> None:
+        pairs = self.segment_points()
+        left: list[tuple[float, float] | None] = [(p[0], p[1]) for p in pairs]
+        right: list[tuple[float, float] | None] = [(p[2], p[3]) for p in pairs]
+        if self.pending is not None:
+            left.append(self.pending)
+            right.append(None)
+        self.left.set_points(left, self.current)
+        self.right.set_points(right, self.current)
