@@ -9,6 +9,7 @@ under a real X server for a real window (e.g. ``xvfb-run -s "-screen 0 1920x1080
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tempfile
@@ -20,6 +21,7 @@ from PIL import Image, ImageDraw, ImageFilter
 SIZE = 256
 OUT = Path(__file__).with_name("morph-strip.jpg")
 SCREENSHOT = Path(__file__).with_name("window.png")
+SHAPES = Path(__file__).with_name("shape-morph.jpg")
 
 
 def _gradient(top: tuple[int, int, int], bottom: tuple[int, int, int]) -> Image.Image:
@@ -58,24 +60,73 @@ def night() -> Image.Image:
     return img.filter(ImageFilter.GaussianBlur(0.6))
 
 
+# Two drawn faces in different places and sizes; their features are known by construction,
+# so the correspondence points for the shape-aware strip need no hand placing.
+FACES = {"a": (88, 120, 56), "b": (166, 136, 78)}  # centre x, centre y, radius
+
+
+def face(which: str) -> Image.Image:
+    cx, cy, r = FACES[which]
+    img = _gradient((235, 225, 205), (200, 190, 170))
+    draw = ImageDraw.Draw(img)
+    skin = (240, 200, 150) if which == "a" else (190, 140, 100)
+    draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=skin, outline=(60, 40, 30), width=3)
+    for ex in (cx - 0.4 * r, cx + 0.4 * r):
+        draw.ellipse((ex - 0.12 * r, cy - 0.32 * r, ex + 0.12 * r, cy - 0.08 * r), fill=(40, 40, 60))
+    draw.arc(
+        (cx - 0.45 * r, cy + 0.05 * r, cx + 0.45 * r, cy + 0.55 * r), 20, 160, fill=(150, 40, 40), width=4
+    )
+    return img.filter(ImageFilter.GaussianBlur(0.6))
+
+
+def face_points() -> list[list[float]]:
+    """Eyes, mouth corners and the head's outline, as [xa, ya, xb, yb] in 0..1."""
+
+    def features(which: str) -> list[tuple[float, float]]:
+        cx, cy, r = FACES[which]
+        eyes = [(cx - 0.4 * r, cy - 0.2 * r), (cx + 0.4 * r, cy - 0.2 * r)]
+        mouth = [(cx - 0.42 * r, cy + 0.38 * r), (cx + 0.42 * r, cy + 0.38 * r)]
+        outline = [(cx, cy - r), (cx, cy + r), (cx - r, cy), (cx + r, cy)]
+        spots = eyes + mouth + outline
+        return [(x / SIZE, y / SIZE) for x, y in spots]
+
+    return [[*pa, *pb] for pa, pb in zip(features("a"), features("b"), strict=True)]
+
+
+def render_strip(keys: list[Path], out: Path, *extra: str) -> Image.Image:
+    subprocess.run(
+        [sys.executable, "-m", "morphapp", "render", *map(str, keys), "-o", str(out),
+         "--size", f"{SIZE}x{SIZE}", "--frames", "6", "--quiet", *extra],
+        check=True,
+    )  # fmt: skip
+    pictures = [Image.open(p).convert("RGB") for p in sorted(out.glob("frame_*.png"))]
+    thumb = 160
+    strip = Image.new("RGB", (thumb * len(pictures) + 4 * (len(pictures) - 1), thumb), (255, 255, 255))
+    for i, picture in enumerate(pictures):
+        strip.paste(picture.resize((thumb, thumb), Image.Resampling.LANCZOS), (i * (thumb + 4), 0))
+    return strip
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         day().save(folder / "day.png")
         night().save(folder / "night.png")
-        frames = folder / "frames"
-        subprocess.run(
-            [sys.executable, "-m", "morphapp", "render", str(folder / "day.png"), str(folder / "night.png"),
-             "-o", str(frames), "--size", f"{SIZE}x{SIZE}", "--frames", "6", "--quiet"],
-            check=True,
-        )  # fmt: skip
-        pictures = [Image.open(p).convert("RGB") for p in sorted(frames.glob("frame_*.png"))]
-        thumb = 160
-        strip = Image.new("RGB", (thumb * len(pictures) + 4 * (len(pictures) - 1), thumb), (255, 255, 255))
-        for i, picture in enumerate(pictures):
-            strip.paste(picture.resize((thumb, thumb), Image.Resampling.LANCZOS), (i * (thumb + 4), 0))
-        strip.save(OUT, quality=90)
+        render_strip([folder / "day.png", folder / "night.png"], folder / "frames").save(OUT, quality=90)
         print(f"wrote {OUT}")
+
+        face("a").save(folder / "face_a.png")
+        face("b").save(folder / "face_b.png")
+        points = folder / "points.json"
+        points.write_text(json.dumps(face_points()))
+        keys = [folder / "face_a.png", folder / "face_b.png"]
+        plain = render_strip(keys, folder / "plain")
+        shaped = render_strip(keys, folder / "shaped", "--points", str(points))
+        both = Image.new("RGB", (plain.width, 2 * plain.height + 8), (255, 255, 255))
+        both.paste(plain, (0, 0))
+        both.paste(shaped, (0, plain.height + 8))
+        both.save(SHAPES, quality=90)
+        print(f"wrote {SHAPES}")
         project = folder / "day-night.json"
         subprocess.run(
             [sys.executable, "-m", "morphapp", "render", str(folder / "day.png"), str(folder / "night.png"),
