@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import math
 import os
 import platform
@@ -27,10 +28,12 @@ import platformdirs
 import torch
 
 from morphapp.core.atomic import atomic_write_text
-from morphapp.errors import InputError, OutputError
+from morphapp.errors import InputError, MorphError, OutputError
 from morphapp.models.base import LatentCodec
 from morphapp.models.discovery import ModelInfo
 from morphapp.models.tae_codec import TaeCodec
+
+_log = logging.getLogger(__name__)
 
 BACKEND_CHOICES: tuple[str, ...] = ("auto", "torch", "onnx")
 PRECISION_CHOICES: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16")
@@ -87,7 +90,7 @@ def candidates(device: torch.device, backend: str = "auto", precision: str = "au
     if backend == "onnx" and precision not in ("auto", "fp32"):
         raise InputError(f"--backend onnx runs in fp32 only, not {precision}; use --backend torch for it")
     if backend == "onnx" and not _onnxruntime_available():
-        raise InputError("--backend onnx needs onnxruntime: pip install 'morphapp[onnx]'")
+        raise InputError("--backend onnx needs onnxruntime and onnx: pip install 'morphapp[onnx]'")
     found: list[tuple[str, str]] = []
     if backend in ("auto", "torch"):
         found += [("torch", p) for p in (_torch_precisions(device) if precision == "auto" else [precision])]
@@ -173,7 +176,14 @@ def calibrate(
     results: dict[str, dict[str, float]] = {}
     for backend, precision in options:
         codec = reference if (backend, precision) == ("torch", "fp32") else None
-        codec = codec or open_codec(info, device, Choice(backend, precision, "asked"), note=lambda _: None)
+        try:
+            codec = codec or open_codec(
+                info, device, Choice(backend, precision, "asked"), note=lambda _: None
+            )
+        except MorphError as exc:  # a candidate that cannot start is simply not chosen
+            _log.warning("calibration skips %s %s: %s", backend, precision, exc)
+            results[f"{backend} {precision}"] = {"decode_ms": math.inf, "encode_ms": math.inf, "psnr_db": 0.0}
+            continue
         with torch.inference_mode():
             latent = codec.encode(image)  # warm-up: first calls allocate and pick kernels
             got = codec.decode(latent)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import importlib.util
 import json
 import logging
 import os
@@ -45,11 +46,8 @@ _OUTPUT = {"encoder": "latents", "decoder": "images"}
 
 
 def onnxruntime_available() -> bool:
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """The ONNX backend needs onnxruntime to run and the ``onnx`` package for torch's exporter."""
+    return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "onnx"))
 
 
 def default_cache_dir() -> Path:
@@ -185,11 +183,16 @@ class OnnxCodec:
         axes = {0: "batch", 2: "height", 3: "width"}
         with atomic_path(path) as tmp, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
-            torch.onnx.export(
-                plain, (example,), str(tmp), dynamo=False, opset_version=OPSET,
-                input_names=[_INPUT[half]], output_names=[_OUTPUT[half]],
-                dynamic_axes={_INPUT[half]: axes, _OUTPUT[half]: axes},
-            )  # fmt: skip
+            try:
+                torch.onnx.export(
+                    plain, (example,), str(tmp), dynamo=False, opset_version=OPSET,
+                    input_names=[_INPUT[half]], output_names=[_OUTPUT[half]],
+                    dynamic_axes={_INPUT[half]: axes, _OUTPUT[half]: axes},
+                )  # fmt: skip
+            except Exception as exc:  # the exporter raises many types; the user needs one message
+                raise ModelError(
+                    f"{self.name}: could not export the {half} to ONNX ({exc}); use --backend torch"
+                ) from exc
         _log.info("exported %s %s to %s", self.name, half, path)
 
     def _say(self, message: str) -> None:
