@@ -1,4 +1,5 @@
-"""``morphapp models``: list the models found; ``morphapp models pull NAME``: fetch a default one."""
+"""``morphapp models``: list the models found; ``morphapp models pull NAME``: fetch a default one;
+``morphapp models calibrate``: time the backends again and replace the cached verdict."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from typing import Any
 
 from tqdm import tqdm
 
-from morphapp.models.discovery import ENV_VAR, ModelInfo, scan
+from morphapp.core.device import DEVICE_CHOICES, describe_device, resolve_device
+from morphapp.models import backend
+from morphapp.models.backend import BACKEND_CHOICES, MAX_AGE_DAYS, PRECISION_CHOICES, choose
+from morphapp.models.discovery import ENV_VAR, ModelInfo, find_model, scan
 from morphapp.models.library import PullProgress, pull
 from morphapp.models.registry import KNOWN_MODELS
 
@@ -36,6 +40,16 @@ def add_parser(commands: Any) -> None:
     )
     pull_parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     pull_parser.set_defaults(run=run_pull)
+    cal = sub.add_parser(
+        "calibrate",
+        help="time each backend and precision now and cache the verdict that --backend/--precision auto "
+        f"use (it is also measured again after {MAX_AGE_DAYS:.0f} days)",
+    )
+    cal.add_argument("--model", help="model name or path (default: the one `morphapp render` would use)")
+    cal.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="where to run (default auto)")
+    cal.add_argument("--backend", choices=BACKEND_CHOICES, default="auto", help="limit the candidates")
+    cal.add_argument("--precision", choices=PRECISION_CHOICES, default="auto", help="limit the candidates")
+    cal.set_defaults(run=run_calibrate)
 
 
 def _row(info: ModelInfo) -> dict[str, Any]:
@@ -125,4 +139,17 @@ def run_pull(args: argparse.Namespace) -> int:
     for f in result.files:
         state = "verified" if f.verified else "not verified: morphapp has no pinned hash for this file yet"
         print(f"  {f.filename}  {f.size} bytes  sha256 {f.sha256}  ({state})")
+    return 0
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    def note(line: str) -> None:
+        print(f"note: {line}", file=sys.stderr)
+
+    info = find_model(args.model)
+    device = resolve_device(args.device)
+    choice = choose(info, device, args.backend, args.precision, note=note, recalibrate=True)
+    print(f"{info.name} on {describe_device(device)}: {choice.describe()}")
+    if choice.how == "calibrated":
+        print(f"cached in {backend.default_cache_path()}")
     return 0

@@ -5,7 +5,9 @@ and decode of a synthetic 256² image (gradients and noise, like a photo's spect
 candidate. A half-precision candidate counts only if its round trip stays within
 ``MIN_PSNR_DB`` of the float32 one. The verdict is cached per machine, device, model and library
 versions (JSON in the user cache folder, written atomically) and per process, so calibration
-runs once per machine, not once per render.
+runs once per machine, not once per render. A cached verdict is trusted for ``MAX_AGE_DAYS`` (one
+taken while other work loaded the machine could otherwise lock in a wrong choice for good);
+``morphapp models calibrate`` (``choose(..., recalibrate=True)``) measures again now.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ CALIBRATION_SIZE = 256
 # wobble by a few per cent and float32 costs nothing in quality.
 _TIE = 0.05
 _CACHE_VERSION = 1
+# A cached verdict older than this (or stamped in the future, or unstamped) is measured again.
+MAX_AGE_DAYS = 30.0
 _memory: dict[str, Choice] = {}  # this process's verdicts, by cache key
 
 NoteFn = Callable[[str], None]
@@ -108,29 +112,65 @@ def choose(
     *,
     note: NoteFn | None = None,
     cache_path: Path | None = None,
+    recalibrate: bool = False,
 ) -> Choice:
-    """The backend and precision to use; calibrates (once per machine) when more than one fits."""
+    """The backend and precision to use; calibrates (once per machine) when more than one fits.
+
+    ``recalibrate`` measures again even when a verdict is cached (and replaces it).
+    """
     options = candidates(device, backend, precision)
     if len(options) == 1:
         return Choice(*options[0], how="asked")
     reference = TaeCodec(info, device, torch.float32, note=note)
     key = _cache_key(reference.model_id, device, options)
-    if key in _memory:
+    if key in _memory and not recalibrate:
         return _memory[key]
     path = cache_path or default_cache_path()
-    stored = _read_cache(path).get(key)
+    stored = None if recalibrate else _read_cache(path).get(key)
     if stored is not None:
-        with contextlib.suppress(KeyError, TypeError, ValueError):
-            choice = Choice(stored["backend"], stored["precision"], "cached", stored["measured"])
-            if (choice.backend, choice.precision) in options:
-                _memory[key] = choice
-                return choice
+        choice = _fresh_entry(stored, options)
+        if choice is not None:
+            _memory[key] = choice
+            return choice
+        if note is not None:
+            note(f"the cached backend calibration for {info.name} is stale (kept {MAX_AGE_DAYS:.0f} days)")
     if note is not None:
-        note(f"calibrating backends for {info.name} on this machine (once; cached)")
+        again = "again, as asked" if recalibrate else "once; cached"
+        note(f"calibrating backends for {info.name} on this machine ({again})")
     measured = calibrate(info, device, options, reference)
     choice = _pick(options, measured)
     _memory[key] = choice
     _write_cache(path, key, choice)
+    return choice
+
+
+def cached_choice(
+    info: ModelInfo,
+    device: torch.device,
+    backend: str = "auto",
+    precision: str = "auto",
+    *,
+    model_id: str | None = None,
+    cache_path: Path | None = None,
+) -> Choice | None:
+    """The verdict ``choose`` would return without calibrating, or None if it would calibrate.
+
+    For callers that must not wait (the GUI's first preview): a single candidate is "asked", a
+    fresh cached verdict is "cached", anything else is None. ``model_id`` (a codec's) saves
+    loading the weights again to hash them.
+    """
+    options = candidates(device, backend, precision)
+    if len(options) == 1:
+        return Choice(*options[0], how="asked")
+    if model_id is None:
+        model_id = TaeCodec(info, device, torch.float32).model_id
+    key = _cache_key(model_id, device, options)
+    if key in _memory:
+        return _memory[key]
+    stored = _read_cache(cache_path or default_cache_path()).get(key)
+    choice = None if stored is None else _fresh_entry(stored, options)
+    if choice is not None:
+        _memory[key] = choice
     return choice
 
 
@@ -296,10 +336,23 @@ def _read_cache(path: Path) -> dict[str, Any]:
     return doc if isinstance(doc, dict) else {}
 
 
+def _fresh_entry(stored: Any, options: list[tuple[str, str]]) -> Choice | None:
+    """A cached verdict as a Choice, or None when it is malformed, stale or not among ``options``."""
+    try:
+        age_s = time.time() - float(stored["at"])
+        choice = Choice(str(stored["backend"]), str(stored["precision"]), "cached", dict(stored["measured"]))
+    except (KeyError, TypeError, ValueError):
+        return None  # entries from before the time stamp count as stale too
+    if not 0 <= age_s <= MAX_AGE_DAYS * 86400 or (choice.backend, choice.precision) not in options:
+        return None
+    return choice
+
+
 def _write_cache(path: Path, key: str, choice: Choice) -> None:
     doc = _read_cache(path)
-    entry = asdict(choice)
+    entry: dict[str, Any] = asdict(choice)
     entry.pop("how")
+    entry["at"] = time.time()
     doc[key] = entry
     # A cache: failing to write it costs a recalibration next time, never the render.
     with contextlib.suppress(OSError, OutputError):

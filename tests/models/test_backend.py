@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,120 @@ def test_cli_rejects_contradicting_flags(pairs_dir: Path, tmp_path: Path, model_
         code, err = _cli("render", *keys, "-o", tmp_path / "m.gif", "--size", "64x48", *flags)
         assert code == 2 and err.count("\n") == 1, err
     assert list(tmp_path.iterdir()) == []
+
+
+def _fake_calibration(monkeypatch: pytest.MonkeyPatch) -> list[list[tuple[str, str]]]:
+    """Replace the timing with a fixed verdict (torch fp32 fastest); returns the calls made."""
+    if len(candidates(CPU)) < 2:
+        pytest.skip("one candidate on this CPU (no bf16, no onnxruntime): nothing to calibrate")
+    calls: list[list[tuple[str, str]]] = []
+
+    def fake(_info: object, _device: object, options: list[tuple[str, str]], _ref: object) -> dict:
+        calls.append(list(options))
+        return {
+            f"{b} {p}": {"decode_ms": 10.0 if (b, p) == ("torch", "fp32") else 50.0, "encode_ms": 5.0,
+                         "psnr_db": 99.0 if p == "fp32" else 50.0}
+            for b, p in options
+        }  # fmt: skip
+
+    monkeypatch.setattr(backend, "calibrate", fake)
+    monkeypatch.setattr(backend, "_memory", {})
+    return calls
+
+
+def _age_entries(cache: Path, days: float) -> None:
+    doc = json.loads(cache.read_text())
+    for entry in doc.values():
+        entry["at"] -= days * 86400
+    cache.write_text(json.dumps(doc))
+
+
+def test_a_stale_verdict_is_measured_again_a_fresh_one_reused(
+    taef2_info: ModelInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "calibration.json"
+    calls = _fake_calibration(monkeypatch)
+    assert choose(taef2_info, CPU, cache_path=cache).how == "calibrated"
+    assert len(calls) == 1
+
+    monkeypatch.setattr(backend, "_memory", {})  # a new process, 29 days later: reused
+    _age_entries(cache, backend.MAX_AGE_DAYS - 1)
+    assert choose(taef2_info, CPU, cache_path=cache).how == "cached"
+    assert len(calls) == 1
+
+    monkeypatch.setattr(backend, "_memory", {})  # 31 days later: measured again, stamped now
+    _age_entries(cache, 2)
+    notes: list[str] = []
+    again = choose(taef2_info, CPU, note=notes.append, cache_path=cache)
+    assert (again.how, len(calls)) == ("calibrated", 2)
+    assert any("stale" in n for n in notes)
+    (entry,) = json.loads(cache.read_text()).values()
+    assert abs(entry["at"] - time.time()) < 60
+
+    monkeypatch.setattr(backend, "_memory", {})
+    assert choose(taef2_info, CPU, cache_path=cache).how == "cached"
+    assert len(calls) == 2
+
+
+@pytest.mark.parametrize("at", [None, "yesterday", 4e12])  # unstamped (older file), malformed, future
+def test_an_unstamped_or_odd_verdict_counts_as_stale(
+    taef2_info: ModelInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, at: object
+) -> None:
+    cache = tmp_path / "calibration.json"
+    calls = _fake_calibration(monkeypatch)
+    choose(taef2_info, CPU, cache_path=cache)
+    doc = json.loads(cache.read_text())
+    for entry in doc.values():
+        entry.pop("at") if at is None else entry.update(at=at)
+    cache.write_text(json.dumps(doc))
+    monkeypatch.setattr(backend, "_memory", {})
+    assert choose(taef2_info, CPU, cache_path=cache).how == "calibrated"
+    assert len(calls) == 2
+
+
+def test_recalibrate_measures_again_even_when_fresh(
+    taef2_info: ModelInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "calibration.json"
+    calls = _fake_calibration(monkeypatch)
+    first = choose(taef2_info, CPU, cache_path=cache)
+    assert choose(taef2_info, CPU, cache_path=cache) is first  # this process's memory
+    assert backend.cached_choice(taef2_info, CPU, cache_path=cache) is first
+    again = choose(taef2_info, CPU, cache_path=cache, recalibrate=True)
+    assert (again.how, len(calls)) == ("calibrated", 2)
+
+
+def test_cached_choice_never_calibrates(
+    taef2_info: ModelInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "calibration.json"
+    calls = _fake_calibration(monkeypatch)
+    assert backend.cached_choice(taef2_info, CPU, "torch", "fp32", cache_path=cache) == Choice(
+        "torch", "fp32", "asked"
+    )
+    assert backend.cached_choice(taef2_info, CPU, cache_path=cache) is None
+    assert calls == []
+    choose(taef2_info, CPU, cache_path=cache)
+    monkeypatch.setattr(backend, "_memory", {})
+    assert backend.cached_choice(taef2_info, CPU, cache_path=cache) is not None
+    _age_entries(cache, backend.MAX_AGE_DAYS + 1)
+    monkeypatch.setattr(backend, "_memory", {})
+    assert backend.cached_choice(taef2_info, CPU, cache_path=cache) is None
+
+
+def test_cli_models_calibrate_replaces_the_cached_verdict(
+    tmp_path: Path, model_path_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "calibration.json"
+    monkeypatch.setattr(backend, "default_cache_path", lambda: cache)
+    calls = _fake_calibration(monkeypatch)
+    for expected_calls in (1, 2):  # the second run does not reuse the first one's verdict
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            code, err = _cli("models", "calibrate", "--device", "cpu")
+        assert code == 0, err
+        assert len(calls) == expected_calls
+        assert "again, as asked" in err
+        assert "backend torch fp32 (auto, fastest correct" in out.getvalue()
+        assert "calibrated now" in out.getvalue()
+    assert len(json.loads(cache.read_text())) == 1
