@@ -4,15 +4,23 @@ All model work happens on this one thread (two CPU cores gain nothing from runni
 renders at once). The GUI posts jobs with queued signals and cancels the running one with its
 CancelToken; results come back as signals tagged with the job's generation number, so frames
 of a superseded preview are simply ignored.
+
+Backend and precision (``--backend/--precision auto`` in the CLI) come from the calibrated
+verdict when one is cached. Without one, the first preview does not wait for a calibration: it
+renders with torch (fp32 on a CPU) at once, and the calibration runs on this thread once that
+preview is done; later renders use what it picked. Any new job interrupts a calibration between
+candidates (it is tried again after the next preview).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
@@ -25,15 +33,29 @@ from morphapp.core.render import Progress, encode_keyframes, render_frames
 from morphapp.core.settings import MorphSettings
 from morphapp.errors import Cancelled, ModelError, MorphError
 from morphapp.export import open_writer
-from morphapp.models.discovery import find_model
+from morphapp.models import backend
+from morphapp.models.backend import DTYPE_TO_PRECISION, Choice
+from morphapp.models.base import LatentCodec
+from morphapp.models.discovery import ModelInfo, find_model
 from morphapp.models.tae_codec import TaeCodec
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class ModelChoice:
     model: str | None
     device: str = "auto"
-    dtype: str = "auto"
+    dtype: str = "auto"  # "auto": the calibrated backend and precision; else torch in that dtype
+
+
+@dataclass
+class _Pending:
+    """A calibration still to run for the codec in use (no verdict was cached)."""
+
+    info: ModelInfo
+    device: torch.device
+    choice: ModelChoice
 
 
 @dataclass(frozen=True)
@@ -76,8 +98,16 @@ def to_qimage(pixels: np.ndarray) -> QImage:
     return image.copy()  # own the memory: the numpy buffer is not ours to keep
 
 
+def backend_options(choice: ModelChoice, device: torch.device) -> tuple[str, str]:
+    """(backend, precision) constraints for ``backend.choose``: a set dtype pins torch."""
+    if choice.dtype == "auto":
+        return "auto", "auto"
+    return "torch", DTYPE_TO_PRECISION[str(resolve_dtype(choice.dtype, device)).removeprefix("torch.")]
+
+
 class EngineWorker(QObject):
-    model_ready = Signal(str)  # "taef2 on cpu, float32"
+    model_ready = Signal(str)  # "taef2 on cpu, torch bf16 (auto, calibration cached)"
+    backend_picked = Signal(str)  # Choice.describe(): what runs, and the calibration's figures
     frame_ready = Signal(int, int, QImage, bool)  # generation, frame index, image, is draft
     preview_done = Signal(int, float)  # generation, seconds
     preview_failed = Signal(int, str)
@@ -90,21 +120,110 @@ class EngineWorker(QObject):
     def __init__(self) -> None:
         super().__init__()
         self.cache = LatentCache()
-        self._codec: TaeCodec | None = None
+        self._codec: LatentCodec | None = None
         self._choice: ModelChoice | None = None
+        self.backend_choice: Choice | None = None  # how the codec in use runs
+        self._pending: _Pending | None = None
+        # Jobs posted (counted on the posting thread) and taken up (on this one): while they
+        # differ a job is waiting, and a calibration yields to it.
+        self._posted = 0
+        self._taken = 0
+        self._interrupt = _JobWaiting(self)
 
-    def codec_for(self, choice: ModelChoice) -> TaeCodec:
+    def job_posted(self, *_job: object) -> None:
+        """Call on the posting thread, before a job's queued signal: a calibration yields to it."""
+        self._posted += 1
+
+    def _take(self) -> None:
+        self._taken += 1
+
+    def job_waiting(self) -> bool:
+        return self._posted > self._taken
+
+    def codec_for(self, choice: ModelChoice) -> LatentCodec:
         if self._codec is None or choice != self._choice:
+            self._codec = None
+            self._pending = None
+            info = find_model(choice.model)
             device = resolve_device(choice.device)
-            self._codec = TaeCodec(find_model(choice.model), device, resolve_dtype(choice.dtype, device))
+            wanted = backend_options(choice, device)
+            # The codec every choice starts from: it hashes the weights (the cache key) and it is
+            # what runs until a calibration has picked something else.
+            start = TaeCodec(info, device, resolve_dtype(choice.dtype, device))
+            picked = backend.cached_choice(info, device, *wanted, model_id=start.model_id)
+            if picked is None:
+                picked = Choice("torch", _precision(start.dtype), "pending")
+                self._pending = _Pending(info, device, choice)
+            self._use(start, picked, info, device)
             self._choice = choice
-            codec = self._codec
-            self.model_ready.emit(f"{codec.name} on {describe_device(device)}, {str(codec.dtype)[6:]}")
+        assert self._codec is not None
         return self._codec
+
+    def _use(self, start: LatentCodec, picked: Choice, info: ModelInfo, device: torch.device) -> None:
+        if isinstance(start, TaeCodec) and (picked.backend, picked.dtype) == ("torch", start.dtype):
+            self._codec = start
+        else:
+            self._codec = backend.open_codec(info, device, picked)
+        self.backend_choice = picked
+        self.model_ready.emit(self.describe())
+        if picked.measured:  # a calibrated verdict, just now or cached: its figures
+            self.backend_picked.emit(picked.describe())
+
+    def describe(self) -> str:
+        """The status bar's line: model, device, backend and precision, and how they were chosen."""
+        codec, picked = self._codec, self.backend_choice
+        if codec is None or picked is None:
+            return "not loaded"
+        how = {
+            "asked": "",
+            "cached": " (auto, calibration cached)",
+            "calibrated": " (auto, calibrated now)",
+            "pending": " (auto: calibrating after the first preview)",
+            "calibrating": " (auto: calibrating…)",
+        }[picked.how]
+        return f"{codec.name} on {describe_device(codec.device)}, {picked.label}{how}"
+
+    def calibrate_pending(self) -> None:
+        """Run the calibration the first preview skipped, then switch codec if it picked another.
+
+        Runs on this thread between jobs, so its timings do not compete with a render; a job
+        posted meanwhile interrupts it and it is tried again after the next preview.
+        """
+        pending = self._pending
+        if pending is None or self._codec is None or self.backend_choice is None:
+            return
+        if self.job_waiting():
+            return  # the next job first; the preview after it tries again
+        current = self.backend_choice
+        self.backend_choice = Choice(current.backend, current.precision, "calibrating")
+        self.model_ready.emit(self.describe())
+        try:
+            picked = backend.choose(
+                pending.info, pending.device, *backend_options(pending.choice, pending.device),
+                cancel=self._interrupt,
+            )  # fmt: skip
+        except Cancelled:
+            self.backend_choice = current
+            self.model_ready.emit(self.describe())
+            return
+        except Exception as exc:  # keep the codec that works; say why once
+            _log.warning("backend calibration failed: %s", exc)
+            self._pending = None
+            self.backend_choice = Choice(current.backend, current.precision, "asked")
+            self.model_ready.emit(self.describe())
+            return
+        self._pending = None
+        try:
+            self._use(self._codec, picked, pending.info, pending.device)
+        except MorphError as exc:  # e.g. the ONNX export failed: keep the codec that works
+            _log.warning("cannot switch to %s: %s", picked.label, exc)
+            self.backend_choice = Choice(current.backend, current.precision, "asked")
+            self.model_ready.emit(self.describe())
 
     @Slot(object)
     def encode(self, job: EncodeJob) -> None:
         """Encode keyframes ahead of time, so the first preview frame only pays for a decode."""
+        self._take()
         try:
             codec = self.codec_for(job.choice)
             for settings in job.sizes:
@@ -114,6 +233,7 @@ class EngineWorker(QObject):
 
     @Slot(object)
     def preview(self, job: PreviewJob) -> None:
+        self._take()
         started = time.perf_counter()
         try:
             if job.cancel.cancelled:
@@ -145,9 +265,11 @@ class EngineWorker(QObject):
             self.preview_failed.emit(job.generation, f"internal error: {type(exc).__name__}: {exc}")
             return
         self.preview_done.emit(job.generation, time.perf_counter() - started)
+        self.calibrate_pending()  # the preview is on screen: now there is time to measure
 
     @Slot(object)
     def export(self, job: ExportJob) -> None:
+        self._take()
         project = job.project
         try:
             metadata = project_to_dict(with_hashes(project), job.target.resolve().parent)
@@ -174,3 +296,23 @@ class EngineWorker(QObject):
             self.export_failed.emit(str(exc))
         except Exception as exc:
             self.export_failed.emit(f"internal error: {type(exc).__name__}: {exc}")
+
+
+class _JobWaiting(CancelToken):
+    """A token that reads as cancelled while a job is waiting for the engine thread."""
+
+    def __init__(self, worker: EngineWorker) -> None:
+        super().__init__()
+        self._worker = worker
+
+    @property
+    def cancelled(self) -> bool:
+        return self._worker.job_waiting()
+
+    def raise_if_cancelled(self) -> None:
+        if self.cancelled:
+            raise Cancelled("a job is waiting")
+
+
+def _precision(dtype: torch.dtype) -> str:
+    return {v: k for k, v in backend.PRECISION_DTYPES.items()}[dtype]

@@ -142,6 +142,7 @@ class MainWindow(QMainWindow):
             lambda _s: self.error_bar.hide() if "preview" in self.error_bar.text else None
         )
         self.engine.worker.model_ready.connect(self._model_ready)
+        self.engine.worker.backend_picked.connect(self._backend_picked)
         self.engine.worker.model_missing.connect(self.offer_model_setup)
         self.settings_panel.model_choice_changed.connect(self._choice_changed)
         self.settings_panel.open_model_file.connect(self.open_model_file)
@@ -155,6 +156,11 @@ class MainWindow(QMainWindow):
     def _model_ready(self, text: str) -> None:
         self.model_label.setText(f"Model: {text}")
         self.settings_panel.set_in_use(text)
+
+    def _backend_picked(self, text: str) -> None:
+        """A calibrated backend choice (just measured or cached): its figures, for a while."""
+        self.model_label.setToolTip(text)
+        self.statusBar().showMessage(f"Model {text}", 10_000)
 
     def _choice_changed(self, choice: ModelChoice) -> None:
         self.qsettings.setValue("device", choice.device)

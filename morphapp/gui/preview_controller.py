@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from PySide6.QtCore import QObject, QThread, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QImage
 
 from morphapp.core.render import plan_for
@@ -40,6 +40,9 @@ class EngineThread(QObject):
         self.thread.setObjectName("morphapp-engine")
         self.worker = EngineWorker()
         self.worker.moveToThread(self.thread)
+        for post in (self.post_encode, self.post_preview, self.post_export):
+            # Counted at once on this thread (a calibration on the engine thread yields to the job).
+            post.connect(self.worker.job_posted, Qt.ConnectionType.DirectConnection)
         self.post_encode.connect(self.worker.encode)
         self.post_preview.connect(self.worker.preview)
         self.post_export.connect(self.worker.export)

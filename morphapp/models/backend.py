@@ -30,6 +30,7 @@ import platformdirs
 import torch
 
 from morphapp.core.atomic import atomic_write_text
+from morphapp.core.cancel import CancelToken
 from morphapp.errors import InputError, MorphError, OutputError
 from morphapp.models.base import LatentCodec
 from morphapp.models.discovery import ModelInfo
@@ -113,10 +114,12 @@ def choose(
     note: NoteFn | None = None,
     cache_path: Path | None = None,
     recalibrate: bool = False,
+    cancel: CancelToken | None = None,
 ) -> Choice:
     """The backend and precision to use; calibrates (once per machine) when more than one fits.
 
-    ``recalibrate`` measures again even when a verdict is cached (and replaces it).
+    ``recalibrate`` measures again even when a verdict is cached (and replaces it). ``cancel``
+    stops a calibration between candidates (Cancelled; nothing is cached).
     """
     options = candidates(device, backend, precision)
     if len(options) == 1:
@@ -137,7 +140,7 @@ def choose(
     if note is not None:
         again = "again, as asked" if recalibrate else "once; cached"
         note(f"calibrating backends for {info.name} on this machine ({again})")
-    measured = calibrate(info, device, options, reference)
+    measured = calibrate(info, device, options, reference, cancel=cancel)
     choice = _pick(options, measured)
     _memory[key] = choice
     _write_cache(path, key, choice)
@@ -205,6 +208,7 @@ def calibrate(
     reference: TaeCodec,
     *,
     repeats: int = 1,
+    cancel: CancelToken | None = None,
 ) -> dict[str, dict[str, float]]:
     """Decode/encode ms (best of ``repeats`` after a warm-up) and round-trip PSNR vs fp32 per option.
 
@@ -215,6 +219,8 @@ def calibrate(
         expected = reference.decode(reference.encode(image))
     results: dict[str, dict[str, float]] = {}
     for backend, precision in options:
+        if cancel is not None:
+            cancel.raise_if_cancelled()
         codec = reference if (backend, precision) == ("torch", "fp32") else None
         try:
             codec = codec or open_codec(

@@ -132,7 +132,7 @@ def _fake_calibration(monkeypatch: pytest.MonkeyPatch) -> list[list[tuple[str, s
         pytest.skip("one candidate on this CPU (no bf16, no onnxruntime): nothing to calibrate")
     calls: list[list[tuple[str, str]]] = []
 
-    def fake(_info: object, _device: object, options: list[tuple[str, str]], _ref: object) -> dict:
+    def fake(_info: object, _dev: object, options: list[tuple[str, str]], *_a: object, **_kw: object) -> dict:
         calls.append(list(options))
         return {
             f"{b} {p}": {"decode_ms": 10.0 if (b, p) == ("torch", "fp32") else 50.0, "encode_ms": 5.0,
