@@ -1,0 +1,117 @@
+"""``--align auto`` outcomes (issue 5): a known affine is recovered, the similar test pairs get a warp
+that moves hand-placed features towards their partners, unrelated images fall back to no warp, and
+no result is ever worse than no warp by the align guard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from morphapp.core.align import (
+    BORDER_SLOPE,
+    FLOW_ONLY_GAIN_DB,
+    MIN_GAIN_DB,
+    MIN_JACOBIAN,
+    auto_align,
+    min_jacobian,
+)
+from morphapp.core.correspondence import load_points
+from morphapp.core.images import load_image
+from morphapp.core.warp import TpsField
+
+POINTS_DIR = Path(__file__).resolve().parents[1] / "data" / "points"
+SIDE = 256
+LATENT_PIXEL = 8 / SIDE  # one latent pixel (TAEF2 downscales 8x), in normalised units
+PAIRS = {
+    "house": ("house0.jpg", "house1.jpg"),
+    "sculp": ("sculp0.png", "sculp1.png"),
+    "realdog01": ("realdog0.jpg", "realdog1.jpg"),
+    "realdog12": ("realdog1.jpg", "realdog2.jpg"),
+    "cat_dog": ("cat.png", "dog.png"),
+    "lion_tiger": ("lion.png", "tiger.png"),
+}
+
+
+def _pair(pairs_dir: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
+    a, b = PAIRS[name]
+    return load_image(pairs_dir / a, (SIDE, SIDE)).pixels, load_image(pairs_dir / b, (SIDE, SIDE)).pixels
+
+
+def _hand_error(points: tuple[tuple[float, float, float, float], ...], name: str) -> float:
+    """RMS distance (normalised) from where the warp sends each hand-placed feature of a to where
+    the hand put it in b; with no points, the features' raw offsets."""
+    hand = np.array(load_points(POINTS_DIR / f"{name}.json", 1)[0])
+    predicted = hand[:, :2].copy()
+    if points:
+        arr = torch.tensor(points, dtype=torch.float64)
+        field = TpsField.fit(arr[:, :2], arr[:, 2:] - arr[:, :2])
+        predicted += field(torch.tensor(hand[:, :2])).numpy()
+    return float(np.sqrt(((predicted - hand[:, 2:]) ** 2).sum(1).mean()))
+
+
+def test_recovers_a_synthetic_rotation_and_scale(pairs_dir: Path) -> None:
+    a = load_image(pairs_dir / "sculp0.png", (SIDE, SIDE)).pixels
+    centre = (SIDE / 2, SIDE / 2)
+    matrix = cv2.getRotationMatrix2D(centre, 12.0, 1.15)  # a's pixel x lands at matrix @ x in b
+    matrix[:, 2] += (6.0, -4.0)
+    b = cv2.warpAffine(a, matrix, (SIDE, SIDE), flags=cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REFLECT)
+    result = auto_align(a, b)
+    assert result.method.startswith("global"), result.describe()
+    assert result.confidence > 0.5 and result.psnr_after > result.psnr_before + MIN_GAIN_DB
+    pts = np.array(result.points)
+    xy_a = pts[:, :2] * SIDE - 0.5  # pixel-centre coordinates, as OpenCV's matrix uses them
+    expected = (xy_a @ matrix[:, :2].T + matrix[:, 2] + 0.5) / SIDE
+    # The warp pins the frame border, so a move is capped at BORDER_SLOPE times the distance to it:
+    # points that need less carry the transform within a latent pixel; the others point its way.
+    wanted = expected - pts[:, :2]
+    edge = np.minimum(pts[:, :2], 1 - pts[:, :2]).min(axis=1)
+    central = np.hypot(*wanted.T) <= BORDER_SLOPE * edge
+    assert central.sum() >= 9
+    errors = np.hypot(*(pts[central, 2:] - expected[central]).T)
+    assert np.median(errors) < LATENT_PIXEL / 2 and errors.max() < LATENT_PIXEL, errors.max() * SIDE
+    moved = pts[:, 2:] - pts[:, :2]
+    assert ((moved * wanted).sum(axis=1) > 0).all()
+
+
+def test_unrelated_images_fall_back_to_no_warp(pairs_dir: Path) -> None:
+    photo = load_image(pairs_dir / "realdog1.jpg", (SIDE, SIDE)).pixels
+    noise = np.random.default_rng(1).integers(0, 255, photo.shape, dtype=np.uint8)
+    for a, b in ((noise, photo), (photo, noise)):
+        result = auto_align(a, b)
+        assert result.points == () and result.method == "none", result.describe()
+        assert result.psnr_after == result.psnr_before and "no warp" in result.describe()
+
+
+@pytest.mark.parametrize(("name", "min_confidence"), [("realdog01", 0.3), ("sculp", 0.1)])
+def test_similar_pairs_get_a_warp_that_moves_features_towards_their_partners(
+    pairs_dir: Path, name: str, min_confidence: float
+) -> None:
+    a, b = _pair(pairs_dir, name)
+    result = auto_align(a, b)
+    assert result.points and result.method == "flow", result.describe()
+    assert result.confidence > min_confidence, result.describe()
+    # Measured on the hand-placed features (tests/data/points): at least 10 % closer than no warp.
+    assert _hand_error(result.points, name) < 0.9 * _hand_error((), name)
+
+
+@pytest.mark.parametrize("name", sorted(PAIRS))
+def test_never_worse_than_no_warp(pairs_dir: Path, name: str) -> None:
+    """Whatever auto-align keeps brings b measurably closer to a and never folds the image."""
+    a, b = _pair(pairs_dir, name)
+    result = auto_align(a, b)
+    if not result.points:
+        assert result.method == "none" and result.psnr_after == result.psnr_before
+        return
+    need = MIN_GAIN_DB if result.method.startswith("global") else FLOW_ONLY_GAIN_DB
+    assert result.psnr_after >= result.psnr_before + need, result.describe()
+    assert min_jacobian(result.points) >= MIN_JACOBIAN
+    assert 0.0 < result.confidence <= 1.0
+
+
+def test_same_pair_same_points(pairs_dir: Path) -> None:
+    a, b = _pair(pairs_dir, "realdog01")
+    assert auto_align(a, b).points == auto_align(a, b).points
