@@ -1,13 +1,16 @@
 """Shape-aware morphs: plain slerp vs latent-grid warp vs pixel warp on the test pairs.
 
     MORPHAPP_MODEL_PATH=../shared/models python bench/bench_warp.py [--size 256] [--frames 9]
-        [--strips /tmp/strips] [--pairs lion_tiger,sculp,house]
+        [--strips /tmp/strips] [--pairs lion_tiger,sculp,house] [--modes plain,latent,pixel,auto]
 
 Points come from tests/data/points/<pair>.json (placed by hand). Prints one row per pair and
-mode: the middle frame's cross-fade PSNR (lower: the shapes move, not a double exposure), its
-sharpness relative to the ends, max/mean step, endpoint PSNR and seconds. Targets (issue 5):
-warped mid cross-fade PSNR >= 4 dB below plain, sharpness >= 85% of plain's, ends >= 30 dB,
-step ratio <= 2. Modes: plain, latent, pixel (hand points), auto / auto-latent (--align auto).
+mode: the middle frame's cross-fade PSNR (lower: the shapes move, not a double exposure) and its
+difference to plain slerp, its sharpness relative to the ends (and as % of plain's), max/mean
+step, endpoint PSNR and seconds. Targets (issue 5): warped mid cross-fade PSNR >= 4 dB below
+plain, sharpness >= 85% of plain's, ends >= 30 dB, step ratio <= 2. Modes: plain, latent, pixel
+(hand points), auto / auto-latent (--align auto). For auto, the note adds the hand-point error:
+how far (RMS, normalised) the auto warp sends each hand-placed feature of a from where the hand
+put it in b, against no warp (lower: auto lines up what a person would).
 
 Measured 2026-11-24, 512x512, 9 frames, TAEF2 fp32 on a busy 2-core CPU (mid = t 0.5):
 
@@ -24,9 +27,8 @@ Measured 2026-11-24, 512x512, 9 frames, TAEF2 fp32 on a busy 2-core CPU (mid = t
 | house | pixel | 14.04 | 0.926 (88%) | 1.09 | 21.2/26.2 |
 
 (house's ends are the codec's round trip of a finely textured photo, the same with or without a
-warp.) At 256x256: realdog01 plain 24.98 / 0.492 / 1.13; pixel 18.74 / 0.470 (96%) / 1.21;
-auto (flow only) 17.31 / 0.485 (99%) / 1.32. Pixel warp is the default: lowest cross-fade PSNR
-and the sharpest frames; latent warp is cheaper but softer (81% on lion_tiger).
+warp.) Pixel warp is the default: lowest cross-fade PSNR and the sharpest frames; latent warp is
+cheaper but softer (81% on lion_tiger). ``--align auto`` on all test pairs: see bench/README.md.
 """
 
 from __future__ import annotations
@@ -42,12 +44,13 @@ import torch
 from PIL import Image
 
 from morphapp.core.align import auto_align
-from morphapp.core.correspondence import load_points
+from morphapp.core.correspondence import SegmentPoints, load_points
 from morphapp.core.images import load_image
 from morphapp.core.keyframes import Keyframe
 from morphapp.core.quality import segment_report
 from morphapp.core.render import render_frames
 from morphapp.core.settings import MorphSettings
+from morphapp.core.warp import TpsField
 from morphapp.models.discovery import find_model
 from morphapp.models.tae_codec import TaeCodec
 
@@ -64,6 +67,19 @@ FILES = {
 }
 
 
+def hand_error(hand: SegmentPoints, points: SegmentPoints) -> float:
+    """RMS distance (normalised) from where ``points``' warp sends each hand-placed feature of a to
+    where the hand put it in b (no points: the features' raw offsets). Lower: the warp lines up
+    the features a person would line up."""
+    arr = np.array(hand, dtype=np.float64)
+    predicted = arr[:, :2].copy()
+    if points:
+        ctrl = torch.tensor(points, dtype=torch.float64)
+        field = TpsField.fit(ctrl[:, :2], ctrl[:, 2:] - ctrl[:, :2])
+        predicted += field(torch.from_numpy(arr[:, :2])).numpy()
+    return float(np.sqrt(((predicted - arr[:, 2:]) ** 2).sum(axis=1).mean()))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", type=int, default=256)
@@ -75,12 +91,13 @@ def main() -> int:
     torch.set_num_threads(2)
     codec = TaeCodec(find_model("taef2"), torch.device("cpu"), torch.float32)
     size = (args.size, args.size)
-    print(f"{'pair':12} {'mode':7} {'xfade mid dB':>12} {'sharp mid':>9} {'step max/mean':>13} "
-          f"{'ends dB':>11} {'s':>6}  note")  # fmt: skip
+    print(f"{'pair':12} {'mode':7} {'xfade mid dB':>12} {'vs plain':>8} {'sharp mid':>9} {'% plain':>7} "
+          f"{'step max/mean':>13} {'ends dB':>11} {'s':>6}  note")  # fmt: skip
     for name in args.pairs.split(","):
         a, b = FILES[name]
         keyframes = [Keyframe(PAIRS / a), Keyframe(PAIRS / b)]
         inputs = tuple(load_image(k.path, size).pixels for k in keyframes)
+        plain: tuple[float, float] | None = None  # mid cross-fade dB and sharpness of plain slerp
         for mode in args.modes.split(","):
             note = ""
             settings = MorphSettings(size=size, segment_frames=(args.frames - 1,))
@@ -90,6 +107,10 @@ def main() -> int:
             elif mode.startswith("auto"):
                 result = auto_align(inputs[0], inputs[1])
                 note = result.describe()
+                if (POINTS / f"{name}.json").is_file():  # how far the warp sends hand-placed features
+                    hand = load_points(POINTS / f"{name}.json", 1)[0]
+                    before, after = hand_error(hand, ()), hand_error(hand, result.points)
+                    note += f"; hand-point error {before:.3f} -> {after:.3f}"
                 warp = "latent" if mode == "auto-latent" else "pixel"
                 settings = dataclasses.replace(settings, points=(result.points,), warp=warp)
             started = time.perf_counter()
@@ -98,8 +119,12 @@ def main() -> int:
             ts = [k / (args.frames - 1) for k in range(args.frames)]
             report = segment_report(frames, ts, inputs=(inputs[0], inputs[1]))
             ends = "{:.1f}/{:.1f}".format(*report.endpoint_psnr)  # type: ignore[str-format]
-            print(f"{name:12} {mode:7} {report.crossfade_psnr_mid:12.2f} {report.sharpness_mid:9.3f} "
-                  f"{report.step_ratio:13.2f} {ends:>11} {seconds:6.1f}  {note}")  # fmt: skip
+            if mode == "plain":
+                plain = (report.crossfade_psnr_mid, report.sharpness_mid)
+            delta = f"{report.crossfade_psnr_mid - plain[0]:+8.2f}" if plain else f"{'':8}"
+            share = f"{100 * report.sharpness_mid / plain[1]:6.0f}%" if plain else f"{'':7}"
+            print(f"{name:12} {mode:7} {report.crossfade_psnr_mid:12.2f} {delta} {report.sharpness_mid:9.3f} "
+                  f"{share} {report.step_ratio:13.2f} {ends:>11} {seconds:6.1f}  {note}")  # fmt: skip
             sys.stdout.flush()
             if args.strips:
                 args.strips.mkdir(parents=True, exist_ok=True)
