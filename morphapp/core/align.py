@@ -47,6 +47,7 @@ FLOW_STEP_DB = 0.2  # flow on top of a global fit must add this much to be kept
 ANALYSIS_SIDE = 256  # match on images of about this size (fast, and robust to fine texture)
 FLOW_SIDE = 128  # dense flow on images of about this size: coarse shapes, not fur or brick texture
 GRID = 7  # points per side of the point grid
+ALIGNED_DB = 40.0  # structural similarity above this: nothing to align
 MAX_SCALE = 2.0  # a global fit scaling more than this (or less than its inverse) is not believed
 MAX_ROTATION = 30.0  # degrees
 MAX_FLOW = 0.2  # the dense refinement moves no point further than this (fraction of the image side)
@@ -208,6 +209,8 @@ def auto_align(pixels_a: np.ndarray, pixels_b: np.ndarray) -> AlignResult:
     gray_a, gray_b = _gray(small_a), _gray(small_b)
     judge_a, judge_b = _resize(small_a, FLOW_SIDE), _resize(small_b, FLOW_SIDE)  # the guard's images
     before = similarity(judge_a, judge_b)
+    if before >= ALIGNED_DB:
+        return _fallback(f"the keyframes already line up ({before:.0f} dB)", before)
     matrix, inliers, ratio = _global_transform(gray_a, gray_b)
     matched = matrix is not None and inliers >= MIN_INLIERS and ratio >= MIN_INLIER_RATIO
     no_match = f"{inliers} feature matches agree, too few for a global fit"

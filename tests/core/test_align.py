@@ -115,3 +115,9 @@ def test_never_worse_than_no_warp(pairs_dir: Path, name: str) -> None:
 def test_same_pair_same_points(pairs_dir: Path) -> None:
     a, b = _pair(pairs_dir, "realdog01")
     assert auto_align(a, b).points == auto_align(a, b).points
+
+
+def test_identical_keyframes_need_no_warp(pairs_dir: Path) -> None:
+    a, _ = _pair(pairs_dir, "sculp")
+    result = auto_align(a, a.copy())
+    assert result.points == () and "already line up" in result.describe()
