@@ -17,8 +17,9 @@ from typing import Any
 
 from morphapp.core.atomic import atomic_write_text
 from morphapp.core.correspondence import parse_points, points_to_json
+from morphapp.core.diffusion_settings import DiffusionSettings
 from morphapp.core.images import file_sha256
-from morphapp.core.keyframes import Keyframe
+from morphapp.core.keyframes import AnyKeyframe, Keyframe, PromptKeyframe, check_keyframes
 from morphapp.core.settings import MorphSettings
 from morphapp.core.timeline import SegmentSpec
 from morphapp.core.warp import DEFAULT_WARP_MODE
@@ -42,7 +43,7 @@ class ModelFile:
 
 @dataclass(frozen=True)
 class Project:
-    keyframes: tuple[Keyframe, ...]
+    keyframes: tuple[AnyKeyframe, ...]
     settings: MorphSettings
     model: str | None = None  # a model name (or path) as the user chose it; None: the default
     # The model actually used (optional; projects from before it have neither field).
@@ -56,14 +57,7 @@ def project_to_dict(project: Project, base: Path) -> dict[str, Any]:
     doc = {
         "format": FORMAT_NAME,
         "version": FORMAT_VERSION,
-        "keyframes": [
-            {
-                "type": "image",
-                "path": _relative(k.path, base),
-                "sha256": k.sha256 or file_sha256(k.path),
-            }
-            for k in project.keyframes
-        ],
+        "keyframes": [_keyframe_to_dict(k, base) for k in project.keyframes],
         "model": project.model,
         "settings": {
             "size": list(s.size),
@@ -80,9 +74,24 @@ def project_to_dict(project: Project, base: Path) -> dict[str, Any]:
     if s.points and any(s.points):  # shape-aware morphs only: plain projects stay as they were
         doc["settings"]["points"] = points_to_json(s.points)
         doc["settings"]["warp"] = s.warp
+    if s.diffusion != DiffusionSettings():  # only when set: TAE projects stay as they were
+        doc["settings"]["diffusion"] = asdict(s.diffusion)
     if project.model_files:
         doc["model_latent_channels"] = project.model_latent_channels
         doc["model_files"] = [asdict(f) for f in project.model_files]
+    return doc
+
+
+def _keyframe_to_dict(keyframe: AnyKeyframe, base: Path) -> dict[str, Any]:
+    if isinstance(keyframe, PromptKeyframe):
+        return {"type": "prompt", "prompt": keyframe.prompt, "seed": keyframe.seed}
+    doc: dict[str, Any] = {
+        "type": "image",
+        "path": _relative(keyframe.path, base),
+        "sha256": keyframe.sha256 or file_sha256(keyframe.path),
+    }
+    if keyframe.prompt:
+        doc["prompt"] = keyframe.prompt
     return doc
 
 
@@ -127,7 +136,7 @@ def project_from_dict(data: Any, base: Path, where: str = "project") -> Project:
             f"{FORMAT_VERSION}); update morphapp"
         )
     keyframes = tuple(
-        Keyframe(_absolute(reader.path(k, "path", f"keyframes[{i}]"), base), reader.opt_text(k, "sha256"))
+        _keyframe_from_dict(k, f"keyframes[{i}]", base, reader)
         for i, k in enumerate(reader.array(data, "keyframes", ""))
     )
     raw = reader.mapping(data, "settings", "")
@@ -154,15 +163,45 @@ def project_from_dict(data: Any, base: Path, where: str = "project") -> Project:
         segments=segments,
         points=parse_points(raw["points"], f"{where}: settings.points") if "points" in raw else None,
         warp=reader.text(raw, "warp", "settings") if "warp" in raw else DEFAULT_WARP_MODE,
+        diffusion=_diffusion_settings(raw, reader),
     )
     try:
         settings.validate()
+        check_keyframes(keyframes)
     except InputError as exc:
         raise InputError(f"{where}: {exc}") from exc
     model = data.get("model")
     if model is not None and not isinstance(model, str):
         raise InputError(f"{where}: model must be a name or null")
     return Project(keyframes, settings, model, *_model_record(data, reader, where))
+
+
+def _keyframe_from_dict(doc: Any, where: str, base: Path, reader: _Reader) -> AnyKeyframe:
+    kind = doc.get("type", "image") if isinstance(doc, dict) else None
+    if kind == "prompt":
+        seed = doc.get("seed")
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+            raise InputError(f"{reader.where}: {where}.seed must be a whole number or null")
+        return PromptKeyframe(reader.text(doc, "prompt", where), seed)
+    if kind != "image":
+        raise InputError(f'{reader.where}: {where}.type must be "image" or "prompt"')
+    path = _absolute(reader.path(doc, "path", where), base)
+    return Keyframe(path, reader.opt_text(doc, "sha256"), reader.opt_text(doc, "prompt") or "")
+
+
+def _diffusion_settings(raw: dict[str, Any], reader: _Reader) -> DiffusionSettings:
+    if "diffusion" not in raw:
+        return DiffusionSettings()
+    doc = reader.mapping(raw, "diffusion", "settings")
+    where = "settings.diffusion"
+    guidance = doc.get("guidance")
+    return DiffusionSettings(
+        steps=reader.integer(doc, "steps", where),
+        guidance=None if guidance is None else reader.number(doc, "guidance", where),
+        strength=reader.number(doc, "strength", where),
+        attn_steps=reader.number(doc, "attn_steps", where),
+        pacing=reader.text(doc, "pacing", where),
+    )
 
 
 def _model_record(
@@ -187,7 +226,9 @@ def _model_record(
 
 def with_hashes(project: Project) -> Project:
     """The project with every keyframe's current content hash filled in."""
-    keyframes = tuple(replace(k, sha256=file_sha256(k.path)) for k in project.keyframes)
+    keyframes = tuple(
+        replace(k, sha256=file_sha256(k.path)) if isinstance(k, Keyframe) else k for k in project.keyframes
+    )
     return replace(project, keyframes=keyframes)
 
 

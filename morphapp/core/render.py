@@ -38,7 +38,7 @@ class Frame:
 
 @dataclass(frozen=True)
 class Progress:
-    stage: str  # "encode" (keyframes) or "decode" (frames)
+    stage: str  # "encode" (keyframes), "decode" (frames done) or "denoise" (steps within a frame)
     done: int
     total: int
 

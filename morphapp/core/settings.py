@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 from morphapp.core.correspondence import SegmentPoints
+from morphapp.core.diffusion_settings import DiffusionSettings
 from morphapp.core.easing import parse_ease
 from morphapp.core.images import MAX_SIDE
 from morphapp.core.interpolate import PATH_CHOICES
@@ -36,6 +37,7 @@ class MorphSettings:
     # core/correspondence.py); None or empty lists: plain interpolation, today's frames exactly.
     points: tuple[SegmentPoints, ...] | None = None
     warp: str = DEFAULT_WARP_MODE  # "pixel" or "latent" (core/warp.py); unused without points
+    diffusion: DiffusionSettings = field(default_factory=DiffusionSettings)  # diffusion models only
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     def validate(self) -> None:
@@ -67,6 +69,7 @@ class MorphSettings:
         if not -MAX_SEED <= self.seed <= MAX_SEED:
             raise InputError(f"--seed {self.seed}: must be a 64-bit number")
         parse_ease(self.ease)
+        self.diffusion.validate()
         if self.warp not in WARP_MODES:
             raise InputError(f"--warp {self.warp}: choose one of {', '.join(WARP_MODES)}")
         for i, segment in enumerate(self.segments or ()):
