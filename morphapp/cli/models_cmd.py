@@ -72,6 +72,8 @@ def _kind(info: ModelInfo) -> str:
     name = KIND_NAMES.get(info.kind, info.kind)
     if not info.usable:
         return f"{name} (not usable yet)"
+    if info.is_diffusion:
+        return f"{name} (diffusion: --model {info.name})"
     return name if info.can_encode else f"{name} (decoder only)"
 
 

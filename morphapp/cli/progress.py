@@ -18,6 +18,8 @@ class ProgressBar:
     def update(self, progress: Progress) -> None:
         if progress.stage == "encode":
             self._bar.set_description(f"encoding keyframes {progress.done}/{progress.total}")
+        elif progress.stage == "denoise":  # a diffusion model's steps within the current frame
+            self._bar.set_postfix_str(f"step {progress.done}/{progress.total}", refresh=True)
         else:
             self._bar.set_description("rendering")
             self._bar.n = progress.done

@@ -7,29 +7,34 @@ import dataclasses
 import json
 import sys
 import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from morphapp.cli.progress import ProgressBar
 from morphapp.core.align import align_keyframes
 from morphapp.core.atomic import atomic_write_text
 from morphapp.core.correspondence import load_points
 from morphapp.core.device import DEVICE_CHOICES, DTYPE_CHOICES, describe_device, resolve_device, resolve_dtype
+from morphapp.core.diffusion_settings import PACING_CHOICES, DiffusionSettings
 from morphapp.core.easing import EASE_NAMES
 from morphapp.core.images import load_image, parse_color, parse_size
 from morphapp.core.interpolate import PATH_CHOICES
-from morphapp.core.keyframes import Keyframe
+from morphapp.core.keyframes import AnyKeyframe, Keyframe, PromptKeyframe, image_keyframes, parse_keyframe_arg
 from morphapp.core.pipeline import write_frames
 from morphapp.core.project import Project, load_project, project_to_dict, save_project, with_hashes
 from morphapp.core.quality import ReportCollector
-from morphapp.core.render import plan_for, render_frames
+from morphapp.core.render import Frame, NoteFn, ProgressFn, plan_for, render_frames
 from morphapp.core.settings import FIT_CHOICES, MorphSettings
 from morphapp.core.timeline import LOOP_CHOICES, segment_pairs
 from morphapp.core.warp import WARP_MODES
-from morphapp.errors import InputError
+from morphapp.errors import InputError, ModelError
 from morphapp.export import FORMATS, check_output, format_for_path, open_writer
 from morphapp.export.png_sequence import PngSequenceWriter
 from morphapp.models.backend import BACKEND_CHOICES, DTYPE_TO_PRECISION, PRECISION_CHOICES, choose, open_codec
+from morphapp.models.info import ModelInfo
 from morphapp.models.project_model import model_for_project, with_model
 
 
@@ -39,7 +44,11 @@ def add_parser(commands: Any) -> None:
         help="render a morph to GIF, MP4, WebM or a PNG sequence",
         description="Render a morph between two or more keyframe images, or a saved project.",
     )
-    p.add_argument("inputs", nargs="+", metavar="KEYFRAME", help="two or more images, or one PROJECT.json")
+    p.add_argument(
+        "inputs", nargs="+", metavar="KEYFRAME",
+        help="two or more images (or, with a Stable Diffusion model, prompt:TEXT / prompt[SEED]:TEXT), "
+        "or one PROJECT.json",
+    )  # fmt: skip
     p.add_argument(
         "-o", "--output", type=Path, help="output file (.gif, .mp4, .webm) or folder (PNG sequence)"
     )
@@ -80,6 +89,27 @@ def add_parser(commands: Any) -> None:
     )  # fmt: skip
     p.add_argument("--warp", choices=WARP_MODES, help="with points: warp pixels (default, sharp) or latents")
     p.add_argument("--report", action="store_true", help="print quality figures of each segment")
+    diffusion = p.add_argument_group("diffusion models (Stable Diffusion 1.x/2.x/SDXL given with --model)")
+    diffusion.add_argument("--steps", type=int, help="DDIM denoising steps (default 25)")
+    diffusion.add_argument(
+        "--guidance", type=float,
+        help="classifier-free guidance scale (default: 1 for image morphs, 7.5 with prompt keyframes)",
+    )  # fmt: skip
+    diffusion.add_argument(
+        "--strength", type=float, help="how far images are inverted towards noise, 0-1 (default 1: fully)"
+    )
+    diffusion.add_argument(
+        "--attn-steps", type=float,
+        help="share of the steps that mix the endpoints' self-attention into in-betweens (default 0.6)",
+    )  # fmt: skip
+    diffusion.add_argument(
+        "--pacing", choices=PACING_CHOICES,
+        help="even: render twice and re-place in-betweens so neighbouring frames differ evenly",
+    )  # fmt: skip
+    diffusion.add_argument(
+        "--prompt", action="append", metavar="TEXT",
+        help="a prompt describing an image keyframe; once for all, or once per image keyframe in order",
+    )  # fmt: skip
     p.add_argument("--batch", type=int, default=1, help="frames decoded per model call (default 1)")
     p.add_argument("--save-project", type=Path, metavar="P", help="also write the morph as a project file")
     p.add_argument(
@@ -98,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     if args.align == "auto":
         if args.points is not None:
             raise InputError("--points and --align auto: give one or the other")
-        found = align_keyframes(project.keyframes, project.settings, note)
+        found = align_keyframes(image_keyframes(project.keyframes, "--align auto"), project.settings, note)
         project = dataclasses.replace(project, settings=dataclasses.replace(project.settings, points=found))
     if project.settings.points is not None and len(project.settings.points) > _segment_count(project):
         given, wanted = len(project.settings.points), _segment_count(project)
@@ -130,14 +160,10 @@ def run(args: argparse.Namespace) -> int:
     # Check the target first: an unwritable one fails before any model is loaded.
     check_output(args.output, fmt.name)
     device = resolve_device(args.device)
-    choice = choose(model, device, *_backend_and_precision(args, device), note=note)
-    codec = open_codec(model, device, choice, note=note)
-    note(f"model {codec.name} ({model.family}) on {describe_device(codec.device)}, {codec.dtype}")
-    note(choice.describe())
-    # Everything besides the project that decides the pixels: a resume must use the same.
-    resume_key = {"model": codec.model_id, "device": device.type, "dtype": str(codec.dtype)}
-    if choice.backend != "torch":  # only then, so torch renders resume as before
-        resume_key["backend"] = choice.backend
+    if model.is_diffusion:
+        make_frames, resume_key = _diffusion_frames(project, model, device, args, note)
+    else:
+        make_frames, resume_key = _autoencoder_frames(project, model, device, args, note)
     with open_writer(
         args.output, fps=settings.fps, format=fmt.name, metadata=metadata, frame_count=len(plan),
         resume_key=resume_key, resume=args.resume,
@@ -148,10 +174,7 @@ def run(args: argparse.Namespace) -> int:
             note(f"resuming: {kept} of {len(plan)} frames already done" if kept else "nothing to resume")
         started = time.perf_counter()
         with ProgressBar(total=len(plan if indices is None else indices), enabled=not args.quiet) as bar:
-            frames = render_frames(
-                project.keyframes, codec, settings, frame_indices=indices, note=note, progress=bar.update,
-                batch_size=args.batch,
-            )  # fmt: skip
+            frames = make_frames(indices, bar.update)
             collector = ReportCollector() if args.report else None
             if collector is not None:
                 frames = collector.tap(frames)
@@ -171,6 +194,95 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+FramesFn = Callable[[Sequence[int] | None, ProgressFn], Iterator[Frame]]
+
+
+def _autoencoder_frames(
+    project: Project, model: ModelInfo, device: torch.device, args: argparse.Namespace, note: NoteFn
+) -> tuple[FramesFn, dict[str, str]]:
+    """A TAE model (torch or ONNX Runtime, as calibrated): frames and the key a resume must match."""
+    keyframes = image_keyframes(project.keyframes, model.name)
+    _refuse_diffusion_flags(args, model)
+    choice = choose(model, device, *_backend_and_precision(args, device), note=note)
+    codec = open_codec(model, device, choice, note=note)
+    note(f"model {codec.name} ({model.family}) on {describe_device(codec.device)}, {codec.dtype}")
+    note(choice.describe())
+    # Everything besides the project that decides the pixels: a resume must use the same.
+    resume_key = {"model": codec.model_id, "device": device.type, "dtype": str(codec.dtype)}
+    if choice.backend != "torch":  # only then, so torch renders resume as before
+        resume_key["backend"] = choice.backend
+
+    def frames(indices: Sequence[int] | None, progress: ProgressFn) -> Iterator[Frame]:
+        return render_frames(
+            keyframes, codec, project.settings, frame_indices=indices, note=note, progress=progress,
+            batch_size=args.batch,
+        )  # fmt: skip
+
+    return frames, resume_key
+
+
+def _diffusion_frames(
+    project: Project, model: ModelInfo, device: torch.device, args: argparse.Namespace, note: NoteFn
+) -> tuple[FramesFn, dict[str, str]]:
+    """A Stable-Diffusion-class model: denoised frames, inversions cached in the user cache dir."""
+    # Imported here: diffusers and transformers take seconds to import, and TAE renders never need them.
+    try:
+        from morphapp.diffusion.cache import InversionCache, default_cache_folder
+        from morphapp.diffusion.model import DiffusionModel
+        from morphapp.diffusion.render import render_diffusion_frames
+    except ImportError as exc:
+        raise ModelError(
+            f"{model.name} is a {model.family} model: rendering with it needs diffusers and transformers "
+            f"({exc.name} is missing); install them with: pip install 'morphapp[diffusion]'"
+        ) from exc
+
+    settings = project.settings
+    if settings.points and any(settings.points):
+        raise InputError("--points / --align: shape-aware warps work with autoencoder (TAE) models only")
+    if args.backend == "onnx" or args.batch != 1:
+        raise InputError("--backend onnx and --batch work with autoencoder (TAE) models only")
+    dtype = _diffusion_dtype(args, device)
+    loaded = DiffusionModel(model, device, dtype, note=note)
+    note(f"model {loaded.name} ({model.family}) on {describe_device(device)}, {loaded.dtype}")
+    options = settings.diffusion
+    has_prompts = any(isinstance(k, PromptKeyframe) for k in project.keyframes)
+    note(
+        f"diffusion: {options.steps} DDIM steps, guidance {options.guidance_for(has_prompts):g}, "
+        f"strength {options.strength:g}, attention mixing {options.attn_steps:g}, pacing {options.pacing}"
+    )
+    cache = InversionCache(default_cache_folder())
+    resume_key = {"model": loaded.model_id, "device": device.type, "dtype": str(loaded.dtype)}
+
+    def frames(indices: Sequence[int] | None, progress: ProgressFn) -> Iterator[Frame]:
+        yield from render_diffusion_frames(
+            project.keyframes, loaded, settings, frame_indices=indices, cache=cache, note=note,
+            progress=progress,
+        )  # fmt: skip
+        if loaded.float32_retries:
+            redone = loaded.float32_retries
+            note(f"{redone} VAE call(s) overflowed in {loaded.dtype} and were redone in float32")
+
+    return frames, resume_key
+
+
+def _diffusion_dtype(args: argparse.Namespace, device: torch.device) -> torch.dtype | None:
+    """--precision / --dtype for a diffusion model; None: float16 on CUDA, float32 elsewhere."""
+    if args.dtype is not None:
+        return resolve_dtype(args.dtype, device)
+    if args.precision in ("auto", None):
+        return None
+    return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[args.precision]
+
+
+def _refuse_diffusion_flags(args: argparse.Namespace, model: ModelInfo) -> None:
+    given = [f"--{name.replace('_', '-')}" for name in DIFFUSION_FLAGS if getattr(args, name) is not None]
+    if given:
+        raise InputError(
+            f"{', '.join(given)}: diffusion settings, but {model.name} is an autoencoder; "
+            "choose a Stable Diffusion model with --model"
+        )
+
+
 def _segment_count(project: Project) -> int:
     return len(segment_pairs(len(project.keyframes), project.settings.loop))
 
@@ -179,9 +291,12 @@ def _report(collector: ReportCollector, project: Project, settings: MorphSetting
     """The quality lines; also put into the output's metadata (the PNG sidecar) as "report"."""
     if collector.overflow:
         return ["report: the morph is too long to report on"]
+    if any(isinstance(k, PromptKeyframe) for k in project.keyframes):
+        return ["report: needs image keyframes (it compares frames with the input images)"]
     inputs = {
         i: load_image(k.path, settings.size, settings.fit, settings.background).pixels
         for i, k in enumerate(project.keyframes)
+        if isinstance(k, Keyframe)
     }
     reports = collector.reports(inputs)
     if not reports:
@@ -213,23 +328,54 @@ def _backend_and_precision(args: argparse.Namespace, device: Any) -> tuple[str, 
 
 
 def _project_from_args(args: argparse.Namespace, note: Any) -> Project:
-    inputs = [Path(p) for p in args.inputs]
-    if len(inputs) == 1 and inputs[0].suffix.lower() == ".json":
-        project = load_project(inputs[0])
+    inputs = [parse_keyframe_arg(text) for text in args.inputs]
+    first = inputs[0]
+    if len(inputs) == 1 and isinstance(first, Keyframe) and first.path.suffix.lower() == ".json":
+        project = load_project(first.path)
         overrides = _settings_overrides(args, note)
         if "frames" in overrides or "segment_frames" in overrides:
             overrides["segments"] = None  # the user re-times the morph
+        overrides["diffusion"] = dataclasses.replace(project.settings.diffusion, **_diffusion_overrides(args))
         settings = dataclasses.replace(project.settings, **overrides)
         settings.validate()
-        return dataclasses.replace(project, settings=settings, model=args.model or project.model)
+        keyframes = _with_prompts(project.keyframes, args.prompt)
+        return dataclasses.replace(
+            project, keyframes=keyframes, settings=settings, model=args.model or project.model
+        )
     if len(inputs) < 2:
         raise InputError("give two or more keyframe images (or one PROJECT.json)")
-    for path in inputs:
-        if not path.exists():
-            raise InputError(f"{path}: file not found")
-    settings = MorphSettings(**_settings_overrides(args, note))
+    for keyframe in inputs:
+        if isinstance(keyframe, Keyframe) and not keyframe.path.exists():
+            raise InputError(f"{keyframe.path}: file not found")
+    overrides = _settings_overrides(args, note)
+    settings = MorphSettings(**overrides, diffusion=DiffusionSettings(**_diffusion_overrides(args)))
     settings.validate()
-    return Project(tuple(Keyframe(p) for p in inputs), settings, args.model)
+    return Project(_with_prompts(tuple(inputs), args.prompt), settings, args.model)
+
+
+DIFFUSION_FLAGS = ("steps", "guidance", "strength", "attn_steps", "pacing", "prompt")
+
+
+def _diffusion_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    names = [n for n in DIFFUSION_FLAGS if n != "prompt"]
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+def _with_prompts(keyframes: tuple[AnyKeyframe, ...], prompts: list[str] | None) -> tuple[AnyKeyframe, ...]:
+    """--prompt TEXT for every image keyframe, or one --prompt per image keyframe in order."""
+    if not prompts:
+        return keyframes
+    images = [i for i, k in enumerate(keyframes) if isinstance(k, Keyframe)]
+    if len(prompts) not in (1, len(images)):
+        raise InputError(
+            f"--prompt given {len(prompts)} times for {len(images)} image keyframes: give it once for all, "
+            "or once per image keyframe"
+        )
+    texts = prompts * len(images) if len(prompts) == 1 else prompts
+    out = list(keyframes)
+    for index, text in zip(images, texts, strict=True):
+        out[index] = dataclasses.replace(keyframes[index], prompt=text.strip())  # type: ignore[type-var]
+    return tuple(out)
 
 
 def _settings_overrides(args: argparse.Namespace, note: Any) -> dict[str, Any]:

@@ -14,11 +14,11 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from morphapp.core.keyframes import Keyframe
+from morphapp.core.keyframes import Keyframe, PromptKeyframe
 from morphapp.core.project import Project, load_project, save_project, with_hashes
 from morphapp.core.settings import DEFAULT_SEGMENT_FRAMES, MorphSettings
 from morphapp.core.timeline import SegmentSpec, distribute_frames, segment_pairs
-from morphapp.errors import MorphError
+from morphapp.errors import InputError, MorphError
 from morphapp.models.discovery import find_model
 from morphapp.models.project_model import model_changes, with_model
 
@@ -117,6 +117,14 @@ class Document(QObject):
     def load(self, path: Path) -> list[str]:
         """Open a project; returns notes on what changed since it was saved (model files)."""
         project = load_project(path)  # raises InputError before anything changes
+        # The window renders with autoencoders and shows keyframes as images; a diffusion project
+        # (prompt keyframes) renders from the CLI for now.
+        prompts = [i + 1 for i, k in enumerate(project.keyframes) if isinstance(k, PromptKeyframe)]
+        if prompts:
+            raise InputError(
+                f"{Path(path).name}: keyframe {prompts[0]} is a text prompt; the window cannot show prompt "
+                f"keyframes yet: render this project with `morphapp render {Path(path).name} -o OUT`"
+            )
         try:
             notes = model_changes(project, find_model(project.model))
         except MorphError as exc:

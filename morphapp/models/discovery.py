@@ -244,7 +244,8 @@ def _checked(info: ModelInfo, latent_channels: int | None) -> ModelInfo:
     if not info.usable:
         raise ModelError(
             f"{info.name}: a {info.family} {info.kind} model ({info.folder}); morphapp cannot render with "
-            f"it yet: only TAE models (taesd, taesdxl, taesd3, taef1, taef2) work today; {PULL_HINT}"
+            "it yet: TAE models (taesd, taesdxl, taesd3, taef1, taef2) and Stable Diffusion 1.x/2.x/SDXL "
+            f"models (diffusers folders, .safetensors checkpoints) work today; {PULL_HINT}"
         )
     if latent_channels is not None and info.latent_channels != latent_channels:
         raise ModelError(

@@ -8,7 +8,9 @@ from typing import Any
 
 from morphapp.models.families import latent_space
 
-USABLE_KINDS = frozenset({"tae"})  # what can render today; the rest are listed only
+USABLE_KINDS = frozenset({"tae"})  # autoencoders that render; diffusion models: see ``is_diffusion``
+# Families the diffusion backend (morphapp.diffusion) runs, as discovery names them.
+DIFFUSION_FAMILIES = frozenset({"SD 1.x-2.x", "SD 1.x", "SD 2.x", "SDXL"})
 
 
 @dataclass(frozen=True)
@@ -33,13 +35,23 @@ class ModelInfo:
         return tuple(dict.fromkeys((*halves, *self.paths)))
 
     @property
+    def is_diffusion(self) -> bool:
+        """A Stable-Diffusion-class pipeline folder or single-file checkpoint the diffusion backend runs."""
+        return (
+            self.kind in ("diffusers", "checkpoint")
+            and self.format in ("diffusers", "safetensors")
+            and self.family.split(" (")[0] in DIFFUSION_FAMILIES
+        )
+
+    @property
     def usable(self) -> bool:
-        """Whether morphapp can render with it today (TAE models only)."""
-        return self.kind in USABLE_KINDS
+        """Whether morphapp can render with it: TAE models, and SD-class diffusion models."""
+        return self.kind in USABLE_KINDS or self.is_diffusion
 
     @property
     def can_encode(self) -> bool:
-        return self.usable and self.encoder is not None
+        """A TAE with an encoder: the default model, the one the GUI renders with."""
+        return self.kind in USABLE_KINDS and self.encoder is not None
 
     @property
     def latent_space(self) -> str:

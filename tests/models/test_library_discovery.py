@@ -72,7 +72,7 @@ def artist(tmp_path: Path, taef2_dir: Path, monkeypatch: pytest.MonkeyPatch) -> 
     return tmp_path
 
 
-def test_everything_is_found_and_only_tae_is_usable(artist: Path) -> None:
+def test_everything_is_found_and_tae_and_sd_class_models_are_usable(artist: Path) -> None:
     result = scan()
     by_name = {m.name: m for m in result.models}
     assert set(by_name) == {
@@ -83,11 +83,14 @@ def test_everything_is_found_and_only_tae_is_usable(artist: Path) -> None:
     assert by_name["taesd3-but-really-f2"].latent_channels == 32  # shapes, not the name
     sdxl = by_name["sd_xl_base_1.0"]
     assert (sdxl.kind, sdxl.family, sdxl.latent_channels, sdxl.usable, sdxl.source) == (
-        "checkpoint", "SDXL", 4, False, "ComfyUI checkpoints"
+        "checkpoint", "SDXL", 4, True, "ComfyUI checkpoints"
     )  # fmt: skip
+    assert sdxl.is_diffusion and not sdxl.can_encode  # the diffusion backend's, never the default
     assert by_name["flux1-dev"].family == "FLUX.1"  # two levels down: checkpoints/flux/
+    assert not by_name["flux1-dev"].usable
     assert (by_name["ae"].kind, by_name["ae"].latent_channels) == ("vae", 16)
     assert by_name["my-sd3"].kind == "diffusers" and by_name["my-sd3"].latent_channels == 16
+    assert not by_name["my-sd3"].usable and not by_name["ae"].usable
     turbo = by_name["sdxl-turbo"]
     assert turbo.family.startswith("SDXL") and turbo.source == "HF cache stabilityai/sdxl-turbo"
     assert turbo.size_bytes > 0
@@ -99,19 +102,21 @@ def test_the_default_is_never_a_model_that_cannot_render(artist: Path) -> None:
     info = find_model(None)
     assert info.usable and info.can_encode and info.name == "taesd3-but-really-f2"
     with pytest.raises(
-        ModelError, match=r"sd_xl_base_1.0: a SDXL checkpoint model .* cannot render with it yet"
+        ModelError, match=r"flux1-dev: a FLUX.1 checkpoint model .* cannot render with it yet"
     ):
-        find_model("sd_xl_base_1.0")
+        find_model("flux1-dev")
+    assert find_model("sd_xl_base_1.0").is_diffusion  # chosen by name, for the diffusion backend
 
 
 def test_models_command_lists_them(artist: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["models"]) == 0
     out = capsys.readouterr().out
     assert "checkpoint (not usable yet)" in out and "ComfyUI checkpoints:" in out and "HF cache" in out
+    assert "checkpoint (diffusion: --model sd_xl_base_1.0)" in out
     assert main(["models", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     sdxl = next(m for m in doc["models"] if m["name"] == "sd_xl_base_1.0")
-    assert sdxl["usable"] is False and sdxl["latent_channels"] == 4 and sdxl["format"] == "safetensors"
+    assert sdxl["usable"] is True and sdxl["latent_channels"] == 4 and sdxl["format"] == "safetensors"
 
 
 def test_second_scan_opens_no_model_file(artist: Path, monkeypatch: pytest.MonkeyPatch) -> None:

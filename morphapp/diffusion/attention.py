@@ -1,0 +1,135 @@
+"""Self-attention that carries the two endpoints into every in-between (AID / DiffMorpher style).
+
+Denoising a slerped noise alone gives in-betweens that drift away from both keyframes: the
+model invents a third picture. While a keyframe is denoised, its self-attention keys and values
+are recorded per layer and step; an in-between at t then attends over its own keys/values *and*
+the endpoints' (1 - t)·K_a + t·K_b, V likewise, for the first ``attn_steps`` share of the
+steps, where layout is decided. At t = 0 the mixed keys equal the frame's own, so a keyframe is
+reproduced exactly; in between, structure comes from both ends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from diffusers.models.attention_processor import Attention
+
+KvStore = dict[tuple[str, int], tuple[torch.Tensor, torch.Tensor]]  # (layer, step) -> (keys, values)
+
+
+@dataclass
+class AttentionState:
+    """What the hooked layers do on the current UNet call; the sampler sets ``step`` each step."""
+
+    mode: str = "off"  # "off", "record" (into ``recorded``) or "mix" (``a`` and ``b`` at ``t``)
+    step: int = 0
+    until_step: int = 0  # record / mix only on steps below this
+    recorded: KvStore = field(default_factory=dict)
+    a: KvStore | None = None
+    b: KvStore | None = None
+    t: float = 0.0
+    # Which half of a guided (uncond, cond) batch the current call is, when the two run one by
+    # one (the VRAM ladder); None: the call carries the whole batch.
+    part: int | None = None
+
+    def record(self, until_step: int) -> None:
+        self.mode, self.until_step, self.recorded = "record", until_step, {}
+
+    def mix(self, a: KvStore, b: KvStore, t: float, until_step: int) -> None:
+        self.mode, self.a, self.b, self.t, self.until_step = "mix", a, b, t, until_step
+
+    def off(self) -> None:
+        self.mode, self.a, self.b, self.recorded = "off", None, None, {}
+
+
+class MorphSelfAttention:
+    """diffusers attention processor (scaled dot-product) with record / mix hooks on K and V."""
+
+    def __init__(self, layer: str, state: AttentionState) -> None:
+        self.layer = layer
+        self.state = state
+
+    def __call__(
+        self,
+        attn: Attention,
+        hidden_states: torch.Tensor,
+        encoder_hidden_states: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        temb: torch.Tensor | None = None,
+        **_: object,
+    ) -> torch.Tensor:
+        residual = hidden_states
+        if attn.spatial_norm is not None:
+            hidden_states = attn.spatial_norm(hidden_states, temb)
+        input_ndim = hidden_states.ndim
+        if input_ndim == 4:
+            batch, channel, height, width = hidden_states.shape
+            hidden_states = hidden_states.view(batch, channel, height * width).transpose(1, 2)
+        batch = hidden_states.shape[0]
+        if attn.group_norm is not None:
+            hidden_states = attn.group_norm(hidden_states.transpose(1, 2)).transpose(1, 2)
+        source = hidden_states if encoder_hidden_states is None else encoder_hidden_states
+        query = attn.to_q(hidden_states)
+        key = attn.to_k(source)
+        value = attn.to_v(source)
+        key, value = self._hook(key, value)
+        if attention_mask is not None:
+            mask = attn.prepare_attention_mask(attention_mask, key.shape[1], batch)
+            attention_mask = mask.view(batch, attn.heads, -1, mask.shape[-1])
+        head_dim = query.shape[-1] // attn.heads
+        query = query.view(batch, -1, attn.heads, head_dim).transpose(1, 2)
+        key = key.view(batch, -1, attn.heads, head_dim).transpose(1, 2)
+        value = value.view(batch, -1, attn.heads, head_dim).transpose(1, 2)
+        if attn.norm_q is not None:
+            query = attn.norm_q(query)
+        if attn.norm_k is not None:
+            key = attn.norm_k(key)
+        out = F.scaled_dot_product_attention(query, key, value, attn_mask=attention_mask)
+        out = out.transpose(1, 2).reshape(batch, -1, attn.heads * head_dim).to(query.dtype)
+        out = attn.to_out[1](attn.to_out[0](out))
+        if input_ndim == 4:
+            out = out.transpose(-1, -2).reshape(batch, channel, height, width)
+        if attn.residual_connection:
+            out = out + residual
+        return out / attn.rescale_output_factor
+
+    def _hook(self, key: torch.Tensor, value: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        state = self.state
+        if state.mode == "off" or state.step >= state.until_step:
+            return key, value
+        slot = (self.layer, state.step)
+        if state.mode == "record":
+            if state.part == 1:  # the second half of a split batch: stored as one (uncond, cond) batch
+                key_0, value_0 = state.recorded[slot]
+                key, value = torch.cat([key_0, key]), torch.cat([value_0, value])
+            state.recorded[slot] = (key.detach(), value.detach())
+            return key if state.part is None else key[-1:], value if state.part is None else value[-1:]
+        assert state.a is not None and state.b is not None
+        key_a, value_a = self._part(state.a[slot], key.shape[0])
+        key_b, value_b = self._part(state.b[slot], key.shape[0])
+        mixed_key = torch.lerp(key_a, key_b, state.t)
+        mixed_value = torch.lerp(value_a, value_b, state.t)
+        return torch.cat([key, mixed_key], dim=1), torch.cat([value, mixed_value], dim=1)
+
+    def _part(self, kv: tuple[torch.Tensor, torch.Tensor], batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The recorded keys/values matching this call's batch (one half of a split guided batch)."""
+        part = self.state.part
+        if part is None or kv[0].shape[0] == batch:
+            return kv
+        return kv[0][part : part + 1], kv[1][part : part + 1]
+
+
+def install(unet: torch.nn.Module, state: AttentionState) -> int:
+    """Put the hook on every self-attention layer (``attn1``) of ``unet``; returns how many."""
+    processors = {}
+    hooked = 0
+    for name, processor in unet.attn_processors.items():  # type: ignore[operator, union-attr]
+        if name.endswith("attn1.processor"):
+            processors[name] = MorphSelfAttention(name, state)
+            hooked += 1
+        else:
+            processors[name] = processor
+    unet.set_attn_processor(processors)  # type: ignore[operator]
+    return hooked

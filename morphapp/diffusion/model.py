@@ -1,0 +1,236 @@
+"""A Stable-Diffusion-class model, loaded offline: UNet, VAE, text encoder(s), scheduler config.
+
+Loading goes through diffusers (``from_pretrained`` for a pipeline folder, ``from_single_file``
+for one ``.safetensors`` checkpoint) with ``local_files_only``: an artist's machine is offline,
+and a missing piece must be a clear error, not a download. Only safetensors weights are read
+(pickled ``.bin`` / ``.ckpt`` files can run code when loaded).
+
+Half precision on CUDA is fast, but the SD VAE is known to overflow in float16 and give black or
+NaN frames; every VAE call is checked and a non-finite result is run again through a float32
+copy of the VAE (kept for later calls), as the TAE codec does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from morphapp.diffusion.conditioning import Conditioning
+from morphapp.errors import ModelError
+from morphapp.models.info import ModelInfo
+
+_log = logging.getLogger(__name__)
+
+NoteFn = Callable[[str], None]
+PIPELINES = {"SD 1.x-2.x": "StableDiffusionPipeline", "SD 1.x": "StableDiffusionPipeline",
+             "SD 2.x": "StableDiffusionPipeline", "SDXL": "StableDiffusionXLPipeline"}  # fmt: skip
+
+
+def _quiet_libraries() -> None:
+    """diffusers and transformers print progress bars and advice on every load; the CLI has its own."""
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    # Loading a pipeline passes the old ``torch_dtype`` name on to its sub-models itself.
+    warnings.filterwarnings("ignore", message=".*torch_dtype.*deprecated", category=FutureWarning)
+    diffusers_logging.set_verbosity_error()
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
+
+
+class DiffusionModel:
+    """The networks of one model on one device, with the calls the morph needs."""
+
+    def __init__(
+        self,
+        info: ModelInfo,
+        device: torch.device,
+        dtype: torch.dtype | None = None,
+        *,
+        note: NoteFn | None = None,
+    ) -> None:
+        self.info = info
+        self.name = info.name
+        self.device = device
+        # float16 on CUDA (the VAE falls back per call); CPU float16 is slow and poorly supported.
+        self.dtype = dtype or (torch.float16 if device.type == "cuda" else torch.float32)
+        self.note = note or _log.info
+        self.float32_retries = 0
+        pipe = load_pipeline(info, self.dtype)
+        self.family = _family(info)
+        self.unet = pipe.unet.to(device).eval()
+        self.vae = pipe.vae.to(device).eval()
+        self.scheduler_config = dict(pipe.scheduler.config)
+        self._pipe = pipe  # its encode_prompt handles SD's one and SDXL's two text encoders
+        for encoder in (getattr(pipe, "text_encoder", None), getattr(pipe, "text_encoder_2", None)):
+            if encoder is not None:
+                encoder.to(device).eval()
+        self.latent_channels = int(self.vae.config.latent_channels)
+        self.downscale = 2 ** (len(self.vae.config.block_out_channels) - 1)
+        self.scaling_factor = float(self.vae.config.scaling_factor)
+        self.shift_factor = float(getattr(self.vae.config, "shift_factor", None) or 0.0)
+        self.model_id = f"{info.name}:{_fingerprint(info)}"
+        self._vae32: torch.nn.Module | None = None
+
+    # --- text -------------------------------------------------------------------------------
+    @torch.no_grad()
+    def encode_prompt(self, prompt: str, size: tuple[int, int]) -> Conditioning:
+        pipe = self._pipe
+        if self.family == "SDXL":
+            embeds, _, pooled, _ = pipe.encode_prompt(
+                prompt, device=self.device, num_images_per_prompt=1, do_classifier_free_guidance=False
+            )
+            width, height = size
+            time_ids = torch.tensor(
+                [[height, width, 0, 0, height, width]], dtype=self.dtype, device=self.device
+            )
+            return Conditioning(embeds.to(self.dtype), pooled.to(self.dtype), time_ids)
+        embeds, _ = pipe.encode_prompt(
+            prompt, device=self.device, num_images_per_prompt=1, do_classifier_free_guidance=False
+        )
+        return Conditioning(embeds.to(self.dtype))
+
+    # --- UNet -------------------------------------------------------------------------------
+    @torch.no_grad()
+    def predict(self, latents: torch.Tensor, timestep: int, cond: Conditioning) -> torch.Tensor:
+        """The UNet's output for a (batch of) latent(s) at ``timestep``, in float32."""
+        x = latents.to(device=self.device, dtype=self.dtype)
+        if cond.embeds.shape[0] != x.shape[0]:
+            x = x.expand(cond.embeds.shape[0], *x.shape[1:])
+        out = self.unet(x, timestep, **cond.unet_kwargs(), return_dict=False)[0]
+        return out.to(torch.float32)
+
+    # --- VAE --------------------------------------------------------------------------------
+    @torch.no_grad()
+    def encode_image(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) in [0, 1] -> UNet-space latents (mode of the VAE's distribution, scaled)."""
+
+        def run(vae: torch.nn.Module, dtype: torch.dtype) -> torch.Tensor:
+            x = (images * 2.0 - 1.0).to(device=self.device, dtype=dtype)
+            return vae.encode(x).latent_dist.mode()
+
+        latents = self._vae_call("encode", run)
+        return ((latents - self.shift_factor) * self.scaling_factor).to(torch.float32)
+
+    @torch.no_grad()
+    def decode_latents(self, latents: torch.Tensor) -> torch.Tensor:
+        """UNet-space latents -> (B, 3, H, W) float32 images in [0, 1] on the CPU."""
+
+        def run(vae: torch.nn.Module, dtype: torch.dtype) -> torch.Tensor:
+            x = (latents / self.scaling_factor + self.shift_factor).to(device=self.device, dtype=dtype)
+            return vae.decode(x).sample
+
+        images = self._vae_call("decode", run)
+        return ((images.to(torch.float32) + 1.0) / 2.0).clamp(0, 1).cpu()
+
+    def _vae_call(
+        self, what: str, run: Callable[[torch.nn.Module, torch.dtype], torch.Tensor]
+    ) -> torch.Tensor:
+        out = run(self.vae, self.dtype)
+        if torch.isfinite(out).all():
+            return out.to(torch.float32)
+        if self.dtype == torch.float32:
+            raise ModelError(f"{self.name}: the VAE {what} gave NaN/Inf in float32; the weights look damaged")
+        if self._vae32 is None:
+            self.note(f"{self.name}: the VAE {what} overflowed in {self.dtype}; retrying in float32")
+            self._vae32 = _float32_copy(self.vae)
+        self.float32_retries += 1
+        out = run(self._vae32, torch.float32)
+        if not torch.isfinite(out).all():
+            raise ModelError(
+                f"{self.name}: the VAE {what} gave NaN/Inf in float32 too; the weights look damaged"
+            )
+        return out
+
+    def enable_tiled_vae(self) -> None:
+        self.vae.enable_tiling()
+        if self._vae32 is not None:
+            self._vae32.enable_tiling()  # type: ignore[operator]
+
+    def move_to(self, device: torch.device) -> None:
+        """Move every network (the VRAM ladder's last rung: CPU, in float32)."""
+        self.device = device
+        if device.type == "cpu":
+            self.dtype = torch.float32
+        for net in (self.unet, self.vae, getattr(self._pipe, "text_encoder", None),
+                    getattr(self._pipe, "text_encoder_2", None)):  # fmt: skip
+            if net is not None:
+                net.to(device=device, dtype=self.dtype)
+        self._vae32 = None
+
+
+def _float32_copy(vae: torch.nn.Module) -> torch.nn.Module:
+    import copy
+
+    return copy.deepcopy(vae).to(torch.float32)
+
+
+def _family(info: ModelInfo) -> str:
+    return info.family.split(" (")[0]
+
+
+def load_pipeline(info: ModelInfo, dtype: torch.dtype) -> object:
+    """The diffusers pipeline object of ``info``, from local files only."""
+    family = _family(info)
+    class_name = PIPELINES.get(family)
+    if class_name is None:
+        raise ModelError(
+            f"{info.name}: a {info.family} model; morphapp's diffusion backend runs Stable Diffusion "
+            "1.x, 2.x and SDXL models"
+        )
+    _quiet_libraries()
+    import diffusers
+
+    pipeline_class = getattr(diffusers, class_name)
+    path = info.paths[0] if info.paths else info.folder
+    try:
+        if path.is_dir():
+            kwargs: dict[str, object] = {
+                "local_files_only": True,
+                "torch_dtype": dtype,
+                "use_safetensors": True,
+            }
+            if class_name == "StableDiffusionPipeline":
+                kwargs.update(safety_checker=None, requires_safety_checker=False)
+            return pipeline_class.from_pretrained(path, **kwargs)
+        if path.suffix.lower() != ".safetensors":
+            raise ModelError(
+                f"{path}: a pickled checkpoint ({path.suffix}); pickles can run code when loaded, so "
+                "morphapp reads only .safetensors checkpoints: convert it, or use a diffusers folder"
+            )
+        return pipeline_class.from_single_file(path, local_files_only=True, dtype=dtype)
+    except ModelError:
+        raise
+    except OSError as exc:
+        raise ModelError(
+            f"{path}: cannot load this {family} model offline ({_first_line(exc)}); a single-file "
+            "checkpoint needs its configuration in the Hugging Face cache (load it once online), "
+            "or use a diffusers folder"
+        ) from exc
+    except (ValueError, KeyError, RuntimeError, TypeError) as exc:
+        raise ModelError(f"{path}: not a loadable {family} model ({_first_line(exc)})") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__
+
+
+def _fingerprint(info: ModelInfo) -> str:
+    """Identifies the weights for cache keys by file names, sizes and mtimes (cheap, unlike hashing
+    gigabytes), so replacing a file invalidates cached inversions."""
+    digest = hashlib.sha256()
+    for given in info.paths or info.files:
+        root = Path(given)
+        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+        for path in files:
+            stat = path.stat()
+            name = path.name if path == root else path.relative_to(root).as_posix()
+            digest.update(f"{name}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]

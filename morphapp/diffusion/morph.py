@@ -1,0 +1,242 @@
+"""One morph through a diffusion model: keyframe states, and the frame at any t between two.
+
+A keyframe's state is its noise (an image inverted by DDIM, or a prompt's seeded noise), its
+text conditioning, the self-attention keys/values recorded while it is denoised back, and that
+denoised picture, which is the frame shown at the keyframe itself (so the morph does not jump
+from a photo to the model's rendition of it). An in-between at t denoises the AdaIN-slerp of the
+two noises under the lerp of the two conditionings, attending to both endpoints early on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from morphapp.core.cancel import CancelToken
+from morphapp.core.images import file_sha256, load_image
+from morphapp.core.keyframes import AnyKeyframe, PromptKeyframe
+from morphapp.core.render import Progress, ProgressFn, to_pixels, to_tensor
+from morphapp.core.settings import MAX_SEED, MorphSettings
+from morphapp.diffusion import attention
+from morphapp.diffusion.cache import InversionCache, InversionKey
+from morphapp.diffusion.conditioning import Conditioning
+from morphapp.diffusion.ddim import DdimSchedule, denoise, invert
+from morphapp.diffusion.memory import MemoryLadder
+from morphapp.diffusion.model import DiffusionModel
+from morphapp.diffusion.noise import slerp_adain
+from morphapp.models.base import LatentCodec
+
+NoteFn = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """One denoising step of the frame being made, for progress and live previews."""
+
+    label: str  # "keyframe 2" or "t=0.375"
+    step: int  # 1-based within this frame
+    total: int
+    preview: np.ndarray | None  # H x W x 3 uint8 of the predicted clean image, when a preview codec is set
+
+
+StepFn = Callable[[StepInfo], None]
+
+
+@dataclass
+class KeyframeState:
+    noise: torch.Tensor  # (1, C, h, w) float32 on the CPU, at the level of step ``start``
+    cond: Conditioning
+    kv: attention.KvStore
+    pixels: np.ndarray
+
+
+class DiffusionMorpher:
+    def __init__(
+        self,
+        model: DiffusionModel,
+        keyframes: Sequence[AnyKeyframe],
+        settings: MorphSettings,
+        *,
+        cache: InversionCache | None = None,
+        cancel: CancelToken | None = None,
+        progress: ProgressFn | None = None,
+        note: NoteFn | None = None,
+        on_step: StepFn | None = None,
+        preview: LatentCodec | None = None,
+    ) -> None:
+        self.model = model
+        self.keyframes = list(keyframes)
+        self.settings = settings
+        self.cache = cache if cache is not None else InversionCache()
+        self.cancel = cancel
+        self.progress = progress
+        self.note = note or (lambda _line: None)
+        self.on_step = on_step
+        if preview is not None and preview.latent_channels != model.latent_channels:
+            self.note(f"preview model {preview.name} is for another latent space; previews are off")
+            preview = None
+        self.preview = preview
+        options = settings.diffusion
+        self.schedule = DdimSchedule.from_scheduler_config(model.scheduler_config, options.steps)
+        has_prompts = any(isinstance(k, PromptKeyframe) for k in self.keyframes)
+        self.guidance = options.guidance_for(has_prompts)
+        inverted = options.inverted_steps()
+        if has_prompts and inverted < options.steps:
+            # A prompt keyframe starts from pure noise; its neighbours must start from the same level.
+            self.note("prompt keyframes start from pure noise: images are inverted fully (--strength 1)")
+            inverted = options.steps
+        self.start = options.steps - inverted
+        self.attn_until = self.start + round(options.attn_steps * inverted)
+        self.inversions_run = 0  # for tests and the CLI's summary
+        self.split_batch = False
+        self.state = attention.AttentionState()
+        attention.install(model.unet, self.state)
+        self._states: dict[int, KeyframeState] = {}
+        self._uncond: Conditioning | None = None
+        self.ladder = MemoryLadder(self._apply_rung, self.note)
+
+    # --- public -------------------------------------------------------------------------------
+    def keyframe_pixels(self, index: int) -> np.ndarray:
+        return self.keyframe_state(index).pixels
+
+    def frame(self, a: int, b: int, t: float) -> np.ndarray:
+        """The frame at ``t`` between keyframes ``a`` and ``b`` (t = 0 / 1: the keyframes' own)."""
+        if t <= 0.0:
+            return self.keyframe_pixels(a)
+        if t >= 1.0:
+            return self.keyframe_pixels(b)
+        return self.ladder.run(lambda: self._frame(a, b, t))
+
+    def keyframe_state(self, index: int) -> KeyframeState:
+        state = self._states.get(index)
+        if state is None:
+            state = self.ladder.run(lambda: self._keyframe_state(index))
+            self._states[index] = state
+        return state
+
+    def prepare(self, indices: Sequence[int]) -> None:
+        """Make the states of ``indices`` now (reporting "encode" progress), before any frame."""
+        todo = [i for i in sorted(set(indices)) if i not in self._states]
+        for done, index in enumerate(todo):
+            self.keyframe_state(index)
+            if self.progress:
+                self.progress(Progress("encode", done + 1, len(todo)))
+
+    # --- internals ----------------------------------------------------------------------------
+    def _frame(self, a: int, b: int, t: float) -> np.ndarray:
+        state_a, state_b = self.keyframe_state(a), self.keyframe_state(b)
+        noise = slerp_adain(state_a.noise, state_b.noise, t)
+        cond = state_a.cond.lerp(state_b.cond, t)
+        self.state.mix(state_a.kv, state_b.kv, t, self.attn_until)
+        try:
+            latent = self._denoise(noise, cond, f"t={t:.3f}")
+        finally:
+            self.state.off()
+        return self._decode(latent)
+
+    def _keyframe_state(self, index: int) -> KeyframeState:
+        keyframe = self.keyframes[index]
+        size = self.settings.size
+        cond = self.model.encode_prompt(keyframe.prompt, size)
+        noise = self._noise(index, keyframe, cond)
+        self.state.record(self.attn_until)
+        try:
+            latent = self._denoise(noise, cond, f"keyframe {index + 1}")
+            kv = self.state.recorded
+        finally:
+            self.state.off()
+        return KeyframeState(noise, cond, kv, self._decode(latent))
+
+    def _noise(self, index: int, keyframe: AnyKeyframe, cond: Conditioning) -> torch.Tensor:
+        width, height = self.settings.size
+        shape = (1, self.model.latent_channels, height // self.model.downscale, width // self.model.downscale)
+        if isinstance(keyframe, PromptKeyframe):
+            seed = (
+                keyframe.seed if keyframe.seed is not None else (self.settings.seed + index) % (MAX_SEED + 1)
+            )
+            generator = torch.Generator("cpu").manual_seed(seed)
+            return torch.randn(shape, generator=generator, dtype=torch.float32)  # same on every device
+        settings = self.settings
+        key = InversionKey(
+            file_sha256(keyframe.path), self.model.model_id, settings.size, settings.fit, settings.background,
+            self.schedule.steps, self.start, keyframe.prompt,
+        )  # fmt: skip
+        noise = self.cache.get(key)
+        if noise is not None:
+            return noise
+        loaded = load_image(keyframe.path, settings.size, settings.fit, settings.background)
+        for line in loaded.notes:
+            self.note(f"{keyframe.path.name}: {line}")
+        clean = self.model.encode_image(to_tensor(loaded.pixels))
+        noise = invert(clean.cpu(), self.schedule, self._model_fn(cond, guided=False), start=self.start,
+                       check=self._check).cpu()  # fmt: skip
+        self.inversions_run += 1
+        self.cache.put(key, noise)
+        return noise
+
+    def _denoise(self, noise: torch.Tensor, cond: Conditioning, label: str) -> torch.Tensor:
+        total = self.schedule.steps - self.start
+
+        def on_step(index: int, clean: torch.Tensor) -> None:
+            if self.progress is not None:
+                self.progress(Progress("denoise", index - self.start + 1, total))
+            if self.on_step is None:
+                return
+            preview = to_pixels(self.preview.decode(clean.cpu()))[0] if self.preview is not None else None
+            self.on_step(StepInfo(label, index - self.start + 1, total, preview))
+
+        return denoise(noise, self.schedule, self._model_fn(cond, guided=True), start=self.start,
+                       on_step=on_step, check=self._check)  # fmt: skip
+
+    def _model_fn(
+        self, cond: Conditioning, *, guided: bool
+    ) -> Callable[[torch.Tensor, int, int], torch.Tensor]:
+        guidance = self.guidance if guided else 1.0
+        if guidance == 1.0:
+
+            def plain(x: torch.Tensor, step: int, timestep: int) -> torch.Tensor:
+                self.state.step = step
+                return self.model.predict(x, timestep, cond).cpu()
+
+            return plain
+        uncond = self._unconditional()
+        both = cond.batch_with(uncond)
+
+        def guided_fn(x: torch.Tensor, step: int, timestep: int) -> torch.Tensor:
+            self.state.step = step
+            if self.split_batch:  # the VRAM ladder's second rung: the same maths, half the memory
+                self.state.part = 0
+                out_u = self.model.predict(x, timestep, uncond)
+                self.state.part = 1
+                out_c = self.model.predict(x, timestep, cond)
+                self.state.part = None
+            else:
+                out_u, out_c = self.model.predict(x, timestep, both).chunk(2)
+            return (out_u + guidance * (out_c - out_u)).cpu()
+
+        return guided_fn
+
+    def _unconditional(self) -> Conditioning:
+        if self._uncond is None:
+            self._uncond = self.model.encode_prompt("", self.settings.size)
+        return self._uncond
+
+    def _decode(self, latent: torch.Tensor) -> np.ndarray:
+        return to_pixels(self.model.decode_latents(latent))[0]
+
+    def _check(self) -> None:
+        if self.cancel is not None:
+            self.cancel.raise_if_cancelled()
+
+    def _apply_rung(self, rung: int) -> None:
+        if rung >= 1:
+            self.split_batch = True
+        if rung >= 2:
+            self.model.enable_tiled_vae()
+        if rung >= 3:
+            self.model.move_to(torch.device("cpu"))
+            self._states.clear()  # recorded attention and conditionings lived on the GPU
+            self._uncond = None

@@ -1,0 +1,122 @@
+"""The diffusion morph as a frame generator, like ``core.render.render_frames`` for autoencoders.
+
+It yields the same ``Frame`` objects in play order (or in ``frame_indices`` order), so the export
+pipeline, resume and the quality report work unchanged. With ``pacing="even"`` each segment is
+first rendered at its planned positions, measured, and rendered again at re-placed positions;
+the frames' ``spec.t`` then carry the t actually used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from morphapp.core.cancel import CancelToken
+from morphapp.core.keyframes import AnyKeyframe, check_keyframes
+from morphapp.core.render import Frame, NoteFn, Progress, ProgressFn, plan_for
+from morphapp.core.settings import MorphSettings
+from morphapp.core.timeline import FrameSpec
+from morphapp.diffusion.cache import InversionCache
+from morphapp.diffusion.model import DiffusionModel
+from morphapp.diffusion.morph import DiffusionMorpher, StepFn
+from morphapp.diffusion.pacing import even_positions, frame_distance, step_ratio, thumbnail
+from morphapp.models.base import LatentCodec
+
+
+@dataclasses.dataclass
+class PacingReport:
+    segment: int
+    before: float  # max/mean step at the planned positions
+    after: float | None = None  # at the re-placed positions, once the segment was rendered whole
+
+    def line(self) -> str:
+        after = "" if self.after is None else f" -> {self.after:.2f}"
+        return f"segment {self.segment + 1} pacing: max/mean step {self.before:.2f}{after}"
+
+
+def render_diffusion_frames(
+    keyframes: Sequence[AnyKeyframe],
+    model: DiffusionModel,
+    settings: MorphSettings,
+    *,
+    frame_indices: Sequence[int] | None = None,
+    cache: InversionCache | None = None,
+    cancel: CancelToken | None = None,
+    progress: ProgressFn | None = None,
+    note: NoteFn | None = None,
+    on_step: StepFn | None = None,
+    preview: LatentCodec | None = None,
+    pacing_reports: list[PacingReport] | None = None,
+) -> Iterator[Frame]:
+    """Yield the morph's frames; raises ``Cancelled`` between denoising steps when ``cancel`` is set."""
+    check_keyframes(list(keyframes))
+    plan = plan_for(settings, len(keyframes))
+    order = [plan[i] for i in frame_indices] if frame_indices is not None else plan
+    morpher = DiffusionMorpher(
+        model, keyframes, settings, cache=cache, cancel=cancel, progress=progress, note=note,
+        on_step=on_step, preview=preview,
+    )  # fmt: skip
+    morpher.prepare({k for spec in order for k in (spec.a, spec.b)})
+    reports = pacing_reports if pacing_reports is not None else []
+    remaps: dict[int, dict[float, float]] = {}
+    rendered: dict[int, dict[float, np.ndarray]] = {}  # thumbnails per segment, for the "after" figure
+    for done, spec in enumerate(order):
+        if spec.keyframe is not None:
+            pixels = morpher.keyframe_pixels(spec.keyframe)
+        else:
+            if settings.diffusion.pacing == "even" and spec.segment not in remaps:
+                remaps[spec.segment], report = _even_remap(morpher, plan, spec)
+                reports.append(report)
+                if note:
+                    note(report.line())
+            t = remaps[spec.segment][spec.t] if spec.segment in remaps else spec.t
+            spec = dataclasses.replace(spec, t=t)
+            pixels = morpher.frame(spec.a, spec.b, t)
+            if spec.segment in remaps:
+                rendered.setdefault(spec.segment, {})[t] = thumbnail(pixels)
+                _after_figure(morpher, spec, remaps, rendered, reports, note)
+        yield Frame(spec, len(plan), pixels)
+        if progress:
+            progress(Progress("decode", done + 1, len(order)))
+
+
+def _even_remap(
+    morpher: DiffusionMorpher, plan: Sequence[FrameSpec], spec: FrameSpec
+) -> tuple[dict[float, float], PacingReport]:
+    """Planned t -> even t for the in-betweens of ``spec``'s segment (all of them, from the whole plan,
+    so a resumed render re-places its frames exactly as the first run did)."""
+    planned = sorted({s.t for s in plan if s.segment == spec.segment and s.keyframe is None})
+    a, b = spec.a, spec.b  # a segment's frames all share its (a, b), the way back of pingpong too
+    frames = [
+        morpher.keyframe_pixels(a),
+        *(morpher.frame(a, b, t) for t in planned),
+        morpher.keyframe_pixels(b),
+    ]
+    distances = [frame_distance(x, y) for x, y in itertools.pairwise(frames)]
+    placed = even_positions([0.0, *planned, 1.0], distances, planned)
+    return dict(zip(planned, placed, strict=True)), PacingReport(spec.segment, step_ratio(distances))
+
+
+def _after_figure(
+    morpher: DiffusionMorpher,
+    spec: FrameSpec,
+    remaps: dict[int, dict[float, float]],
+    rendered: dict[int, dict[float, np.ndarray]],
+    reports: list[PacingReport],
+    note: NoteFn | None,
+) -> None:
+    """Once every re-placed in-between of a segment was rendered, measure its steps again."""
+    seen = rendered[spec.segment]
+    if len(seen) != len(remaps[spec.segment]):
+        return
+    ts = sorted(seen)
+    ends = thumbnail(morpher.keyframe_pixels(spec.a)), thumbnail(morpher.keyframe_pixels(spec.b))
+    thumbs = [ends[0], *(seen[t] for t in ts), ends[1]]
+    report = next(r for r in reversed(reports) if r.segment == spec.segment)
+    report.after = step_ratio([float(np.abs(x - y).mean()) for x, y in itertools.pairwise(thumbs)])
+    del rendered[spec.segment]
+    if note:
+        note(report.line())
