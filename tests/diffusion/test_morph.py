@@ -287,3 +287,37 @@ def test_sdxl_pipelines_morph_with_pooled_text_and_size_conditioning(pairs_dir: 
     keyframes = [Keyframe(pairs_dir / "cat.png", prompt="a cat"), PromptKeyframe("a dog", seed=3)]
     frames = render(keyframes, model, settings(frames=3, guidance=2.0))
     assert len(frames) == 3 and diff(frames[0], frames[2]) > 1
+
+
+def test_a_decode_that_does_not_fit_goes_on_to_the_tiled_vae_and_says_so(tiny_sd_info: ModelInfo) -> None:
+    model = DiffusionModel(tiny_sd_info, torch.device("cpu"))
+    real_decode = model.vae.decode
+
+    def tight_decode(latents: torch.Tensor, *args: object, **kwargs: object) -> object:
+        if not model.vae.use_tiling:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real_decode(latents, *args, **kwargs)
+
+    model.vae.decode = tight_decode  # type: ignore[method-assign]
+    notes: list[str] = []
+    frames = render([PromptKeyframe("a", seed=1), PromptKeyframe("b", seed=2)], model, settings(frames=3),
+                    note=notes.append)  # fmt: skip
+    assert len(frames) == 3 and all(f.std() > 0 for f in frames)
+    said = [n for n in notes if "out of GPU memory" in n]
+    assert said == [
+        "out of GPU memory; continuing with: one image per UNet call",
+        "out of GPU memory; continuing with: tiled VAE decode",
+    ]
+
+
+def test_out_of_memory_on_every_rung_is_one_clear_error(tiny_sd_info: ModelInfo) -> None:
+    from morphapp.errors import ModelError
+
+    model = DiffusionModel(tiny_sd_info, torch.device("cpu"))
+
+    def never_fits(*_args: object, **_kwargs: object) -> object:
+        raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+
+    model.unet.forward = never_fits  # type: ignore[method-assign]
+    with pytest.raises(ModelError, match="out of memory even on the CPU"):
+        render([PromptKeyframe("a", seed=1), PromptKeyframe("b", seed=2)], model, settings(frames=3))
