@@ -72,3 +72,11 @@ def taef2(taef2_info: ModelInfo) -> TaeCodec:
 @pytest.fixture(scope="session")
 def taef2_dir(taef2_info: ModelInfo) -> Path:
     return taef2_info.decoder.parent
+
+
+@pytest.fixture(scope="session")
+def tiny_sd_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random Stable Diffusion pipeline folder (tests/diffusion/tiny_sd.py), built once."""
+    from tests.diffusion.tiny_sd import build_tiny_sd
+
+    return build_tiny_sd(tmp_path_factory.mktemp("models"))

@@ -14,7 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from morphapp.core.keyframes import Keyframe, PromptKeyframe
+from morphapp.core.keyframes import MAX_PROMPT_CHARS, AnyKeyframe, Keyframe, PromptKeyframe, describe_keyframe
 from morphapp.core.project import Project, load_project, save_project, with_hashes
 from morphapp.core.settings import DEFAULT_SEGMENT_FRAMES, MorphSettings
 from morphapp.core.timeline import SegmentSpec, distribute_frames, segment_pairs
@@ -31,14 +31,14 @@ class Document(QObject):
         super().__init__(parent)
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self.path_changed)
-        self._keyframes: tuple[Keyframe, ...] = ()
+        self._keyframes: tuple[AnyKeyframe, ...] = ()
         self._settings = MorphSettings()
         self._model: str | None = None
         self.path: Path | None = None
 
     # -- state -------------------------------------------------------------------------------
     @property
-    def keyframes(self) -> tuple[Keyframe, ...]:
+    def keyframes(self) -> tuple[AnyKeyframe, ...]:
         return self._keyframes
 
     @property
@@ -80,8 +80,19 @@ class Document(QObject):
         label = f"Add {len(paths)} keyframe{'s' if len(paths) != 1 else ''}"
         self._push(label, keyframes=new)
 
+    def add_prompt_keyframe(self, prompt: str, index: int | None = None, seed: int | None = None) -> None:
+        """A text keyframe (diffusion models): its picture comes from the prompt and a seed."""
+        text = prompt.strip()
+        if not text:
+            raise InputError("a prompt keyframe needs some text")
+        if len(text) > MAX_PROMPT_CHARS:
+            raise InputError(f"a prompt of {len(text):,} characters: at most {MAX_PROMPT_CHARS} are allowed")
+        at = len(self._keyframes) if index is None else index
+        new = (*self._keyframes[:at], PromptKeyframe(text, seed), *self._keyframes[at:])
+        self._push(f"Add prompt “{text[:30]}”", keyframes=new)
+
     def remove_keyframe(self, index: int) -> None:
-        name = self._keyframes[index].path.name
+        name = describe_keyframe(self._keyframes[index])
         self._push(f"Remove {name}", keyframes=self._keyframes[:index] + self._keyframes[index + 1 :])
 
     def move_keyframe(self, source: int, target: int) -> None:
@@ -119,12 +130,6 @@ class Document(QObject):
         project = load_project(path)  # raises InputError before anything changes
         # The window renders with autoencoders and shows keyframes as images; a diffusion project
         # (prompt keyframes) renders from the CLI for now.
-        prompts = [i + 1 for i, k in enumerate(project.keyframes) if isinstance(k, PromptKeyframe)]
-        if prompts:
-            raise InputError(
-                f"{Path(path).name}: keyframe {prompts[0]} is a text prompt; the window cannot show prompt "
-                f"keyframes yet: render this project with `morphapp render {Path(path).name} -o OUT`"
-            )
         try:
             notes = model_changes(project, find_model(project.model))
         except MorphError as exc:

@@ -10,14 +10,22 @@ verdict when one is cached. Without one, the first preview does not wait for a c
 renders with torch (fp32 on a CPU) at once, and the calibration runs on this thread once that
 preview is done; later renders use what it picked. Any new job interrupts a calibration between
 candidates (it is tried again after the next preview).
+
+A Stable-Diffusion-class model (``ModelInfo.is_diffusion``) renders through
+``morphapp.diffusion`` instead: loaded once per choice, inversions cached for the session, one
+``step_ready`` per denoising step (with a TAE preview image when a TAE of the same latent space
+is installed), cancel between steps. No draft pass: a half-size diffusion frame costs nearly as
+much and looks different.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,10 +34,10 @@ from PySide6.QtGui import QImage
 
 from morphapp.core.cancel import CancelToken
 from morphapp.core.device import describe_device, resolve_device, resolve_dtype
-from morphapp.core.keyframes import Keyframe
+from morphapp.core.keyframes import AnyKeyframe, image_keyframes
 from morphapp.core.latent_cache import LatentCache
 from morphapp.core.project import Project, project_to_dict, with_hashes
-from morphapp.core.render import Progress, encode_keyframes, render_frames
+from morphapp.core.render import Frame, Progress, ProgressFn, encode_keyframes, render_frames
 from morphapp.core.settings import MorphSettings
 from morphapp.errors import Cancelled, ModelError, MorphError
 from morphapp.export import open_writer
@@ -68,7 +76,7 @@ class PreviewPass:
 @dataclass
 class PreviewJob:
     generation: int
-    keyframes: tuple[Keyframe, ...]
+    keyframes: tuple[AnyKeyframe, ...]
     passes: list[PreviewPass]
     choice: ModelChoice
     cancel: CancelToken = field(default_factory=CancelToken)
@@ -76,7 +84,7 @@ class PreviewJob:
 
 @dataclass
 class EncodeJob:
-    keyframes: tuple[Keyframe, ...]
+    keyframes: tuple[AnyKeyframe, ...]
     sizes: list[MorphSettings]  # encode for each of these (draft size first)
     choice: ModelChoice
     cancel: CancelToken = field(default_factory=CancelToken)
@@ -116,10 +124,16 @@ class EngineWorker(QObject):
     export_done = Signal(str)  # path written
     export_failed = Signal(str)
     export_cancelled = Signal()
+    # generation (-1: an export), "keyframe 1" / "t=0.500", step, steps, preview QImage or None
+    step_ready = Signal(int, str, int, int, object)
 
     def __init__(self) -> None:
         super().__init__()
         self.cache = LatentCache()
+        self._infos: dict[ModelChoice, ModelInfo] = {}
+        self._diffusion: tuple[ModelChoice, Any] | None = None  # (choice, DiffusionModel)
+        self._inversions: Any = None  # morphapp.diffusion.cache.InversionCache, made on first use
+        self._previewers: dict[int, LatentCodec | None] = {}  # latent channels -> TAE for step previews
         self._codec: LatentCodec | None = None
         self._choice: ModelChoice | None = None
         self.backend_choice: Choice | None = None  # how the codec in use runs
@@ -139,6 +153,79 @@ class EngineWorker(QObject):
 
     def job_waiting(self) -> bool:
         return self._posted > self._taken
+
+    def info_for(self, choice: ModelChoice) -> ModelInfo:
+        info = self._infos.get(choice)
+        if info is None:
+            info = self._infos[choice] = find_model(choice.model)
+        return info
+
+    def frames(
+        self,
+        choice: ModelChoice,
+        keyframes: Sequence[AnyKeyframe],
+        settings: MorphSettings,
+        *,
+        order: Sequence[int] | None = None,
+        cancel: CancelToken | None = None,
+        progress: ProgressFn | None = None,
+        generation: int = -1,
+    ) -> Iterator[Frame]:
+        """The frames of a morph with the chosen model, autoencoder or diffusion."""
+        info = self.info_for(choice)
+        if not info.is_diffusion:
+            codec = self.codec_for(choice)
+            return render_frames(
+                image_keyframes(keyframes, codec.name), codec, settings, frame_indices=order,
+                cache=self.cache, cancel=cancel, progress=progress,
+            )  # fmt: skip
+        from morphapp.diffusion.render import render_diffusion_frames
+
+        model = self.diffusion_for(choice, info)
+
+        def on_step(step: Any) -> None:
+            image = None if step.preview is None else to_qimage(step.preview)
+            self.step_ready.emit(generation, step.label, step.step, step.total, image)
+
+        return render_diffusion_frames(
+            keyframes, model, settings, frame_indices=order, cache=self._inversions, cancel=cancel,
+            progress=progress, on_step=on_step, preview=self._previewer(model.latent_channels),
+        )  # fmt: skip
+
+    def is_diffusion(self, choice: ModelChoice) -> bool:
+        try:
+            return self.info_for(choice).is_diffusion
+        except MorphError:
+            return False
+
+    def diffusion_for(self, choice: ModelChoice, info: ModelInfo) -> Any:
+        if self._diffusion is None or self._diffusion[0] != choice:
+            from morphapp.diffusion.cache import InversionCache, default_cache_folder
+            from morphapp.diffusion.model import DiffusionModel
+
+            self._diffusion = None  # free the old one's memory before loading
+            device = resolve_device(choice.device)
+            dtype = None if choice.dtype == "auto" else resolve_dtype(choice.dtype, device)
+            model = DiffusionModel(info, device, dtype, note=_log.info)
+            self._diffusion = (choice, model)
+            if self._inversions is None:
+                self._inversions = InversionCache(default_cache_folder())
+            self.backend_choice = None
+            self.model_ready.emit(f"{model.name} on {describe_device(device)}, {model.dtype} (diffusion)")
+        return self._diffusion[1]
+
+    def _previewer(self, latent_channels: int) -> LatentCodec | None:
+        """A TAE decoder of the diffusion model's latent space for step previews, if one is installed."""
+        if latent_channels not in self._previewers:
+            from morphapp.models.discovery import scan
+
+            found = next(
+                (m for m in scan().models if m.kind == "tae" and m.latent_channels == latent_channels), None
+            )
+            self._previewers[latent_channels] = (
+                TaeCodec(found, torch.device("cpu")) if found is not None else None
+            )
+        return self._previewers[latent_channels]
 
     def codec_for(self, choice: ModelChoice) -> LatentCodec:
         if self._codec is None or choice != self._choice:
@@ -225,6 +312,8 @@ class EngineWorker(QObject):
         """Encode keyframes ahead of time, so the first preview frame only pays for a decode."""
         self._take()
         try:
+            if self.is_diffusion(job.choice):
+                return  # keyframes are inverted by the preview job itself (and cached)
             codec = self.codec_for(job.choice)
             for settings in job.sizes:
                 encode_keyframes(job.keyframes, codec, settings, cache=self.cache, cancel=job.cancel)
@@ -239,21 +328,21 @@ class EngineWorker(QObject):
             if job.cancel.cancelled:
                 return
             try:
-                codec = self.codec_for(job.choice)
+                diffusion = self.info_for(job.choice).is_diffusion
+                if not diffusion:
+                    self.codec_for(job.choice)
             except ModelError as exc:
                 if job.choice.model is None:  # nothing installed at all: the first-run offer
                     self.model_missing.emit(job.generation, str(exc))
                     return
                 raise
             for p in job.passes:
-                frames = render_frames(
-                    job.keyframes,
-                    codec,
-                    p.settings,
-                    frame_indices=p.order,
-                    cache=self.cache,
-                    cancel=job.cancel,
-                )
+                if diffusion and p.draft:
+                    continue
+                frames = self.frames(
+                    job.choice, job.keyframes, p.settings, order=p.order, cancel=job.cancel,
+                    generation=job.generation,
+                )  # fmt: skip
                 for frame in frames:
                     self.frame_ready.emit(job.generation, frame.index, to_qimage(frame.pixels), p.draft)
         except Cancelled:
@@ -274,20 +363,15 @@ class EngineWorker(QObject):
         try:
             metadata = project_to_dict(with_hashes(project), job.target.resolve().parent)
             with open_writer(job.target, fps=job.fps, format=job.format, metadata=metadata) as writer:
-                codec = self.codec_for(job.choice)
 
                 def progress(p: Progress) -> None:
                     if p.stage == "decode":
                         self.export_progress.emit(p.done, p.total)
 
-                for frame in render_frames(
-                    project.keyframes,
-                    codec,
-                    project.settings,
-                    cache=self.cache,
-                    cancel=job.cancel,
-                    progress=progress,
-                ):
+                frames = self.frames(
+                    job.choice, project.keyframes, project.settings, cancel=job.cancel, progress=progress
+                )
+                for frame in frames:
                     writer.write(frame.pixels)
             self.export_done.emit(str(writer.path))
         except Cancelled:

@@ -5,10 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QIcon, QImageReader, QKeyEvent, QPixmap
+from PySide6.QtGui import (
+    QColor,
+    QDragEnterEvent,
+    QDropEvent,
+    QIcon,
+    QImageReader,
+    QKeyEvent,
+    QPainter,
+    QPixmap,
+)
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QWidget
 
-from morphapp.core.keyframes import Keyframe
+from morphapp.core.keyframes import AnyKeyframe, PromptKeyframe
 
 THUMB = 96
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
@@ -27,6 +36,21 @@ def thumbnail(path: Path) -> QIcon:
         reader.setScaledSize(size.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio))
     image = reader.read()
     return QIcon(QPixmap.fromImage(image)) if not image.isNull() else QIcon()
+
+
+def prompt_icon(prompt: str) -> QIcon:
+    """A prompt keyframe's tile: its words on a card (the picture exists only once rendered)."""
+    pixmap = QPixmap(THUMB, THUMB)
+    pixmap.fill(QColor("#2d3142"))
+    painter = QPainter(pixmap)
+    painter.setPen(QColor("#e8e8f0"))
+    font = painter.font()
+    font.setPointSizeF(8.5)
+    painter.setFont(font)
+    flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+    painter.drawText(pixmap.rect().adjusted(6, 6, -6, -6), flags, f"“{prompt[:90]}”")
+    painter.end()
+    return QIcon(pixmap)
 
 
 class KeyframeStrip(QListWidget):
@@ -52,14 +76,18 @@ class KeyframeStrip(QListWidget):
         self.setToolTip("Drop images here (or use File ▸ Add Images…). Drag to reorder, Delete to remove.")
         self._icons: dict[Path, QIcon] = {}
 
-    def set_keyframes(self, keyframes: tuple[Keyframe, ...]) -> None:
+    def set_keyframes(self, keyframes: tuple[AnyKeyframe, ...]) -> None:
         self.clear()
         for i, keyframe in enumerate(keyframes):
-            icon = self._icons.get(keyframe.path)
-            if icon is None:
-                icon = self._icons[keyframe.path] = thumbnail(keyframe.path)
-            item = QListWidgetItem(icon, f"{i + 1}. {keyframe.path.name}")
-            item.setToolTip(str(keyframe.path))
+            if isinstance(keyframe, PromptKeyframe):
+                icon, label, tip = prompt_icon(keyframe.prompt), f"{i + 1}. prompt", keyframe.prompt
+            else:
+                icon = self._icons.get(keyframe.path)
+                if icon is None:
+                    icon = self._icons[keyframe.path] = thumbnail(keyframe.path)
+                label, tip = f"{i + 1}. {keyframe.path.name}", str(keyframe.path)
+            item = QListWidgetItem(icon, label)
+            item.setToolTip(tip)
             item.setData(Qt.ItemDataRole.UserRole, i)
             self.addItem(item)
 

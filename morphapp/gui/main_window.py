@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from morphapp.core.images import open_image
+from morphapp.core.keyframes import Keyframe, PromptKeyframe
 from morphapp.errors import MorphError
 from morphapp.gui.autosave import Autosave
 from morphapp.gui.document import Document
@@ -101,6 +103,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Save &As…", self.save_as, QKeySequence("Ctrl+Shift+S"))
         file_menu.addSeparator()
         self._action(file_menu, "&Add Images…", self.add_images_dialog, QKeySequence("Ctrl+I"))
+        self._action(file_menu, "Add &Prompt Keyframe…", self.add_prompt, QKeySequence("Ctrl+T"))
         self.export_action = self._action(file_menu, "&Export…", self.open_export, QKeySequence("Ctrl+E"))
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
@@ -146,6 +149,8 @@ class MainWindow(QMainWindow):
         self.engine.worker.model_missing.connect(self.offer_model_setup)
         self.settings_panel.model_choice_changed.connect(self._choice_changed)
         self.settings_panel.open_model_file.connect(self.open_model_file)
+        self.settings_panel.add_prompt_requested.connect(self.add_prompt)
+        self.engine.worker.step_ready.connect(self._denoise_step)
         self.export_action.setEnabled(False)
 
     # -- errors and status ---------------------------------------------------------------------
@@ -217,6 +222,34 @@ class MainWindow(QMainWindow):
         if files:
             self.add_images([Path(f) for f in files])
 
+    def add_prompt(self, text: str | None = None) -> bool:
+        """A text keyframe at the end (diffusion models). ``text`` None: ask for it."""
+        if not self.settings_panel.uses_diffusion():
+            self.show_error(
+                "Prompt keyframes need a Stable Diffusion model: choose one in Model (a diffusers folder or "
+                ".safetensors checkpoint in your model folders)."
+            )
+            return False
+        if text is None:
+            text, ok = QInputDialog.getText(self, "Add prompt keyframe", "Describe the picture:")
+            if not ok:
+                return False
+        try:
+            self.document.add_prompt_keyframe(text)
+        except MorphError as exc:
+            self.show_error(str(exc))
+            return False
+        self.error_bar.hide()
+        return True
+
+    def _denoise_step(self, generation: int, label: str, step: int, total: int, image: object) -> None:
+        """A diffusion model's step: progress in the status bar, and the step's preview if any."""
+        if generation not in (-1, self.preview.generation):
+            return
+        self.statusBar().showMessage(f"Denoising {label}: step {step}/{total}", 3000)
+        if isinstance(image, QImage) and generation != -1:
+            self.preview_panel.show_provisional(image)
+
     def remove_keyframe(self, index: int) -> None:
         if 0 <= index < len(self.document.keyframes):
             self.document.remove_keyframe(index)
@@ -253,7 +286,9 @@ class MainWindow(QMainWindow):
         except MorphError as exc:
             self.show_error(str(exc))
             return False
-        missing = [k.path.name for k in self.document.keyframes if not k.path.is_file()]
+        missing = [
+            k.path.name for k in self.document.keyframes if isinstance(k, Keyframe) and not k.path.is_file()
+        ]
         if missing:
             notes.insert(0, f"{path.name}: keyframe images not found: {', '.join(missing)}")
         if notes:
@@ -351,6 +386,9 @@ class MainWindow(QMainWindow):
         """Shape-aware morphs: place corresponding points on neighbouring keyframes."""
         if not self.document.can_render():
             self.show_error("Add two or more images before placing points.")
+            return
+        if any(isinstance(k, PromptKeyframe) for k in self.document.keyframes):
+            self.show_error("Correspondence points join images: remove the prompt keyframes to place them.")
             return
         if self.point_editor is None:
             self.point_editor = PointEditor(self.document, self)

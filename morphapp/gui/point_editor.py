@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from morphapp.core.align import align_keyframes
 from morphapp.core.correspondence import PointPair
+from morphapp.core.keyframes import PromptKeyframe, describe_keyframe
 from morphapp.core.timeline import segment_pairs
 from morphapp.errors import MorphError
 from morphapp.gui.document import Document
@@ -193,8 +194,11 @@ class PointEditor(QDialog):
 
     # -- document access -----------------------------------------------------------------------
     def pairs(self) -> list[tuple[int, int]]:
-        n = len(self.doc.keyframes)
-        return segment_pairs(n, self.doc.settings.loop) if n >= 2 else []
+        """The segments, while every keyframe is an image (points belong to images, not prompts)."""
+        keyframes = self.doc.keyframes
+        if len(keyframes) < 2 or any(isinstance(k, PromptKeyframe) for k in keyframes):
+            return []
+        return segment_pairs(len(keyframes), self.doc.settings.loop)
 
     def segment_points(self) -> list[PointPair]:
         points = self.doc.settings.points or ()
@@ -285,7 +289,8 @@ class PointEditor(QDialog):
         pairs = self.pairs()
         keyframes = self.doc.keyframes
         labels = [
-            f"{i + 1}: {keyframes[a].path.name} → {keyframes[b].path.name}" for i, (a, b) in enumerate(pairs)
+            f"{i + 1}: {describe_keyframe(keyframes[a])} → {describe_keyframe(keyframes[b])}"
+            for i, (a, b) in enumerate(pairs)
         ]
         if labels != [self.segment.itemText(i) for i in range(self.segment.count())]:
             current = max(0, self.segment.currentIndex())

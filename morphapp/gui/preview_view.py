@@ -134,6 +134,11 @@ class PreviewPanel(QWidget):
         if index == self.current:
             self.show_frame(index)
 
+    def show_provisional(self, image: QImage) -> None:
+        """A diffusion step's preview, shown while the frame under the playhead is still missing."""
+        if self.controller.total and self.current not in self.controller.frames:
+            self.view.set_image(image)
+
     def scrub(self, index: int) -> None:
         """The artist moved the playhead (slider, filmstrip, keys, playback)."""
         self.controller.set_playhead(index)

@@ -6,11 +6,13 @@ holds state of its own.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import torch
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -23,8 +25,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from morphapp.core.diffusion_settings import MAX_STEPS
 from morphapp.core.easing import NAMED_BEZIERS
 from morphapp.core.interpolate import PATH_CHOICES
+from morphapp.core.keyframes import describe_keyframe
 from morphapp.core.settings import FIT_CHOICES
 from morphapp.core.timeline import LOOP_CHOICES, segment_pairs
 from morphapp.gui.document import Document
@@ -47,6 +51,7 @@ def _device_available(name: str) -> bool:
 class SettingsPanel(QWidget):
     model_choice_changed = Signal(object)  # ModelChoice
     open_model_file = Signal()
+    add_prompt_requested = Signal()
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -69,17 +74,27 @@ class SettingsPanel(QWidget):
         self.in_use.setObjectName("modelInUse")
         self.in_use.setWordWrap(True)
         self.prompt_button = QPushButton("Add prompt keyframe…")
+        self.prompt_button.setObjectName("addPromptButton")
         self.prompt_button.setEnabled(False)
-        self.prompt_button.setToolTip(
-            "Prompt keyframes need a diffusion model with a text encoder; the loaded tiny autoencoder "
-            "only turns images into latents."
-        )
-        self.prompt_note = QLabel("Prompt keyframes need a diffusion model (not loaded).")
+        self.prompt_button.clicked.connect(self.add_prompt_requested)
+        self.prompt_note = QLabel()
         self.prompt_note.setWordWrap(True)
-        self.prompt_note.setEnabled(False)
-        model_box = self._group("Model", [("Model", self.model), ("Device", self.device), ("", self.in_use)])
+        self._diffusion_models: set[str] = set()
+        # Diffusion models only (Stable Diffusion 1.x/2.x/SDXL): denoising steps and pacing.
+        self.diffusion_steps = self._spin(1, MAX_STEPS, 1, " steps")
+        self.diffusion_steps.setObjectName("diffusionSteps")
+        self.diffusion_steps.setToolTip("DDIM denoising steps per frame: more is slower and finer")
+        self.even_pacing = QCheckBox("Even pacing (renders twice)")
+        self.even_pacing.setToolTip("Re-place in-betweens so that neighbouring frames differ evenly")
+        model_box = self._group(
+            "Model",
+            [("Model", self.model), ("Device", self.device), ("", self.in_use),
+             ("Steps", self.diffusion_steps), ("", self.even_pacing)],
+        )  # fmt: skip
         model_box.layout().addRow(self.prompt_button)  # type: ignore[union-attr]
         model_box.layout().addRow(self.prompt_note)  # type: ignore[union-attr]
+        self.diffusion_steps.valueChanged.connect(self._diffusion_changed)
+        self.even_pacing.toggled.connect(self._diffusion_changed)
 
         # Output
         self.width_spin = self._spin(8, 4096, 8, " px")
@@ -234,6 +249,32 @@ class SettingsPanel(QWidget):
         self.doc.set_model(self.model.itemData(index))
         self._emit_choice()
 
+    def _diffusion_changed(self) -> None:
+        if self._updating:
+            return
+        options = dataclasses.replace(
+            self.doc.settings.diffusion,
+            steps=self.diffusion_steps.value(),
+            pacing="even" if self.even_pacing.isChecked() else "linear",
+        )
+        self.doc.set_settings("Change diffusion settings", diffusion=options)
+
+    def uses_diffusion(self) -> bool:
+        """Whether the chosen model is a Stable-Diffusion-class one (prompt keyframes, steps)."""
+        return self.doc.model is not None and self.doc.model in self._diffusion_models
+
+    def _show_model_kind(self) -> None:
+        diffusion = self.uses_diffusion()
+        self.prompt_button.setEnabled(diffusion)
+        for widget in (self.diffusion_steps, self.even_pacing):
+            widget.setEnabled(diffusion)
+        self.prompt_note.setText(
+            "Type a prompt as a keyframe, between or beside images."
+            if diffusion
+            else "Prompt keyframes need a Stable Diffusion model: choose one above (a diffusers folder or "
+            ".safetensors checkpoint)."
+        )
+
     def _emit_choice(self) -> None:
         self.model_choice_changed.emit(ModelChoice(self.doc.model, self.device.currentData()))
 
@@ -244,9 +285,13 @@ class SettingsPanel(QWidget):
         self._updating = True
         self.model.clear()
         self.model.addItem("Default (first found)", None)
+        self._diffusion_models = set()
         for info in scan().models:
             if info.can_encode:
                 self.model.addItem(f"{info.name} — {info.family}", info.name)
+            elif info.is_diffusion:
+                self.model.addItem(f"{info.name} — {info.family.split(' (')[0]} (diffusion)", info.name)
+                self._diffusion_models.add(info.name)
         self.model.addItem(OPEN_MODEL_FILE, "")
         self._updating = False
 
@@ -276,6 +321,9 @@ class SettingsPanel(QWidget):
             self._refresh_segments()
             index = self.model.findData(doc.model)
             self.model.setCurrentIndex(index if index >= 0 else 0)
+            self.diffusion_steps.setValue(s.diffusion.steps)
+            self.even_pacing.setChecked(s.diffusion.pacing == "even")
+            self._show_model_kind()
         finally:
             self._updating = False
 
@@ -289,7 +337,9 @@ class SettingsPanel(QWidget):
                 w.setEnabled(False)
             return
         for i, (a, b) in enumerate(segment_pairs(len(keyframes), doc.settings.loop)):
-            self.segment.addItem(f"{i + 1}: {keyframes[a].path.name} → {keyframes[b].path.name}")
+            self.segment.addItem(
+                f"{i + 1}: {describe_keyframe(keyframes[a])} → {describe_keyframe(keyframes[b])}"
+            )
         for w in (self.segment, self.segment_frames, self.segment_ease):
             w.setEnabled(True)
         current = min(current, self.segment.count() - 1)

@@ -10,12 +10,6 @@ import torch
 from morphapp.diffusion.model import DiffusionModel
 from morphapp.models.discovery import find_model
 from morphapp.models.info import ModelInfo
-from tests.diffusion.tiny_sd import build_tiny_sd
-
-
-@pytest.fixture(scope="session")
-def tiny_sd_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_sd(tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture(scope="session")

@@ -1,25 +1,81 @@
-"""A project with prompt keyframes (made for a diffusion model) opened in the window."""
+"""Prompt keyframes and Stable Diffusion models in the window."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import av
+import pytest
+
+from morphapp.core.diffusion_settings import DiffusionSettings
 from morphapp.core.keyframes import Keyframe, PromptKeyframe
 from morphapp.core.project import Project, save_project
 from morphapp.core.settings import MorphSettings
+from morphapp.core.timeline import SegmentSpec
 from morphapp.gui.main_window import MainWindow
 
+TIMEOUT = 120_000
 
-def test_a_prompt_project_is_refused_with_the_command_that_renders_it(
+
+def test_a_prompt_project_with_an_autoencoder_says_what_it_needs(
     qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    window.add_images([pairs_dir / "cat.png", pairs_dir / "dog.png"])
-    before = window.document.keyframes
     target = tmp_path / "prompts.json"
     save_project(
         Project((Keyframe(pairs_dir / "cat.png"), PromptKeyframe("a dog", 3)), MorphSettings()), target
     )
-    assert not window.open_project(target)
-    assert window.document.keyframes == before  # nothing changed
-    text = window.error_bar.text
-    assert "keyframe 2 is a text prompt" in text and "morphapp render prompts.json -o OUT" in text
+    assert window.open_project(target)
+    assert window.strip.item(1).text() == "2. prompt"
+    assert window.strip.item(1).toolTip() == "a dog"
+    qtbot.waitUntil(window.error_bar.isVisible, timeout=TIMEOUT)
+    assert "keyframe 2 is a prompt ('a dog')" in window.error_bar.text
+    assert not window.add_prompt("a cat")  # the autoencoder cannot take one
+    assert "need a Stable Diffusion model" in window.error_bar.text
+    assert not window.settings_panel.prompt_button.isEnabled()
+
+
+def test_diffusion_model_prompt_keyframe_preview_steps_and_export(
+    qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path, tiny_sd_dir: Path,
+    model_path_env: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+    monkeypatch.setenv("MORPHAPP_MODEL_PATH", os.pathsep.join([model_path_env, str(tiny_sd_dir.parent)]))
+    panel = window.settings_panel
+    panel.refresh_models()
+    index = panel.model.findData("tiny-sd")
+    assert index > 0 and "(diffusion)" in panel.model.itemText(index)
+    window.document.set_settings(
+        "small", size=(32, 32), segments=(SegmentSpec(3),), diffusion=DiffusionSettings(steps=2)
+    )
+    panel.model.setCurrentIndex(index)
+    panel.model.activated.emit(index)  # as a click on the item does
+    assert panel.prompt_button.isEnabled() and panel.diffusion_steps.isEnabled()
+    assert panel.diffusion_steps.value() == 2
+    steps: list[tuple[str, int, int]] = []
+    window.engine.worker.step_ready.connect(
+        lambda _g, label, step, total, _i: steps.append((label, step, total))
+    )
+    assert window.add_images([pairs_dir / "cat.png"])
+    assert window.add_prompt("a red fox")
+    assert isinstance(window.document.keyframes[1], PromptKeyframe)
+    qtbot.waitUntil(window.preview.complete, timeout=TIMEOUT)
+    assert len(window.preview.frames) == 4  # 3 steps of the segment + the last keyframe
+    assert ("keyframe 1", 2, 2) in steps and ("keyframe 2", 2, 2) in steps
+    assert any(label.startswith("t=") for label, _s, _t in steps)
+    assert "(diffusion)" in window.settings_panel.in_use.text()
+    # Undo takes the prompt keyframe away again.
+    window.document.undo_stack.undo()
+    assert len(window.document.keyframes) == 1
+    window.document.undo_stack.redo()
+    # Export through the dialog: the same engine, all frames.
+    window.open_export()
+    dialog = window.export_dialog
+    assert dialog is not None
+    dialog.preset.setCurrentIndex(1)  # MP4
+    target = tmp_path / "fox.mp4"
+    dialog.destination.setText(str(target))
+    with qtbot.waitSignal(window.engine.worker.export_done, timeout=TIMEOUT):
+        dialog.export_button.click()
+    with av.open(str(target)) as container:
+        frames = list(container.decode(container.streams.video[0]))
+    assert len(frames) == 4 and (frames[0].width, frames[0].height) == (32, 32)
