@@ -55,7 +55,9 @@ class ScanResult:
 def search_roots() -> list[SearchRoot]:
     """Places searched for models, in priority order (duplicates removed)."""
     entries = os.environ.get(ENV_VAR, "").split(os.pathsep)
-    roots = [SearchRoot(Path(e).expanduser(), ENV_VAR) for e in entries if e.strip()]
+    # Absolute: a model found through a relative entry must still load after a chdir (the GUI,
+    # a project opened from elsewhere), and the scan cache is shared by every working directory.
+    roots = [SearchRoot(Path(os.path.abspath(os.path.expanduser(e))), ENV_VAR) for e in entries if e.strip()]
     roots += [SearchRoot(f.path, f.source) for f in configured_folders()]
     roots.append(SearchRoot(Path.cwd() / "models", "./models"))
     user_data = Path(platformdirs.user_data_dir("morphapp", appauthor=False)) / "models"
@@ -75,7 +77,11 @@ def model_search_paths() -> list[Path]:
 
 def scan(folders: Iterable[Path] | None = None, cache: ScanCache | None = None) -> ScanResult:
     """Scan the search places (or the given folders) and their subfolders for models."""
-    roots = search_roots() if folders is None else [SearchRoot(Path(f), "given folder") for f in folders]
+    roots = (
+        search_roots()
+        if folders is None
+        else [SearchRoot(Path(os.path.abspath(f)), "given folder") for f in folders]
+    )
     cache = ScanCache(default_cache_path()) if cache is None else cache
     result = ScanResult(searched=roots)
     seen: set[str] = set()
@@ -143,8 +149,10 @@ def _folder_models(
     if entry is not None:
         try:
             models = [ModelInfo.from_dict(doc) for doc in entry["models"]]
-            result.skipped.extend(str(line) for line in entry["skipped"])
-            return models
+            # Entries from before paths were made absolute name files relative to some old cwd.
+            if all(p.is_absolute() for m in models for p in m.files):
+                result.skipped.extend(str(line) for line in entry["skipped"])
+                return models
         except (KeyError, TypeError, ValueError):
             pass  # a damaged cache entry: describe the folder again
     found = ScanResult()
