@@ -211,7 +211,8 @@ class EngineWorker(QObject):
             if self._inversions is None:
                 self._inversions = InversionCache(default_cache_folder())
             self.backend_choice = None
-            self.model_ready.emit(f"{model.name} on {describe_device(device)}, {model.dtype} (diffusion)")
+            dtype = str(model.dtype).removeprefix("torch.")
+            self.model_ready.emit(f"{model.name} on {describe_device(device)}, {dtype} (diffusion)")
         return self._diffusion[1]
 
     def _previewer(self, latent_channels: int) -> LatentCodec | None:

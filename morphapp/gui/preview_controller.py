@@ -91,6 +91,11 @@ class PreviewController(QObject):
             self._signature = None
             self.schedule()
 
+    def model_choice(self) -> ModelChoice:
+        """The choice with the document's own model, when it names one (a project, the Model list)."""
+        model = self.document.model
+        return self.choice if model is None else dataclasses.replace(self.choice, model=model)
+
     def set_playhead(self, index: int) -> None:
         self.playhead = index
         if self._job is not None and index not in self.frames:
@@ -111,7 +116,7 @@ class PreviewController(QObject):
         nearest = nearest_first(self.total, self.playhead)
         missing = [i for i in nearest if i not in self.frames or i in self.drafts]
         passes = [PreviewPass(self._settings(), missing)]
-        self._job = PreviewJob(self.generation, self.document.keyframes, passes, self.choice)
+        self._job = PreviewJob(self.generation, self.document.keyframes, passes, self.model_choice())
         self.engine.post_preview.emit(self._job)
 
     def schedule(self) -> None:
@@ -151,7 +156,7 @@ class PreviewController(QObject):
             self._encode_job.cancel.cancel()
         draft = self._draft_settings()
         sizes = [draft, self._settings()] if draft is not None else [self._settings()]
-        self._encode_job = EncodeJob(self.document.keyframes, sizes, self.choice)
+        self._encode_job = EncodeJob(self.document.keyframes, sizes, self.model_choice())
         self.engine.post_encode.emit(self._encode_job)
 
     def restart(self) -> None:
@@ -183,7 +188,7 @@ class PreviewController(QObject):
         if draft is not None:
             passes.insert(0, PreviewPass(draft, order[:DRAFT_FRAMES], draft=True))
         self.drafts.clear()
-        self._job = PreviewJob(self.generation, doc.keyframes, passes, self.choice)
+        self._job = PreviewJob(self.generation, doc.keyframes, passes, self.model_choice())
         self.status.emit(f"Rendering preview: {total} frames…")
         self.engine.post_preview.emit(self._job)
 

@@ -79,3 +79,23 @@ def test_diffusion_model_prompt_keyframe_preview_steps_and_export(
     with av.open(str(target)) as container:
         frames = list(container.decode(container.streams.video[0]))
     assert len(frames) == 4 and (frames[0].width, frames[0].height) == (32, 32)
+
+
+def test_a_project_naming_a_diffusion_model_previews_with_it(
+    qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path, tiny_sd_dir: Path,
+    model_path_env: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+    monkeypatch.setenv("MORPHAPP_MODEL_PATH", os.pathsep.join([model_path_env, str(tiny_sd_dir.parent)]))
+    window.settings_panel.refresh_models()
+    settings = MorphSettings(size=(32, 32), segments=(SegmentSpec(2),), diffusion=DiffusionSettings(steps=2))
+    target = tmp_path / "fox.json"
+    save_project(
+        Project((PromptKeyframe("a fox", 1), PromptKeyframe("a car", 2)), settings, "tiny-sd"), target
+    )
+    assert window.open_project(target)
+    qtbot.waitUntil(window.preview.complete, timeout=TIMEOUT)
+    assert (
+        "tiny-sd" in window.settings_panel.in_use.text()
+        and "float32 (diffusion)" in window.settings_panel.in_use.text()
+    )
+    assert window.settings_panel.prompt_button.isEnabled()
