@@ -9,6 +9,7 @@ two noises under the lerp of the two conditionings, attending to both endpoints 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -17,7 +18,7 @@ import torch
 
 from morphapp.core.cancel import CancelToken
 from morphapp.core.images import file_sha256, load_image
-from morphapp.core.keyframes import AnyKeyframe, PromptKeyframe
+from morphapp.core.keyframes import AnyKeyframe, Keyframe, PromptKeyframe
 from morphapp.core.render import Progress, ProgressFn, to_pixels, to_tensor
 from morphapp.core.settings import MAX_SEED, MorphSettings
 from morphapp.diffusion import attention
@@ -30,6 +31,7 @@ from morphapp.diffusion.noise import slerp_adain
 from morphapp.models.base import LatentCodec
 
 NoteFn = Callable[[str], None]
+MAX_KEYFRAME_STATES = 4  # a segment needs two; a few more spare re-denoising at loop and pingpong turns
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,10 @@ class DiffusionMorpher:
         self.split_batch = False
         self.state = attention.AttentionState()
         attention.install(model.unet, self.state)
-        self._states: dict[int, KeyframeState] = {}
+        # Recorded attention is large (hundreds of MB per keyframe for SD at 512²): keep the states
+        # of the few keyframes the current segments use; an evicted one is denoised again when
+        # needed (its inverted noise stays cached).
+        self._states: OrderedDict[int, KeyframeState] = OrderedDict()
         self._uncond: Conditioning | None = None
         self.ladder = MemoryLadder(self._apply_rung, self.note)
 
@@ -115,13 +120,22 @@ class DiffusionMorpher:
         if state is None:
             state = self.ladder.run(lambda: self._keyframe_state(index))
             self._states[index] = state
+            while len(self._states) > MAX_KEYFRAME_STATES:
+                self._states.popitem(last=False)
+        self._states.move_to_end(index)
         return state
 
     def prepare(self, indices: Sequence[int]) -> None:
-        """Make the states of ``indices`` now (reporting "encode" progress), before any frame."""
-        todo = [i for i in sorted(set(indices)) if i not in self._states]
+        """Invert the image keyframes of ``indices`` now (reporting "encode" progress), so a bad
+        image fails before any frame and every later state only needs its recorded denoise."""
+        todo = sorted(set(indices))
         for done, index in enumerate(todo):
-            self.keyframe_state(index)
+            keyframe = self.keyframes[index]
+            if isinstance(keyframe, Keyframe):
+                cond = self.model.encode_prompt(keyframe.prompt, self.settings.size)
+                self.ladder.run(
+                    lambda index=index, keyframe=keyframe, cond=cond: self._noise(index, keyframe, cond)
+                )
             if self.progress:
                 self.progress(Progress("encode", done + 1, len(todo)))
 

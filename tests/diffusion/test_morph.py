@@ -321,3 +321,18 @@ def test_out_of_memory_on_every_rung_is_one_clear_error(tiny_sd_info: ModelInfo)
     model.unet.forward = never_fits  # type: ignore[method-assign]
     with pytest.raises(ModelError, match="out of memory even on the CPU"):
         render([PromptKeyframe("a", seed=1), PromptKeyframe("b", seed=2)], model, settings(frames=3))
+
+
+def test_only_a_few_keyframe_states_are_kept_and_evicted_ones_come_back_the_same(
+    tiny_sd: DiffusionModel,
+) -> None:
+    from morphapp.diffusion.morph import MAX_KEYFRAME_STATES
+
+    keyframes = [PromptKeyframe(f"scene {i}", seed=i) for i in range(6)]
+    morpher = DiffusionMorpher(tiny_sd, keyframes, settings(frames=11, steps=2))
+    first = morpher.frame(0, 1, 0.5)
+    for i in range(1, 5):
+        morpher.frame(i, i + 1, 0.5)
+        assert len(morpher._states) <= MAX_KEYFRAME_STATES
+    assert 0 not in morpher._states  # evicted: its recorded attention is gone
+    np.testing.assert_array_equal(morpher.frame(0, 1, 0.5), first)  # re-denoised, identical
