@@ -402,7 +402,11 @@ class MainWindow(QMainWindow):
             return
         default_dir = Path(str(self.qsettings.value("last_export_dir", str(Path.home()))))
         dialog = ExportDialog(
-            self.document.project_for_saving(), self.preview.model_choice(), self.engine.worker, default_dir, self
+            self.document.project_for_saving(),
+            self.preview.model_choice(),
+            self.engine.worker,
+            default_dir,
+            self,
         )
         dialog.start_export.connect(self.preview.export_job)
         dialog.finished.connect(lambda _r: self.preview.render_missing())  # the export paused the preview
