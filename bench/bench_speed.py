@@ -186,7 +186,7 @@ def render_rows(info: ModelInfo, frames: int, size: int, out_dir: Path, naive_ms
     for ext in ("mp4", "gif"):
         start = time.perf_counter()
         with open_writer(out_dir / f"piped.{ext}", fps=24) as writer:
-            write_frames(frames_iter(), writer)
+            write_frames(frames_iter(), writer, threaded=True)
         timings[f"{ext}, overlapped pipeline"] = time.perf_counter() - start
         start = time.perf_counter()
         with open_writer(out_dir / f"plain.{ext}", fps=24) as writer:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from morphapp.core import pipeline
 from morphapp.core.cancel import CancelToken
 from morphapp.core.keyframes import Keyframe
 from morphapp.core.pipeline import write_frames
@@ -44,36 +45,65 @@ def _no_writer_thread() -> bool:
     return not any(t.name == "morphapp-writer" for t in threading.enumerate())
 
 
-def test_pipeline_frames_equal_the_plain_loop(taef2: TaeCodec, pairs_dir: Path) -> None:
+BOTH = pytest.mark.parametrize("threaded", [True, False], ids=["writer-thread", "in-thread"])
+
+
+@BOTH
+def test_pipeline_frames_equal_the_plain_loop(taef2: TaeCodec, pairs_dir: Path, threaded: bool) -> None:
     keys = [Keyframe(pairs_dir / "cat.png"), Keyframe(pairs_dir / "dog.png")]
     settings = MorphSettings(size=(64, 48), segment_frames=(5,), hold=1)
     plain = [f.pixels for f in render_frames(keys, taef2, settings)]
     sink = ListSink()
-    assert write_frames(render_frames(keys, taef2, settings), sink) == len(plain)
+    assert write_frames(render_frames(keys, taef2, settings), sink, threaded=threaded) == len(plain)
     assert len(sink.frames) == len(plain) == 8
     assert all(np.array_equal(a, b) for a, b in zip(plain, sink.frames, strict=True))
 
 
-def test_pipeline_mp4_is_the_plain_loops_file(tmp_path: Path) -> None:
-    with open_writer(tmp_path / "plain.mp4", fps=12) as writer:
+@pytest.mark.parametrize("ext", ["mp4", "gif"])
+def test_pipeline_file_is_the_plain_loops_file_either_way(tmp_path: Path, ext: str) -> None:
+    with open_writer(tmp_path / f"plain.{ext}", fps=12) as writer:
         for frame in _synthetic(10):
             writer.write(frame.pixels)
-    with open_writer(tmp_path / "piped.mp4", fps=12) as writer:
-        write_frames(_synthetic(10), writer)
-    assert (tmp_path / "piped.mp4").read_bytes() == (tmp_path / "plain.mp4").read_bytes()
+    expected = (tmp_path / f"plain.{ext}").read_bytes()
+    for threaded in (True, False, None):
+        with open_writer(tmp_path / f"piped.{ext}", fps=12) as writer:
+            assert write_frames(_synthetic(10), writer, threaded=threaded) == 10
+        assert (tmp_path / f"piped.{ext}").read_bytes() == expected, threaded
 
 
-def test_writer_error_stops_the_render_and_is_raised() -> None:
+@pytest.mark.parametrize(
+    "cpus, torch_threads, expected",
+    [(2, 2, False), (1, 1, False), (2, 1, True), (4, 4, True), (8, 4, True), (16, 16, True)],
+)
+def test_writer_thread_only_where_a_core_is_spare(
+    monkeypatch: pytest.MonkeyPatch, cpus: int, torch_threads: int, expected: bool
+) -> None:
+    monkeypatch.setattr(pipeline, "usable_cpus", lambda: cpus)
+    monkeypatch.setattr(pipeline.torch, "get_num_threads", lambda: torch_threads)
+    assert pipeline.overlap_by_default() is expected
+    threads_seen: set[str] = set()
+    sink = ListSink()
+    written = write_frames(
+        _synthetic(4), sink, on_written=lambda _f: threads_seen.add(threading.current_thread().name)
+    )
+    assert written == 4 and len(sink.frames) == 4
+    assert threads_seen == {"morphapp-writer" if expected else threading.current_thread().name}
+
+
+@BOTH
+def test_writer_error_stops_the_render_and_is_raised(threaded: bool) -> None:
     produced: list[int] = []
     sink = ListSink(fail_at=2)
     with pytest.raises(OSError, match="No space"):
-        write_frames(_synthetic(50, produced=produced), sink, depth=2)
+        write_frames(_synthetic(50, produced=produced), sink, depth=2, threaded=threaded)
     assert len(sink.frames) == 2
     assert len(produced) <= 2 + 1 + 2 + 1  # written, failed, queued, the one being put
+    assert len(produced) == 3 or threaded  # in this thread: not one frame more than failed
     assert _no_writer_thread()
 
 
-def test_cancel_propagates_drops_queued_frames_and_leaves_no_file(tmp_path: Path) -> None:
+@BOTH
+def test_cancel_propagates_drops_queued_frames_and_leaves_no_file(tmp_path: Path, threaded: bool) -> None:
     cancel = CancelToken()
 
     def frames() -> Iterator[Frame]:
@@ -85,13 +115,14 @@ def test_cancel_propagates_drops_queued_frames_and_leaves_no_file(tmp_path: Path
 
     target = tmp_path / "m.mp4"
     with pytest.raises(Cancelled), open_writer(target, fps=12) as writer:
-        write_frames(frames(), writer)
+        write_frames(frames(), writer, threaded=threaded)
     assert writer.frames_written <= 4
     assert list(tmp_path.iterdir()) == []
     assert _no_writer_thread()
 
 
-def test_peak_memory_does_not_grow_with_frame_count() -> None:
+@BOTH
+def test_peak_memory_does_not_grow_with_frame_count(threaded: bool) -> None:
     class SlowSink:
         def write(self, frame: np.ndarray) -> None:
             threading.Event().wait(0.001)  # slower than the producer: the queue stays full
@@ -99,7 +130,7 @@ def test_peak_memory_does_not_grow_with_frame_count() -> None:
     def peak(count: int) -> int:
         tracemalloc.start()
         try:
-            write_frames(_synthetic(count, side=256), SlowSink(), depth=3)
+            write_frames(_synthetic(count, side=256), SlowSink(), depth=3, threaded=threaded)
             return tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
