@@ -23,7 +23,8 @@ def test_a_relative_model_path_gives_absolute_files_that_survive_a_chdir(
     monkeypatch.chdir(tmp_path)  # elsewhere, as the GUI or a project may be
     monkeypatch.setenv("MORPHAPP_MODEL_PATH", str(taef2_dir))
     again = next(m for m in scan(cache=ScanCache(tmp_path / "scan.json")).models if m.name == "taef2")
-    assert again.files == first.files and all(p.is_file() for p in again.files)
+    assert [p.resolve() for p in again.files] == [p.resolve() for p in first.files]
+    assert all(p.is_absolute() and p.is_file() for p in again.files)
 
 
 def test_cache_entries_with_relative_paths_are_described_again(
