@@ -29,6 +29,14 @@ _log = logging.getLogger(__name__)
 NoteFn = Callable[[str], None]
 PIPELINES = {"SD 1.x-2.x": "StableDiffusionPipeline", "SD 1.x": "StableDiffusionPipeline",
              "SD 2.x": "StableDiffusionPipeline", "SDXL": "StableDiffusionXLPipeline"}  # fmt: skip
+# Where diffusers itself would fetch a single-file checkpoint's configuration from (its
+# DIFFUSERS_DEFAULT_PIPELINE_PATHS): a copy in the Hugging Face cache serves offline. As there,
+# SD 2.x means 2.1 (768 px, v-prediction); a 2.x-base checkpoint needs its own ``.config`` folder.
+BASE_REPOS = {
+    "SD 1.x": "stable-diffusion-v1-5/stable-diffusion-v1-5",
+    "SD 2.x": "stabilityai/stable-diffusion-2-1",
+    "SDXL": "stabilityai/stable-diffusion-xl-base-1.0",
+}
 
 
 def _quiet_libraries() -> None:
@@ -189,32 +197,59 @@ def load_pipeline(info: ModelInfo, dtype: torch.dtype) -> object:
 
     pipeline_class = getattr(diffusers, class_name)
     path = info.paths[0] if info.paths else info.folder
-    try:
-        if path.is_dir():
-            kwargs: dict[str, object] = {
-                "local_files_only": True,
-                "torch_dtype": dtype,
-                "use_safetensors": True,
-            }
-            if class_name == "StableDiffusionPipeline":
-                kwargs.update(safety_checker=None, requires_safety_checker=False)
-            return pipeline_class.from_pretrained(path, **kwargs)
+    config: Path | None = None
+    if not path.is_dir():
         if path.suffix.lower() != ".safetensors":
             raise ModelError(
                 f"{path}: a pickled checkpoint ({path.suffix}); pickles can run code when loaded, so "
                 "morphapp reads only .safetensors checkpoints: convert it, or use a diffusers folder"
             )
-        return pipeline_class.from_single_file(path, local_files_only=True, dtype=dtype)
-    except ModelError:
-        raise
+        # diffusers infers the family from the keys but takes every part's configuration (and the
+        # tokenizer) from a diffusers folder; without ``config=`` it would fetch one from the Hub,
+        # even with local_files_only. So morphapp finds one itself, or says where to put one.
+        config = single_file_config(path, family)
+    kwargs: dict[str, object] = {"local_files_only": True}
+    if class_name == "StableDiffusionPipeline":
+        kwargs.update(safety_checker=None, requires_safety_checker=False)
+    from diffusers.loaders.single_file_utils import SingleFileComponentError
+
+    try:
+        if config is None:
+            return pipeline_class.from_pretrained(path, torch_dtype=dtype, use_safetensors=True, **kwargs)
+        if class_name == "StableDiffusionPipeline":
+            kwargs.update(feature_extractor=None)  # the config may name one; the morph has no use for it
+        return pipeline_class.from_single_file(str(path), config=str(config), dtype=dtype, **kwargs)
     except OSError as exc:
+        where = "" if config is None else f" with the configuration in {config}"
         raise ModelError(
-            f"{path}: cannot load this {family} model offline ({_first_line(exc)}); a single-file "
-            "checkpoint needs its configuration in the Hugging Face cache (load it once online), "
-            "or use a diffusers folder"
+            f"{path}: cannot load this {family} model offline{where} ({_first_line(exc)})"
         ) from exc
-    except (ValueError, KeyError, RuntimeError, TypeError) as exc:
+    except (ValueError, KeyError, RuntimeError, TypeError, SingleFileComponentError) as exc:
         raise ModelError(f"{path}: not a loadable {family} model ({_first_line(exc)})") from exc
+
+
+def single_file_config(checkpoint: Path, family: str) -> Path:
+    """The diffusers configuration folder for a single-file checkpoint (``model_index.json``, each
+    part's ``config.json``, the tokenizer files; no weights): ``<checkpoint name>.config`` beside it,
+    else the family's base repository in the Hugging Face cache. A ModelError saying how to get one
+    when neither is there."""
+    beside = checkpoint.with_name(checkpoint.stem + ".config")
+    if (beside / "model_index.json").is_file():
+        return beside
+    repo = BASE_REPOS.get(family)
+    if repo is not None:
+        from morphapp.models.hf_cache import current_snapshot, repo_folder
+
+        snapshot = current_snapshot(repo_folder(repo))
+        if snapshot is not None and (snapshot / "model_index.json").is_file():
+            return snapshot
+    fetch = f'`hf download {repo} --include "*.json" --include "*.txt"` once online, or ' if repo else ""
+    raise ModelError(
+        f"{checkpoint}: a single-file {family} checkpoint needs the diffusers configuration of its "
+        f"model (model_index.json, each part's config.json, the tokenizer files; no weights), and "
+        f"none is here: {fetch}copy those files of a diffusers folder of the same model into a "
+        f"folder {beside.name} beside the checkpoint; or use a diffusers folder"
+    )
 
 
 def _first_line(exc: BaseException) -> str:
