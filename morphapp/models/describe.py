@@ -93,6 +93,8 @@ def describe_diffusers(name: str, folder: Path) -> ModelInfo:
         value = _read_json(vae_config).get("latent_channels")
         channels = value if isinstance(value, int) and not isinstance(value, bool) else None
     fmt = "onnx" if cls.startswith("Onnx") else "diffusers"
+    if not _has_weights(folder):
+        raise ModelError(f"{folder}: a diffusers configuration without weights (nothing to load)")
     return ModelInfo(
         name, "diffusers", f"{_pipeline_family(cls)} ({cls})", channels, None, None,
         format=fmt, paths=(folder,), size_bytes=_tree_size(folder),
@@ -155,6 +157,15 @@ def _size(paths: list[Path]) -> int:
         with contextlib.suppress(OSError):  # a file removed meanwhile counts as empty
             total += path.stat().st_size
     return total
+
+
+def _has_weights(folder: Path) -> bool:
+    for _parent, _dirs, names in os.walk(folder):
+        if any(
+            name.lower().endswith((".safetensors", ".bin", ".onnx", ".ckpt", ".pth", ".pt")) for name in names
+        ):
+            return True
+    return False
 
 
 def _tree_size(folder: Path) -> int:

@@ -111,6 +111,8 @@ def _walk(root: SearchRoot, result: ScanResult, seen: set[str], cache: ScanCache
             except OSError:
                 continue
         name = root.name if folder == root.path else None
+        if folder.name.endswith(".config") and folder != root.path:
+            continue  # a single-file checkpoint's configuration (morphapp.diffusion), not a model
         if any(f.name == "model_index.json" for f in files):
             # A pipeline is one model; its vae/, unet/ ... folders are parts of it, not models.
             try:

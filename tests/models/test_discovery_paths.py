@@ -48,3 +48,23 @@ def test_cache_entries_with_relative_paths_are_described_again(
     monkeypatch.chdir(tmp_path)
     found = next(m for m in scan(cache=ScanCache(cache_file)).models if m.name == "taef2")
     assert all(p.is_absolute() and p.is_file() for p in found.files)
+
+
+def test_configuration_folders_are_not_models(tmp_path: Path) -> None:
+    """A single-file checkpoint's ``<name>.config`` folder and a weightless pipeline (configs only)
+    are not listed as models: they would fail to load."""
+    import json
+
+    from tests.models.fakes import write_diffusers_pipeline
+
+    config = tmp_path / "sd15.config"
+    (config / "unet").mkdir(parents=True)
+    (config / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline"}))
+    (config / "unet" / "config.json").write_text("{}")
+    bare = tmp_path / "configs-only"
+    bare.mkdir()
+    (bare / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline"}))
+    write_diffusers_pipeline(tmp_path / "real-sd", "StableDiffusionPipeline", 4)
+    result = scan([tmp_path], cache=ScanCache(None))
+    assert [m.name for m in result.models] == ["real-sd"]
+    assert any("configs-only: a diffusers configuration without weights" in line for line in result.skipped)
