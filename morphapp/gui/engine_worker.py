@@ -133,7 +133,7 @@ class EngineWorker(QObject):
         self._infos: dict[ModelChoice, ModelInfo] = {}
         self._diffusion: tuple[ModelChoice, Any] | None = None  # (choice, DiffusionModel)
         self._inversions: Any = None  # morphapp.diffusion.cache.InversionCache, made on first use
-        self._previewers: dict[int, LatentCodec | None] = {}  # latent channels -> TAE for step previews
+        self._previewers: dict[str, LatentCodec | None] = {}  # model family -> TAE for step previews
         self._codec: LatentCodec | None = None
         self._choice: ModelChoice | None = None
         self.backend_choice: Choice | None = None  # how the codec in use runs
@@ -189,7 +189,7 @@ class EngineWorker(QObject):
 
         return render_diffusion_frames(
             keyframes, model, settings, frame_indices=order, cache=self._inversions, cancel=cancel,
-            progress=progress, on_step=on_step, preview=self._previewer(model.latent_channels),
+            progress=progress, on_step=on_step, preview=self._previewer(model),
         )  # fmt: skip
 
     def is_diffusion(self, choice: ModelChoice) -> bool:
@@ -215,18 +215,14 @@ class EngineWorker(QObject):
             self.model_ready.emit(f"{model.name} on {describe_device(device)}, {dtype} (diffusion)")
         return self._diffusion[1]
 
-    def _previewer(self, latent_channels: int) -> LatentCodec | None:
-        """A TAE decoder of the diffusion model's latent space for step previews, if one is installed."""
-        if latent_channels not in self._previewers:
-            from morphapp.models.discovery import scan
+    def _previewer(self, model: Any) -> LatentCodec | None:
+        """The TAE of the diffusion model's latent space for step previews, if one is installed."""
+        if model.family not in self._previewers:
+            from morphapp.diffusion.preview import preview_model_for
 
-            found = next(
-                (m for m in scan().models if m.kind == "tae" and m.latent_channels == latent_channels), None
-            )
-            self._previewers[latent_channels] = (
-                TaeCodec(found, torch.device("cpu")) if found is not None else None
-            )
-        return self._previewers[latent_channels]
+            found = preview_model_for(model.family, model.latent_channels)
+            self._previewers[model.family] = None if found is None else TaeCodec(found, torch.device("cpu"))
+        return self._previewers[model.family]
 
     def codec_for(self, choice: ModelChoice) -> LatentCodec:
         if self._codec is None or choice != self._choice:
