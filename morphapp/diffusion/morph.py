@@ -9,6 +9,7 @@ two noises under the lerp of the two conditionings, attending to both endpoints 
 
 from __future__ import annotations
 
+import dataclasses
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -55,6 +56,12 @@ class KeyframeState:
     pixels: np.ndarray
 
 
+def states_key(keyframes: Sequence[AnyKeyframe], settings: MorphSettings) -> tuple[object, ...]:
+    """What keyframe states depend on: the keyframes and the settings that reach the denoising."""
+    options = dataclasses.replace(settings.diffusion, pacing="linear")  # pacing only moves in-betweens
+    return (tuple(keyframes), settings.size, settings.fit, settings.background, settings.seed, options)
+
+
 class DiffusionMorpher:
     def __init__(
         self,
@@ -72,6 +79,7 @@ class DiffusionMorpher:
         self.model = model
         self.keyframes = list(keyframes)
         self.settings = settings
+        self.key = states_key(keyframes, settings)
         self.cache = cache if cache is not None else InversionCache()
         self.cancel = cancel
         self.progress = progress
@@ -104,6 +112,30 @@ class DiffusionMorpher:
         self.ladder = MemoryLadder(self._apply_rung, self.note)
 
     # --- public -------------------------------------------------------------------------------
+    def reusable_for(
+        self, model: DiffusionModel, keyframes: Sequence[AnyKeyframe], settings: MorphSettings
+    ) -> bool:
+        """Whether this morpher's keyframe states hold for another render (a preview after an edit of
+        the timing, easing or pacing keeps them; other keyframes, size or diffusion settings do not)."""
+        return model is self.model and self.key == states_key(keyframes, settings)
+
+    def attach(
+        self,
+        *,
+        settings: MorphSettings,
+        cancel: CancelToken | None,
+        progress: ProgressFn | None,
+        note: NoteFn | None,
+        on_step: StepFn | None,
+    ) -> None:
+        """Take over the UNet's attention hooks (another morpher may have had them) and this render's
+        settings and callbacks."""
+        attention.install(self.model.unet, self.state)
+        self.settings = settings
+        self.cancel, self.progress, self.on_step = cancel, progress, on_step
+        self.note = note or (lambda _line: None)
+        self.ladder = MemoryLadder(self._apply_rung, self.note)
+
     def keyframe_pixels(self, index: int) -> np.ndarray:
         return self.keyframe_state(index).pixels
 

@@ -50,15 +50,24 @@ def render_diffusion_frames(
     on_step: StepFn | None = None,
     preview: LatentCodec | None = None,
     pacing_reports: list[PacingReport] | None = None,
+    morpher: DiffusionMorpher | None = None,
 ) -> Iterator[Frame]:
-    """Yield the morph's frames; raises ``Cancelled`` between denoising steps when ``cancel`` is set."""
+    """Yield the morph's frames; raises ``Cancelled`` between denoising steps when ``cancel`` is set.
+
+    ``morpher``: a ``DiffusionMorpher`` kept from an earlier render, whose keyframe states (recorded
+    attention, denoised keyframes) are reused when they still hold, as the GUI's previews do after
+    a timing edit; a new one is made otherwise.
+    """
     check_keyframes(list(keyframes))
     plan = plan_for(settings, len(keyframes))
     order = [plan[i] for i in frame_indices] if frame_indices is not None else plan
-    morpher = DiffusionMorpher(
-        model, keyframes, settings, cache=cache, cancel=cancel, progress=progress, note=note,
-        on_step=on_step, preview=preview,
-    )  # fmt: skip
+    if morpher is not None and morpher.reusable_for(model, keyframes, settings):
+        morpher.attach(settings=settings, cancel=cancel, progress=progress, note=note, on_step=on_step)
+    else:
+        morpher = DiffusionMorpher(
+            model, keyframes, settings, cache=cache, cancel=cancel, progress=progress, note=note,
+            on_step=on_step, preview=preview,
+        )  # fmt: skip
     morpher.prepare({k for spec in order for k in (spec.a, spec.b)})
     reports = pacing_reports if pacing_reports is not None else []
     remaps: dict[int, dict[float, float]] = {}

@@ -133,6 +133,7 @@ class EngineWorker(QObject):
         self._infos: dict[ModelChoice, ModelInfo] = {}
         self._diffusion: tuple[ModelChoice, Any] | None = None  # (choice, DiffusionModel)
         self._inversions: Any = None  # morphapp.diffusion.cache.InversionCache, made on first use
+        self._morpher: Any = None  # the last DiffusionMorpher: its keyframe states serve later previews
         self._previewers: dict[str, LatentCodec | None] = {}  # model family -> TAE for step previews
         self._codec: LatentCodec | None = None
         self._choice: ModelChoice | None = None
@@ -187,9 +188,17 @@ class EngineWorker(QObject):
             image = None if step.preview is None else to_qimage(step.preview)
             self.step_ready.emit(generation, step.label, step.step, step.total, image)
 
+        from morphapp.diffusion.morph import DiffusionMorpher
+
+        morpher = self._morpher
+        if morpher is None or not morpher.reusable_for(model, keyframes, settings):
+            # Kept across jobs: a timing, easing or pacing edit re-renders without re-denoising keyframes.
+            morpher = self._morpher = DiffusionMorpher(
+                model, keyframes, settings, cache=self._inversions, preview=self._previewer(model)
+            )
         return render_diffusion_frames(
-            keyframes, model, settings, frame_indices=order, cache=self._inversions, cancel=cancel,
-            progress=progress, on_step=on_step, preview=self._previewer(model),
+            keyframes, model, settings, frame_indices=order, cancel=cancel, progress=progress,
+            on_step=on_step, morpher=morpher,
         )  # fmt: skip
 
     def is_diffusion(self, choice: ModelChoice) -> bool:
@@ -203,7 +212,7 @@ class EngineWorker(QObject):
             from morphapp.diffusion.cache import InversionCache, default_cache_folder
             from morphapp.diffusion.model import DiffusionModel
 
-            self._diffusion = None  # free the old one's memory before loading
+            self._diffusion = self._morpher = None  # free the old one's memory before loading
             device = resolve_device(choice.device)
             dtype = None if choice.dtype == "auto" else resolve_dtype(choice.dtype, device)
             model = DiffusionModel(info, device, dtype, note=_log.info)

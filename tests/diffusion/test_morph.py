@@ -336,3 +336,20 @@ def test_only_a_few_keyframe_states_are_kept_and_evicted_ones_come_back_the_same
         assert len(morpher._states) <= MAX_KEYFRAME_STATES
     assert 0 not in morpher._states  # evicted: its recorded attention is gone
     np.testing.assert_array_equal(morpher.frame(0, 1, 0.5), first)  # re-denoised, identical
+
+
+def test_a_kept_morpher_serves_a_retimed_render_without_denoising_keyframes_again(
+    tiny_sd: DiffusionModel,
+) -> None:
+    keyframes = [PromptKeyframe("a fox", seed=1), PromptKeyframe("a car", seed=2)]
+    morpher = DiffusionMorpher(tiny_sd, keyframes, settings(frames=3))
+    render(keyframes, tiny_sd, settings(frames=3), morpher=morpher)
+    steps: list[StepInfo] = []
+    retimed = settings(frames=5, pacing="even")
+    again = render(keyframes, tiny_sd, retimed, morpher=morpher, on_step=steps.append)
+    assert steps and not any(s.label.startswith("keyframe") for s in steps)  # states reused
+    fresh = render(keyframes, tiny_sd, retimed)
+    for a, b in zip(again, fresh, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not morpher.reusable_for(tiny_sd, keyframes, MorphSettings(size=(48, 48), frames=5))
+    assert not morpher.reusable_for(tiny_sd, keyframes[::-1], settings(frames=5))
