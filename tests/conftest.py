@@ -29,8 +29,13 @@ def _private_user_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
         for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_ENDPOINT", "MORPHAPP_HF_ENDPOINT"):
             mp.delenv(var, raising=False)
         mp.setenv("HF_HUB_OFFLINE", "1")
-        # The real TAEF2 weights beside the repo, unless the runner names other model folders.
-        if not os.environ.get("MORPHAPP_MODEL_PATH"):
+        # The real TAEF2 weights beside the repo, unless the runner names other model folders
+        # (made absolute: some tests change directory).
+        given = os.environ.get("MORPHAPP_MODEL_PATH")
+        if given:
+            entries = [os.path.abspath(e) for e in given.split(os.pathsep) if e.strip()]
+            mp.setenv("MORPHAPP_MODEL_PATH", os.pathsep.join(entries))
+        else:
             mp.setenv("MORPHAPP_MODEL_PATH", str(SHARED / "models"))
         yield home
 
