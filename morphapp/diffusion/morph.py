@@ -254,11 +254,13 @@ class DiffusionMorpher:
         def guided_fn(x: torch.Tensor, step: int, timestep: int) -> torch.Tensor:
             self.state.step = step
             if self.split_batch:  # the VRAM ladder's second rung: the same maths, half the memory
-                self.state.part = 0
-                out_u = self.model.predict(x, timestep, uncond)
-                self.state.part = 1
-                out_c = self.model.predict(x, timestep, cond)
-                self.state.part = None
+                try:
+                    self.state.part = 0
+                    out_u = self.model.predict(x, timestep, uncond)
+                    self.state.part = 1
+                    out_c = self.model.predict(x, timestep, cond)
+                finally:
+                    self.state.part = None
             else:
                 out_u, out_c = self.model.predict(x, timestep, both).chunk(2)
             return (out_u + guidance * (out_c - out_u)).cpu()
