@@ -51,7 +51,8 @@ def image_keyframes(keyframes: Sequence[AnyKeyframe], model_name: str) -> list[K
         if isinstance(keyframe, PromptKeyframe):
             raise InputError(
                 f"keyframe {i + 1} is a prompt ({keyframe.prompt!r}); {model_name} is an autoencoder and can "
-                "only morph images: choose a Stable Diffusion model with --model for prompt keyframes"
+                "only morph images: choose a Stable Diffusion model for prompt keyframes (--model, or Model "
+                "in the window)"
             )
     return list(keyframes)  # type: ignore[arg-type]  # checked above
 

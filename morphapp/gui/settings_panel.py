@@ -86,14 +86,37 @@ class SettingsPanel(QWidget):
         self.diffusion_steps.setToolTip("DDIM denoising steps per frame: more is slower and finer")
         self.even_pacing = QCheckBox("Even pacing (renders twice)")
         self.even_pacing.setToolTip("Re-place in-betweens so that neighbouring frames differ evenly")
+        # Guidance 0 in the spin box stands for "auto" (1 for images, 7.5 with prompt keyframes).
+        self.guidance = QDoubleSpinBox()
+        self.guidance.setObjectName("diffusionGuidance")
+        self.guidance.setRange(0.0, 30.0)
+        self.guidance.setSingleStep(0.5)
+        self.guidance.setSpecialValueText("Auto")
+        self.guidance.setToolTip(
+            "Classifier-free guidance: Auto is 1 for image morphs, 7.5 with prompt keyframes"
+        )
+        self.strength = QDoubleSpinBox()
+        self.strength.setObjectName("diffusionStrength")
+        self.strength.setRange(0.05, 1.0)
+        self.strength.setSingleStep(0.05)
+        self.strength.setToolTip(
+            "How far images are inverted towards noise: 1 = fully, lower keeps more of them"
+        )
+        self.attn_steps = QDoubleSpinBox()
+        self.attn_steps.setObjectName("diffusionAttention")
+        self.attn_steps.setRange(0.0, 1.0)
+        self.attn_steps.setSingleStep(0.1)
+        self.attn_steps.setToolTip("Share of the steps in which in-betweens attend to both keyframes")
         model_box = self._group(
             "Model",
             [("Model", self.model), ("Device", self.device), ("", self.in_use),
-             ("Steps", self.diffusion_steps), ("", self.even_pacing)],
+             ("Steps", self.diffusion_steps), ("Guidance", self.guidance), ("Strength", self.strength),
+             ("Attention", self.attn_steps), ("", self.even_pacing)],
         )  # fmt: skip
         model_box.layout().addRow(self.prompt_button)  # type: ignore[union-attr]
         model_box.layout().addRow(self.prompt_note)  # type: ignore[union-attr]
-        self.diffusion_steps.valueChanged.connect(self._diffusion_changed)
+        for spin in (self.diffusion_steps, self.guidance, self.strength, self.attn_steps):
+            spin.valueChanged.connect(self._diffusion_changed)
         self.even_pacing.toggled.connect(self._diffusion_changed)
 
         # Output
@@ -255,6 +278,9 @@ class SettingsPanel(QWidget):
         options = dataclasses.replace(
             self.doc.settings.diffusion,
             steps=self.diffusion_steps.value(),
+            guidance=self.guidance.value() or None,  # 0 shows "Auto"
+            strength=round(self.strength.value(), 2),
+            attn_steps=round(self.attn_steps.value(), 2),
             pacing="even" if self.even_pacing.isChecked() else "linear",
         )
         self.doc.set_settings("Change diffusion settings", diffusion=options)
@@ -266,7 +292,7 @@ class SettingsPanel(QWidget):
     def _show_model_kind(self) -> None:
         diffusion = self.uses_diffusion()
         self.prompt_button.setEnabled(diffusion)
-        for widget in (self.diffusion_steps, self.even_pacing):
+        for widget in (self.diffusion_steps, self.guidance, self.strength, self.attn_steps, self.even_pacing):
             widget.setEnabled(diffusion)
         self.prompt_note.setText(
             "Type a prompt as a keyframe, between or beside images."
@@ -322,6 +348,9 @@ class SettingsPanel(QWidget):
             index = self.model.findData(doc.model)
             self.model.setCurrentIndex(index if index >= 0 else 0)
             self.diffusion_steps.setValue(s.diffusion.steps)
+            self.guidance.setValue(s.diffusion.guidance or 0.0)
+            self.strength.setValue(s.diffusion.strength)
+            self.attn_steps.setValue(s.diffusion.attn_steps)
             self.even_pacing.setChecked(s.diffusion.pacing == "even")
             self._show_model_kind()
         finally:

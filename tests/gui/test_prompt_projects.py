@@ -51,6 +51,12 @@ def test_diffusion_model_prompt_keyframe_preview_steps_and_export(
     panel.model.activated.emit(index)  # as a click on the item does
     assert panel.prompt_button.isEnabled() and panel.diffusion_steps.isEnabled()
     assert panel.diffusion_steps.value() == 2
+    assert panel.guidance.text() == "Auto" and panel.strength.value() == 1.0
+    panel.guidance.setValue(3.0)
+    panel.attn_steps.setValue(0.4)
+    assert window.document.settings.diffusion == DiffusionSettings(steps=2, guidance=3.0, attn_steps=0.4)
+    panel.guidance.setValue(0.0)  # back to Auto
+    assert window.document.settings.diffusion.guidance is None
     steps: list[tuple[str, int, int]] = []
     window.engine.worker.step_ready.connect(
         lambda _g, label, step, total, _i: steps.append((label, step, total))
