@@ -52,7 +52,7 @@ def _started_writing(target: Path, name: str) -> bool:
     # GIF: Python's 8 kB write buffer fills after two or three 64x64 frames, so a non-empty
     # temp file means frames are streaming. MP4: x264 holds ~40 frames of look-ahead before
     # its first packet, so only the temp file's existence is visible; the render is then
-    # well under way (the writer opens after the model loaded), and 60 frames leave seconds.
+    # well under way (the writer opens after the model loaded), and 400 frames leave seconds.
     return bool(parts) and (name.endswith(".mp4") or parts[0].stat().st_size > 0)
 
 
@@ -66,7 +66,9 @@ def test_kill_9_during_export_keeps_the_previous_output(
     _previous_export(target)
     before = snapshot(out_dir)
 
-    proc = start_cli("render", *keys, "-o", target, "--size", SIZE, "--frames", "60", "-q",
+    # 400 frames: long enough that the render cannot finish (and rename) between the checks and the
+    # kill even with bf16 on a quiet machine (60 frames took ~1 s there and raced); killed early anyway.
+    proc = start_cli("render", *keys, "-o", target, "--size", SIZE, "--frames", "400", "-q",
                      cwd=tmp_path, env=cli_env(model_path_env))  # fmt: skip
     wait_until(lambda: _started_writing(target, name), proc)
     if name.endswith(".mp4"):
