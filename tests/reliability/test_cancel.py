@@ -181,7 +181,8 @@ def test_ctrl_c_mid_render_writes_nothing(
     tmp_path: Path, keys: list[Path], model_path_env: str, name: str
 ) -> None:
     target = tmp_path / name
-    proc = start_cli("render", *keys, "-o", target, "--size", SIZE, "--frames", "60", "-q",
+    # 400 frames, interrupted early: 60 could finish before the signal on a fast quiet machine.
+    proc = start_cli("render", *keys, "-o", target, "--size", SIZE, "--frames", "400", "-q",
                      cwd=tmp_path, env=cli_env(model_path_env))  # fmt: skip
     if name == "frames":
         wait_until(lambda: len(temp_frames(target)) >= 1, proc)  # frames are being written
