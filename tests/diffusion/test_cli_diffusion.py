@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -111,3 +112,35 @@ def test_a_pickled_single_file_checkpoint_is_refused(tmp_path: Path) -> None:
     info = ModelInfo("sd15", "checkpoint", "SD 1.x", 4, None, None, format="pickle", paths=(ckpt,))
     with pytest.raises(ModelError, match="reads only .safetensors checkpoints"):
         load_pipeline(info, __import__("torch").float32)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX signals (SIGKILL)")
+def test_a_killed_diffusion_png_sequence_resumes_to_the_same_frames(
+    pairs_dir: Path, tiny_sd_dir: Path, tmp_path: Path
+) -> None:
+    """kill -9 mid-render (a real process), then --resume: only the missing frames are made, and
+    they equal an uninterrupted render's (even pacing re-places them alike from the whole plan)."""
+    from tests.reliability.conftest import (
+        cli_env,
+        frame_hashes,
+        kill_hard,
+        start_cli,
+        temp_frames,
+        wait_until,
+    )
+
+    args = ["render", pairs_dir / "cat.png", "prompt[2]:a fox", "--model", tiny_sd_dir, "--frames", "24",
+            "--pacing", "even", "--format", "png", "--size", "32x32", "--steps", "12", "-q"]  # fmt: skip
+    reference = tmp_path / "reference"
+    code, err = run_cli(*args, "-o", reference)
+    assert code == 0, err
+    target = tmp_path / "frames"
+    proc = start_cli(*args, "-o", target, cwd=tmp_path, env=cli_env())
+    wait_until(lambda: len(temp_frames(target)) >= 3, proc)
+    kill_hard(proc)
+    kept = len(temp_frames(target))
+    assert 3 <= kept < 24
+    proc = start_cli(*args, "-o", target, "--resume", cwd=tmp_path, env=cli_env())
+    _, stderr = proc.communicate(timeout=600)
+    assert proc.returncode == 0, stderr
+    assert frame_hashes(target) == frame_hashes(reference)
