@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import torch
@@ -15,6 +16,15 @@ from morphapp.models.tae_codec import TaeCodec
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 PAIRS_DIR = SHARED / "testdata" / "pairs"
+# Set by .ci/run: a test that needs ../shared fails instead of skipping, so CI cannot pass
+# without its data. A clone without ../shared (and no variable) still runs the rest.
+REQUIRE_DATA_VAR = "MORPHAPP_REQUIRE_TEST_DATA"
+
+
+def missing_test_data(what: str) -> NoReturn:
+    if os.environ.get(REQUIRE_DATA_VAR, "").strip() not in ("", "0"):
+        pytest.fail(f"{what}, and {REQUIRE_DATA_VAR} is set: the test data is required here", pytrace=False)
+    pytest.skip(what)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -40,10 +50,20 @@ def _private_user_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
         yield home
 
 
+@pytest.fixture
+def no_builtin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An install whose built-in models were removed: the built-in folder is a missing one."""
+    from morphapp.models import builtin
+
+    gone = tmp_path / "builtin-removed"
+    monkeypatch.setenv(builtin.ENV_VAR, str(gone))
+    return gone
+
+
 @pytest.fixture(scope="session")
 def pairs_dir() -> Path:
     if not PAIRS_DIR.is_dir():
-        pytest.skip(f"test photos not found at {PAIRS_DIR}")
+        missing_test_data(f"test photos not found at {PAIRS_DIR}")
     return PAIRS_DIR
 
 
@@ -52,7 +72,7 @@ def model_path_env() -> str:
     """The MORPHAPP_MODEL_PATH that .ci/run sets (defaults to ../shared/models)."""
     value = os.environ.get("MORPHAPP_MODEL_PATH") or str(SHARED / "models")
     if not any(Path(p).is_dir() for p in value.split(os.pathsep) if p):
-        pytest.skip(f"no model folder found in MORPHAPP_MODEL_PATH={value!r}")
+        missing_test_data(f"no model folder found in MORPHAPP_MODEL_PATH={value!r}")
     return value
 
 

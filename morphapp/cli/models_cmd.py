@@ -6,14 +6,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
 from morphapp.core.device import DEVICE_CHOICES, describe_device, resolve_device
-from morphapp.models import backend
+from morphapp.models import backend, builtin, hf_cache
 from morphapp.models.backend import BACKEND_CHOICES, MAX_AGE_DAYS, PRECISION_CHOICES, choose
-from morphapp.models.discovery import ENV_VAR, ModelInfo, find_model, scan
+from morphapp.models.discovery import ENV_VAR, HF_CACHE_SOURCE, ModelInfo, find_model, scan
 from morphapp.models.library import PullProgress, pull
 from morphapp.models.registry import KNOWN_MODELS
 
@@ -80,16 +81,21 @@ def _kind(info: ModelInfo) -> str:
 def run(args: argparse.Namespace) -> int:
     result = scan()
     roots = result.searched
+    hub_cache = hf_cache.hub_cache_dir()
     if args.json:
         doc = {
             "search_paths": [str(r.path) for r in roots],
+            "hf_cache": str(hub_cache),
             "models": [_row(m) for m in result.models],
             "skipped": result.skipped,
         }
         print(json.dumps(doc, indent=2))
         return 0
     if not result.models:
-        print("No models found. `morphapp models pull taef2` fetches a small default one.")
+        print(
+            "No models found, not even the built-in TAEF2 (reinstall morphapp). "
+            "`morphapp models pull taef2` fetches it."
+        )
     else:
         header = ("NAME", "KIND", "FAMILY", "LATENT", "FORMAT", "SIZE", "WHERE")
         rows = [
@@ -107,12 +113,18 @@ def run(args: argparse.Namespace) -> int:
         widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header) - 1)]
         for row in (header, *rows):
             print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1])
-    print(f"\nSearched ({ENV_VAR}, models.toml, ./models, user data dir, Hugging Face cache):")
+    print(f"\nSearched ({ENV_VAR}, models.toml, ./models, user data dir, Hugging Face cache, built-in):")
     for root in roots:
-        print(f"  {root.path}  [{root.source}]{'' if root.path.is_dir() else '  (missing)'}")
+        if root.source == builtin.SOURCE:  # searched just before the built-in folder
+            _print_place(hub_cache, f"{HF_CACHE_SOURCE}: known models and diffusers pipelines")
+        _print_place(root.path, root.source)
     for line in result.skipped:
         print(f"skipped: {line}", file=sys.stderr)
     return 0
+
+
+def _print_place(path: Path, source: str) -> None:
+    print(f"  {path}  [{source}]{'' if path.is_dir() else '  (missing)'}")
 
 
 def run_pull(args: argparse.Namespace) -> int:

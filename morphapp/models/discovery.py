@@ -2,12 +2,14 @@
 
 Search order (first match of a name wins, as on a ``PATH``): ``MORPHAPP_MODEL_PATH``
 (os.pathsep-separated), the folders of ``models.toml`` (with ComfyUI / A1111 installs expanded
-to their model folders), ``./models``, the user data dir's ``models`` folder, then snapshots in
-the Hugging Face hub cache. Each place and its subfolders (two levels) are scanned; a diffusers
-pipeline folder counts as one model. What a model *is* comes from its contents (tensor shapes,
-headers, ``model_index.json``, ONNX graph inputs); a file name only gives it a name. Only TAE
-models can render today: the others are listed, never chosen. What each folder held is cached
-by folder and file signatures (``scan_cache``), so a scan opens only what changed.
+to their model folders), ``./models``, the user data dir's ``models`` folder, snapshots in the
+Hugging Face hub cache, and last the models built into the package (``morphapp.models.builtin``:
+TAEF2), so a fresh install renders offline and anything the artist installs comes first. Each
+place and its subfolders (two levels) are scanned; a diffusers pipeline folder counts as one
+model. What a model *is* comes from its contents (tensor shapes, headers, ``model_index.json``,
+ONNX graph inputs); a file name only gives it a name. TAE models and SD-class diffusion models
+render; the others are listed, never chosen. What each folder held is cached by folder and file
+signatures (``scan_cache``), so a scan opens only what changed.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 import platformdirs
 
 from morphapp.errors import ModelError
-from morphapp.models import hf_cache
+from morphapp.models import builtin, hf_cache
 from morphapp.models.config import configured_folders
 from morphapp.models.describe import describe_diffusers, describe_onnx, describe_pair, describe_single
 from morphapp.models.families import latent_space
@@ -35,6 +37,7 @@ ENV_VAR = "MORPHAPP_MODEL_PATH"
 MAX_DEPTH = 2  # e.g. ComfyUI's checkpoints/SDXL/model.safetensors
 MODEL_SUFFIXES = (*WEIGHT_SUFFIXES, ".onnx")
 PULL_HINT = "`morphapp models pull taef2` fetches one"
+HF_CACHE_SOURCE = "Hugging Face cache"
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ def search_roots() -> list[SearchRoot]:
     for snap in hf_cache.snapshots(known_repos()):
         repo_name = snap.repo.split("/")[-1]
         roots.append(SearchRoot(snap.path, f"HF cache {snap.repo}", repo_name, snap.repo_folder))
+    roots.append(SearchRoot(builtin.builtin_folder(), builtin.SOURCE))
     unique: dict[str, SearchRoot] = {}
     for root in roots:
         unique.setdefault(os.path.normcase(os.path.abspath(root.path)), root)
@@ -177,6 +181,11 @@ def _describe_folder(
                 break
         else:
             singles.append(path)
+    # As diffusers does: of model.bin and model.safetensors, only the safetensors file is read.
+    safe_stems = {p.stem for p in singles if p.suffix.lower() == ".safetensors"}
+    singles = [
+        p for p in singles if p.suffix.lower() in (".safetensors", ".onnx") or p.stem not in safe_stems
+    ]
     describers: list[Callable[[], ModelInfo]] = []
     for pair_name, halves in pairs.items():
         if "decoder" not in halves:
@@ -207,7 +216,10 @@ def _add(result: ScanResult, seen: set[str], root: SearchRoot, found: list[Model
 
 
 def searched_places() -> str:
-    return ", ".join(str(p) for p in model_search_paths())
+    """Every place a model is looked for, the Hugging Face cache folder included, for messages."""
+    places = [str(root.path) for root in search_roots()]
+    cache = str(hf_cache.hub_cache_dir())
+    return ", ".join([*places, f"{cache} ({HF_CACHE_SOURCE})"])
 
 
 def find_model(name_or_path: str | None = None, *, latent_channels: int | None = None) -> ModelInfo:
@@ -244,9 +256,16 @@ def find_model(name_or_path: str | None = None, *, latent_channels: int | None =
             f"no {latent_channels}-channel ({latent_space(latent_channels)}) model found, which this project "
             f"was made with; put one in {searched_places()}, or choose another with --model"
         )
+    folder = builtin.builtin_folder()
+    damaged = next((line for line in result.skipped if line.startswith(str(folder))), None)
+    why = (
+        f"the built-in model is damaged ({damaged}); reinstall morphapp"
+        if damaged
+        else f"the built-in model is missing from {folder}; reinstall morphapp"
+    )
     raise ModelError(
-        f"no model found; put a TAE model (e.g. taef2_encoder.pth + taef2_decoder.pth) in one of "
-        f"{searched_places()}, or set {ENV_VAR} to its folder; {PULL_HINT}"
+        f"no model found: {why}, or put a TAE model (e.g. taef2_encoder.pth + taef2_decoder.pth) in one "
+        f"of {searched_places()}, or set {ENV_VAR} to its folder; {PULL_HINT}"
     )
 
 

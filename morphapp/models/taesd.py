@@ -150,6 +150,24 @@ def split_combined(state: StateDict) -> tuple[StateDict, StateDict]:
     return encoder, decoder
 
 
+def join_combined(encoder: StateDict, decoder: StateDict) -> StateDict:
+    """The inverse of ``split_combined``: one state dict in diffusers' AutoencoderTiny layout.
+
+    This is the layout of the Hugging Face files (``taef2.safetensors``, and each
+    ``diffusion_pytorch_model.safetensors`` of the AutoencoderTiny repositories), and of the
+    built-in model: decoder indices one lower than here, as diffusers has no clamp module.
+    """
+    combined: StateDict = {}
+    for key, value in encoder.items():
+        combined[f"encoder.layers.{key}"] = value
+    for key, value in decoder.items():
+        index, rest = key.split(".", 1)
+        if int(index) < 1:
+            raise ValueError(f"decoder key {key!r}: layer 0 is the clamp, which has no weights")
+        combined[f"decoder.layers.{int(index) - 1}.{rest}"] = value
+    return combined
+
+
 def load_network(kind: str, state: StateDict) -> tuple[nn.Sequential, TaeShape]:
     """Build the encoder or decoder that ``state`` describes and load it strictly."""
     shape = encoder_shape(state) if kind == "encoder" else decoder_shape(state)

@@ -53,11 +53,44 @@ def test_unknown_model_names_the_search_path(library: Path, monkeypatch: pytest.
     assert str(library / "first") in str(err.value)
 
 
-def test_no_model_at_all_says_where_to_put_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_model_at_all_says_where_to_put_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_builtin: Path
+) -> None:
     monkeypatch.setenv("MORPHAPP_MODEL_PATH", str(tmp_path))
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    with pytest.raises(ModelError, match="no model found; put a TAE model"):
+    with pytest.raises(
+        ModelError, match=f"no model found: the built-in model is missing from {no_builtin}; reinstall"
+    ) as err:
+        find_model(None)
+    assert "huggingface/hub (Hugging Face cache)" in str(err.value)  # every place searched is named
+
+
+def test_with_nothing_installed_the_built_in_model_is_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, taef2_dir: Path
+) -> None:
+    from morphapp.models import builtin
+
+    monkeypatch.setenv("MORPHAPP_MODEL_PATH", str(tmp_path / "nothing"))
+    monkeypatch.chdir(tmp_path)
+    info = find_model(None)
+    assert (info.name, info.source, info.latent_channels, info.can_encode) == ("taef2", "built-in", 32, True)
+    assert info.decoder == builtin.builtin_folder() / "taef2.safetensors"
+    # Anything the artist installs comes first: here the same model as .pth halves.
+    monkeypatch.setenv("MORPHAPP_MODEL_PATH", str(taef2_dir))
+    assert find_model(None).source == "MORPHAPP_MODEL_PATH"
+
+
+def test_a_damaged_built_in_model_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_builtin: Path
+) -> None:
+    no_builtin.mkdir()
+    (no_builtin / "taef2.safetensors").write_bytes(b"\x00" * 64)
+    monkeypatch.setenv("MORPHAPP_MODEL_PATH", str(tmp_path / "nothing"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(
+        ModelError, match=r"the built-in model is damaged \(.*taef2.safetensors: .*\); reinstall"
+    ):
         find_model(None)
 
 

@@ -28,7 +28,7 @@ def test_a_relative_model_path_gives_absolute_files_that_survive_a_chdir(
 
 
 def test_cache_entries_with_relative_paths_are_described_again(
-    taef2_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    taef2_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_builtin: Path
 ) -> None:
     import json
 
