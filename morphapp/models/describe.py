@@ -61,7 +61,10 @@ def describe_single(name: str, path: Path) -> ModelInfo:
     fmt = sniff_format(path)
     shapes = read_header(path).shapes() if fmt == "safetensors" else _pickle_shapes(path, fmt)
     if families.looks_like_tae(shapes):
-        return describe_combined(name, path)
+        info = describe_combined(name, path)
+        if path.stem == "diffusion_pytorch_model":
+            _check_tiny_config(path.parent / "config.json", info)
+        return info
     found = families.recognise(shapes)
     if found.kind == "unknown":
         raise ModelError(f"{path}: not a model morphapp recognises ({len(shapes)} tensors of unknown layout)")
@@ -99,6 +102,24 @@ def describe_diffusers(name: str, folder: Path) -> ModelInfo:
         name, "diffusers", f"{_pipeline_family(cls)} ({cls})", channels, None, None,
         format=fmt, paths=(folder,), size_bytes=_tree_size(folder),
     )  # fmt: skip
+
+
+def _check_tiny_config(config: Path, info: ModelInfo) -> None:
+    """A diffusers AutoencoderTiny folder: its ``config.json`` must describe the weights beside it."""
+    if not config.is_file():
+        return  # the weights alone describe a TAE fully
+    doc = _read_json(config)
+    cls = doc.get("_class_name")
+    if cls != "AutoencoderTiny":
+        raise ModelError(
+            f"{config}: a {cls} configuration beside tiny-autoencoder weights (expected AutoencoderTiny)"
+        )
+    channels = doc.get("latent_channels")
+    if isinstance(channels, int) and channels != info.latent_channels:
+        raise ModelError(
+            f"{config}: says {channels} latent channels, but the weights beside it have "
+            f"{info.latent_channels}"
+        )
 
 
 def _pipeline_family(cls: str) -> str:

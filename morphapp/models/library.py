@@ -15,9 +15,10 @@ is deleted and the pull is one clear ``ModelError``.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -28,11 +29,13 @@ from morphapp.core.cancel import CancelToken
 from morphapp.errors import Cancelled, ModelError
 from morphapp.models import hf_cache
 from morphapp.models.info import ModelInfo
+from morphapp.models.reachability import unreachable
 from morphapp.models.registry import KNOWN_MODELS, KnownFile, KnownModel, known_model
 from morphapp.models.scan_cache import ScanCache
 from morphapp.models.weights import sha256_file
 
 ENDPOINT_VARS = ("MORPHAPP_HF_ENDPOINT", "HF_ENDPOINT")
+DEFAULT_ENDPOINT = "https://huggingface.co"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -90,27 +93,44 @@ def pull(
         from huggingface_hub import hf_hub_download
     except ImportError as exc:
         raise ModelError("pulling models needs huggingface_hub: pip install huggingface_hub") from exc
+    # huggingface_hub retries an unreachable host five times over ~24 s, logging each try: ask once.
+    problem = unreachable(endpoint() or DEFAULT_ENDPOINT)
+    if problem is not None:
+        raise ModelError(_offline_message(known, problem))
     cache = hf_cache.hub_cache_dir() if cache_dir is None else cache_dir
     pulled: list[PulledFile] = []
-    for index, known_file in enumerate(known.files, 1):
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        meta = PullProgress(known.name, known_file.filename, index, len(known.files), 0, None)
-        try:
-            local = hf_hub_download(
-                repo_id=known.repo,
-                filename=known_file.filename,
-                revision=known.revision,
-                cache_dir=str(cache),
-                endpoint=endpoint(),
-                tqdm_class=_progress_class(meta, progress, cancel),  # type: ignore[arg-type]
-            )
-        except Cancelled:
-            raise
-        except Exception as exc:  # network libraries raise many types; each becomes one clear message
-            raise _download_error(known, known_file, exc) from exc
-        pulled.append(_verify(known_file, Path(local)))
+    with _quiet_hub_logging():
+        for index, known_file in enumerate(known.files, 1):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            meta = PullProgress(known.name, known_file.filename, index, len(known.files), 0, None)
+            try:
+                local = hf_hub_download(
+                    repo_id=known.repo,
+                    filename=known_file.filename,
+                    revision=known.revision,
+                    cache_dir=str(cache),
+                    endpoint=endpoint(),
+                    tqdm_class=_progress_class(meta, progress, cancel),  # type: ignore[arg-type]
+                )
+            except Cancelled:
+                raise
+            except Exception as exc:  # network libraries raise many types; each becomes one clear message
+                raise _download_error(known, known_file, exc) from exc
+            pulled.append(_verify(known_file, Path(local)))
     return PullResult(_describe(known, pulled), tuple(pulled))
+
+
+@contextlib.contextmanager
+def _quiet_hub_logging() -> Iterator[None]:
+    """huggingface_hub's per-retry warnings are not for artists; our error says what failed."""
+    hub_logger = logging.getLogger("huggingface_hub")
+    level = hub_logger.level
+    hub_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        hub_logger.setLevel(level)
 
 
 def _verify(known_file: KnownFile, local: Path) -> PulledFile:
@@ -199,11 +219,12 @@ def _offline() -> bool:
 
 def _offline_message(known: KnownModel, why: str) -> str:
     folder = Path(platformdirs.user_data_dir("morphapp", appauthor=False)) / "models" / known.name
-    names = " + ".join(f.filename for f in known.files)
+    base = f"{endpoint() or DEFAULT_ENDPOINT}/{known.repo}/resolve/{known.revision}"
+    urls = ", ".join(f"{base}/{f.filename}" for f in known.files)
     return (
-        f"no network ({why}): cannot fetch {known.name} from {endpoint() or 'https://huggingface.co'}. "
-        f"Copy {names} (from {known.repo}) to {folder}, or set MORPHAPP_MODEL_PATH to the folder that "
-        "holds them"
+        f"no network ({why}): cannot fetch {known.name}. On a machine that is online download {urls}; "
+        f"copy the file{'s' if len(known.files) > 1 else ''} into {folder} (or any folder named in "
+        "MORPHAPP_MODEL_PATH); `morphapp models` then lists it"
     )
 
 

@@ -1,29 +1,45 @@
-"""The small default models that ``morphapp models pull`` can fetch, and how to check them.
+"""The small default models that ``morphapp models pull`` can fetch, as their repositories hold them.
 
-Honesty about what is pinned: this file was written offline, so no entry carries a published
-SHA-256 or byte size yet (``sha256=None``, ``size=None``). A pull of such a file still checks
-everything it can (the transfer against the server's own SHA-256 ETag, the format, the tensor
-shapes and the latent channels below) and reports the hash it computed as *unverified*. Fill in
-``sha256``/``size`` (and pin ``revision`` to a commit) from a trusted download to make pulls
-verified: a mismatch then deletes the file.
+Checked against the repositories' published file listings and model cards (Hugging Face "Files
+and versions" pages, December 2026 copy):
 
-The repositories of TAESD / TAESDXL / TAESD3 / TAEF1 are the diffusers ``AutoencoderTiny``
-repositories named by the diffusers documentation (one ``diffusion_pytorch_model.safetensors``
-holding both halves). The TAEF2 weights are published as ``taef2_encoder.pth`` /
-``taef2_decoder.pth`` in the GitHub repository madebyollin/taesd; the Hugging Face repository
-named below for them is an unverified assumption.
+- ``madebyollin/taesd``, ``madebyollin/taesdxl``, ``madebyollin/taesd3``, ``madebyollin/taef1``:
+  diffusers ``AutoencoderTiny`` repositories. ``config.json`` (``"_class_name": "AutoencoderTiny"``,
+  ``latent_channels`` 4 / 4 / 16 / 16) and ``diffusion_pytorch_model.safetensors`` holding both
+  halves as ``encoder.layers.N.*`` / ``decoder.layers.N.*``; diffusers' decoder has no clamp
+  module, so its indices are one lower than in the TAESD ``nn.Sequential`` (whose layer 0 is the
+  clamp). The repositories also hold a pickled ``diffusion_pytorch_model.bin`` (never fetched),
+  and taesd / taesdxl separate ``taesd*_encoder.safetensors`` / ``taesd*_decoder.safetensors``.
+- ``madebyollin/taef2``: one file, ``taef2.safetensors``, in the same combined layout (no
+  ``config.json``: diffusers' AutoencoderTiny has no TAEF2 mid-block GN). The same weights ship
+  inside morphapp as the built-in model (``morphapp.models.builtin``).
+- The original ``.pth`` halves (``taesd_encoder.pth`` ...) live in the GitHub repository
+  madebyollin/taesd, which is not a Hugging Face repository and is not pulled from.
+
+No entry carries a published SHA-256 or byte size (``sha256=None``, ``size=None``): the files
+are updated in place on ``main`` and this file was written offline. A pull still checks what it
+can (the transfer against the server's SHA-256 ETag, the format, the tensor shapes, the latent
+channels below) and reports the hash it computed as *unverified*. Pin ``sha256``/``size`` and a
+40-hex ``revision`` from a trusted download to make pulls verified: a mismatch deletes the file.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+# What a pulled file holds; the loader reads each (morphapp.models.taesd.split_combined).
+LAYOUT_DIFFUSERS = (
+    "diffusers AutoencoderTiny: encoder.layers.N.* / decoder.layers.N.* (decoder N = TAESD N-1)"
+)
+LAYOUT_CONFIG = "diffusers config.json (AutoencoderTiny)"
+
 
 @dataclass(frozen=True)
 class KnownFile:
     filename: str
-    sha256: str | None = None  # None: not pinned yet (see the module docstring)
+    sha256: str | None = None  # None: not pinned (see the module docstring)
     size: int | None = None
+    layout: str = LAYOUT_DIFFUSERS
 
 
 @dataclass(frozen=True)
@@ -34,26 +50,25 @@ class KnownModel:
     latent_channels: int  # what the downloaded weights must say, whatever the hash
     description: str
     revision: str = "main"  # a 40-hex commit pins the download; "main" follows the repository
-    repo_verified: bool = True  # False: the repository name is a guess, see the module docstring
+
+    @property
+    def weight_files(self) -> tuple[KnownFile, ...]:
+        return tuple(f for f in self.files if f.layout != LAYOUT_CONFIG)
 
 
-_DIFFUSERS_TAE = (KnownFile("config.json"), KnownFile("diffusion_pytorch_model.safetensors"))
+_AUTOENCODER_TINY = (
+    KnownFile("config.json", layout=LAYOUT_CONFIG),
+    KnownFile("diffusion_pytorch_model.safetensors"),
+)
 
 KNOWN_MODELS: dict[str, KnownModel] = {
     m.name: m
     for m in (
-        KnownModel("taesd", "madebyollin/taesd", _DIFFUSERS_TAE, 4, "SD 1.x-2.x latents"),
-        KnownModel("taesdxl", "madebyollin/taesdxl", _DIFFUSERS_TAE, 4, "SDXL latents"),
-        KnownModel("taesd3", "madebyollin/taesd3", _DIFFUSERS_TAE, 16, "SD3 latents"),
-        KnownModel("taef1", "madebyollin/taef1", _DIFFUSERS_TAE, 16, "FLUX.1 latents"),
-        KnownModel(
-            "taef2",
-            "madebyollin/taef2",
-            (KnownFile("taef2_encoder.pth"), KnownFile("taef2_decoder.pth")),
-            32,
-            "FLUX.2 latents",
-            repo_verified=False,
-        ),
+        KnownModel("taesd", "madebyollin/taesd", _AUTOENCODER_TINY, 4, "SD 1.x-2.x latents"),
+        KnownModel("taesdxl", "madebyollin/taesdxl", _AUTOENCODER_TINY, 4, "SDXL latents"),
+        KnownModel("taesd3", "madebyollin/taesd3", _AUTOENCODER_TINY, 16, "SD3 latents"),
+        KnownModel("taef1", "madebyollin/taef1", _AUTOENCODER_TINY, 16, "FLUX.1 latents"),
+        KnownModel("taef2", "madebyollin/taef2", (KnownFile("taef2.safetensors"),), 32, "FLUX.2 latents"),
     )
 }
 
