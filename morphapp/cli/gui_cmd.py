@@ -24,12 +24,26 @@ def run(args: argparse.Namespace) -> int:
     try:
         from morphapp.gui.app import run_gui
     except ImportError as exc:  # PySide6 missing or its system libraries absent
-        raise InputError(
-            f"the desktop app cannot start: {exc}. Install it with pip install PySide6-Essentials, "
-            "or use morphapp render"
-        ) from exc
+        raise InputError(_import_failure(exc)) from exc
     size = None
     if getattr(args, "window_size", None):
         (w, h), _ = parse_size(args.window_size)
         size = (w, h)
     return run_gui(getattr(args, "project", None), getattr(args, "screenshot", None), size)
+
+
+def _import_failure(exc: ImportError) -> str:
+    """One line: a missing system library (with its Debian package), or PySide6 itself missing."""
+    from morphapp.gui.platform_check import OFFSCREEN_HINT, install_hint, missing_library_in
+
+    library = missing_library_in(exc)
+    if library is not None:
+        return (
+            f"the desktop app cannot start: Qt needs the system library {library}, which is missing. "
+            f"Install {install_hint([library])}; or use morphapp render"
+        )
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return (
+        f"the desktop app cannot start: {first}. Install it with pip install PySide6-Essentials, "
+        f"or use morphapp render ({OFFSCREEN_HINT.removeprefix('or ')} once it is installed)"
+    )

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 from morphapp import __version__
 from morphapp.core.atomic import atomic_path
 from morphapp.gui.main_window import MainWindow
+from morphapp.gui.platform_check import check_platform
 from morphapp.gui.theme import apply_dark_theme
 
 SCREENSHOT_TIMEOUT_MS = 180_000
@@ -19,6 +20,8 @@ SCREENSHOT_TIMEOUT_MS = 180_000
 def run_gui(
     project: Path | None = None, screenshot: Path | None = None, size: tuple[int, int] | None = None
 ) -> int:
+    if QApplication.instance() is None:
+        check_platform()  # one clear line instead of Qt's abort when its platform plugin cannot run
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("morphapp")
     app.setOrganizationName("morphapp")
@@ -32,15 +35,22 @@ def run_gui(
         window.offer_recovery()
     if project is not None and not window.open_project(project) and screenshot is not None:
         print(f"morphapp: error: {window.error_bar.text}", file=sys.stderr)
+        window.ask_before_close = False
+        window.close()  # stops the engine thread: a running QThread must not outlive its window
         return 2
     if screenshot is not None:
         window.ask_before_close = False
-        _screenshot_when_ready(window, screenshot)
+        window.offer_model_download = False  # nobody is there to answer a dialog
+        _screenshot_when_ready(app, window, screenshot)
     return int(app.exec())
 
 
-def _screenshot_when_ready(window: MainWindow, target: Path) -> None:
-    """Wait for the preview to finish (or fail), then grab the window and quit."""
+def _screenshot_when_ready(app: QApplication, window: MainWindow, target: Path) -> None:
+    """Wait for the preview to finish, then grab the window and quit.
+
+    A preview that fails (no model, a bad keyframe, an engine error) or never finishes is an
+    error: its message goes to stderr, the exit status is 2 and no screenshot is written.
+    """
 
     def grab() -> None:
         panel = window.preview_panel
@@ -58,8 +68,16 @@ def _screenshot_when_ready(window: MainWindow, target: Path) -> None:
             done["fired"] = True
             QTimer.singleShot(200, grab)
 
+    def fail(message: str) -> None:
+        if not done["fired"]:
+            done["fired"] = True
+            print(f"morphapp: error: {message.splitlines()[0]}", file=sys.stderr)
+            window.close()
+            app.exit(2)
+
     window.preview.finished.connect(once)
-    window.preview.error.connect(once)
+    window.preview.error.connect(fail)
     if not window.document.can_render():
         QTimer.singleShot(500, once)
-    QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, once)
+    seconds = SCREENSHOT_TIMEOUT_MS // 1000
+    QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: fail(f"the preview did not finish within {seconds} s"))

@@ -46,6 +46,7 @@ class MainWindow(QMainWindow):
         self.qsettings = settings or QSettings("morphapp", "morphapp")
         self.autosave = autosave or Autosave()
         self.ask_before_close = True
+        self.offer_model_download = True  # False: say "no model" only (screenshots, no one to ask)
         self.document = Document(self)
         self.engine = EngineThread(self)
         self.preview = PreviewController(self.document, self.engine, self)
@@ -179,8 +180,10 @@ class MainWindow(QMainWindow):
         return str(value) if value else None
 
     def offer_model_setup(self, generation: int, message: str) -> None:
-        """No model at all: offer to download one or to browse to one (once per session)."""
+        """No model at all (the built-in one removed or damaged): offer a download or a file on disk."""
         self.show_error(message)
+        if not self.offer_model_download:
+            return
         if generation != self.preview.generation or self.model_setup is not None:
             return
         self.model_setup = ModelSetupDialog(message, self)

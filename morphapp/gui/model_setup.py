@@ -1,4 +1,7 @@
-"""First run without a model: offer to download a known default, or to browse to one on disk."""
+"""No usable model at all (the built-in one removed or damaged): offer a download, or a file on disk.
+
+A normal install never shows this: the built-in TAEF2 (``morphapp.models.builtin``) renders at once.
+"""
 
 from __future__ import annotations
 
@@ -58,12 +61,13 @@ class ModelSetupDialog(QDialog):
         self.setObjectName("modelSetupDialog")
         self.cancel_token: CancelToken | None = None
         intro = QLabel(
-            "morphapp needs a tiny autoencoder model to turn images into latents. None was found:\n\n"
-            f"{message}"
+            "morphapp needs a tiny autoencoder model to turn images into latents, and even its built-in "
+            f"one is missing or damaged:\n\n{message}"
         )
         intro.setWordWrap(True)
         self.choice = QComboBox()
-        for known in sorted(KNOWN_MODELS.values(), key=lambda m: not m.repo_verified):
+        # The built-in model's own repository first: downloading it restores a broken install.
+        for known in sorted(KNOWN_MODELS.values(), key=lambda m: m.name != "taef2"):
             self.choice.addItem(f"{known.name} — {known.description} ({known.repo})", known.name)
         self.download_button = QPushButton("Download")
         self.browse_button = QPushButton("I already have it: browse…")

@@ -72,6 +72,7 @@ class PreviewController(QObject):
         self.plan: list[FrameSpec] = []
         self.playhead = 0
         self.generation = 0
+        self.failure: str | None = None  # why the current preview could not be rendered
         self._job: PreviewJob | None = None
         self._encode_job: EncodeJob | None = None
         self._signature: object = None
@@ -83,6 +84,7 @@ class PreviewController(QObject):
         engine.worker.frame_ready.connect(self._on_frame)
         engine.worker.preview_done.connect(self._on_done)
         engine.worker.preview_failed.connect(self._on_failed)
+        engine.worker.model_missing.connect(self._on_failed)  # no model: nothing will arrive either
         document.changed.connect(self.schedule)
 
     def set_choice(self, choice: ModelChoice) -> None:
@@ -163,6 +165,7 @@ class PreviewController(QObject):
         """Re-render the preview from scratch (called after edits settle)."""
         self.cancel()
         self.generation += 1
+        self.failure = None
         doc = self.document
         if not doc.can_render():
             self.frames.clear()
@@ -220,6 +223,7 @@ class PreviewController(QObject):
     def _on_failed(self, generation: int, message: str) -> None:
         if generation == self.generation:
             self._job = None
+            self.failure = message
             self.error.emit(message)
 
 

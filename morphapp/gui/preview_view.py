@@ -104,6 +104,7 @@ class PreviewPanel(QWidget):
         self.film.currentRowChanged.connect(lambda row: row >= 0 and self.slider.setValue(row))
         controller.frames_reset.connect(self.reset)
         controller.frame_updated.connect(self.on_frame)
+        controller.error.connect(lambda _message: self.show_frame(self.current))
 
     @property
     def current(self) -> int:
@@ -153,10 +154,17 @@ class PreviewPanel(QWidget):
         spec = self.controller.plan[index]
         self.position.setText(f"Frame {index + 1} / {total}   t = {spec.t:.2f} ({spec.a + 1}→{spec.b + 1})")
         image = self.controller.frames.get(index)
-        self.view.set_image(image, "" if image is not None else "Rendering…")
+        self.view.set_image(image, "" if image is not None else self._waiting_text())
         self.film.blockSignals(True)
         self.film.setCurrentRow(index)
         self.film.blockSignals(False)
+
+    def _waiting_text(self) -> str:
+        """What a missing frame shows: "Rendering…", unless the render failed (then never "Rendering…")."""
+        failure = self.controller.failure
+        if failure is None:
+            return "Rendering…"
+        return f"Cannot render the preview:\n{failure.splitlines()[0]}"
 
     def set_playing(self, playing: bool) -> None:
         fps = self.controller.document.settings.fps

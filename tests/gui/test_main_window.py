@@ -210,7 +210,7 @@ def test_keyboard_shortcuts_play_and_step(qtbot, window: MainWindow, pairs_dir: 
 
 
 def test_missing_model_is_a_message_in_the_window(
-    qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path, monkeypatch
+    qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path, monkeypatch, no_builtin
 ) -> None:  # type: ignore[no-untyped-def]
     empty = tmp_path / "no-models"
     empty.mkdir()
@@ -223,7 +223,7 @@ def test_missing_model_is_a_message_in_the_window(
 
 
 def test_first_run_without_a_model_offers_a_download(
-    qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path, monkeypatch, taef2_dir: Path
+    qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path, monkeypatch, taef2_dir: Path, no_builtin
 ) -> None:  # type: ignore[no-untyped-def]
     import huggingface_hub.constants
 
@@ -237,12 +237,14 @@ def test_first_run_without_a_model_offers_a_download(
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
-    names = ("taef2_encoder.pth", "taef2_decoder.pth")
-    known = KnownModel("taef2", "test-org/taef2", tuple(KnownFile(n) for n in names), 32, "test copy")
+    # The file as madebyollin/taef2 publishes it: the package's own built-in copy (hidden here).
+    import morphapp.models.builtin
+
+    published = Path(morphapp.models.builtin.__file__).parent / "taef2.safetensors"
+    known = KnownModel("taef2", "test-org/taef2", (KnownFile("taef2.safetensors"),), 32, "test copy")
     monkeypatch.setitem(KNOWN_MODELS, "taef2", known)
     with FakeHub() as hub:
-        for name in names:
-            hub.add("test-org/taef2", name, (taef2_dir / name).read_bytes())
+        hub.add("test-org/taef2", "taef2.safetensors", published.read_bytes())
         monkeypatch.setenv("MORPHAPP_HF_ENDPOINT", hub.url)
         window.add_images([pairs_dir / "cat.png", pairs_dir / "dog.png"])
         qtbot.waitUntil(
@@ -258,7 +260,7 @@ def test_first_run_without_a_model_offers_a_download(
 
 
 def test_first_run_browse_to_a_model_on_disk(
-    qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path, monkeypatch, taef2_dir: Path
+    qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path, monkeypatch, no_builtin, taef2_dir: Path
 ) -> None:  # type: ignore[no-untyped-def]
     empty = tmp_path / "no-models"
     empty.mkdir()
