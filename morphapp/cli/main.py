@@ -10,6 +10,7 @@ import argparse
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import Any
 
 from morphapp import __version__
 from morphapp.cli import gui_cmd, models_cmd, render_cmd
@@ -18,8 +19,18 @@ from morphapp.errors import Cancelled, MorphError
 EXIT_OK, EXIT_BUG, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse without abbreviations (``--frame 10`` must not quietly mean ``--frames``); every
+    subcommand's parser is one too, and remembers itself so that its own usage reports its errors."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+        self.set_defaults(_parser=self)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="morphapp",
         description="Morph between images through the latent space of diffusion models.",
     )
@@ -34,7 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # Known args first: an unknown option is then reported by the subcommand it was given to,
+    # with that subcommand's usage (argparse itself would show the top-level usage).
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        args._parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command is None:  # plain `morphapp` opens the desktop app
         args = parser.parse_args(["gui"])
     try:

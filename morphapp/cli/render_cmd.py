@@ -15,16 +15,16 @@ import torch
 
 from morphapp.cli.progress import ProgressBar
 from morphapp.core.align import align_keyframes
-from morphapp.core.atomic import atomic_write_text
+from morphapp.core.atomic import atomic_write_text, check_writable_target
 from morphapp.core.correspondence import load_points
 from morphapp.core.device import DEVICE_CHOICES, DTYPE_CHOICES, describe_device, resolve_device, resolve_dtype
 from morphapp.core.diffusion_settings import PACING_CHOICES, DiffusionSettings
 from morphapp.core.easing import EASE_NAMES
-from morphapp.core.images import load_image, parse_color, parse_size
+from morphapp.core.images import load_image, open_image, parse_color, parse_size
 from morphapp.core.interpolate import PATH_CHOICES
 from morphapp.core.keyframes import AnyKeyframe, Keyframe, PromptKeyframe, image_keyframes, parse_keyframe_arg
 from morphapp.core.pipeline import write_frames
-from morphapp.core.project import Project, load_project, project_to_dict, save_project, with_hashes
+from morphapp.core.project import Project, load_project, project_to_dict, with_hashes
 from morphapp.core.quality import ReportCollector
 from morphapp.core.render import Frame, NoteFn, ProgressFn, plan_for, render_frames
 from morphapp.core.settings import FIT_CHOICES, MorphSettings
@@ -135,15 +135,17 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{args.points or 'points'}: {given} lists of points for {wanted} segment(s)")
     if args.output is None and args.save_project is None:
         raise InputError("no output: give -o OUT (and/or --save-project P)")
-    # Find the model first (a scan; no weights are loaded): the project records which files it used.
+    if args.save_project is not None:
+        check_writable_target(args.save_project)  # before any work, like the output itself
+    # Find the model first (a scan; no weights are loaded): the project records which files it used,
+    # and names the model (the default one too), so that it opens with the same model elsewhere.
     model, changes = model_for_project(project, explicit=args.model is not None)
     for line in changes:
         note(line)
-    project = with_model(project, model)
-    if args.save_project is not None:
-        save_project(with_hashes(project), args.save_project)
-        note(f"project saved to {args.save_project}")
+    project = dataclasses.replace(with_model(project, model), model=project.model or model.name)
     if args.output is None:
+        _check_keyframes(project)  # nothing renders them: a project must not record a non-image
+        _save(project, args.save_project, note)
         return 0
 
     settings = project.settings
@@ -185,8 +187,8 @@ def run(args: argparse.Namespace) -> int:
     if collector is not None:
         for line in report:
             print(line)
-        if args.save_project is not None and report:
-            _add_report(args.save_project, writer)
+    if args.save_project is not None:  # only now: a failed render writes no project either
+        _save(project, args.save_project, note, writer if collector is not None and report else None)
     made = "" if indices is None else f" ({len(indices)} rendered now)"
     notes.append(f"wrote {writer.frames_written} frames to {args.output}{made} in {elapsed:.1f} s")
     for line in notes:
@@ -307,11 +309,20 @@ def _report(collector: ReportCollector, project: Project, settings: MorphSetting
     return [r.line() for r in reports]
 
 
-def _add_report(path: Path, writer: Any) -> None:
-    """Store the report in the saved project too (an informational field; loading ignores it)."""
-    data = json.loads(path.read_text(encoding="utf-8"))
-    data["report"] = json.loads(writer.metadata_json).get("report")
+def _save(project: Project, path: Path, note: NoteFn, writer: Any = None) -> None:
+    """Write the project; with a ``writer`` that holds a report, the report too (loading ignores it)."""
+    data = project_to_dict(with_hashes(project), path.resolve().parent)
+    if writer is not None:
+        data["report"] = json.loads(writer.metadata_json).get("report")
     atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+    note(f"project saved to {path}")
+
+
+def _check_keyframes(project: Project) -> None:
+    """Every image keyframe opens as an image (a clear error naming the file otherwise)."""
+    for keyframe in project.keyframes:
+        if isinstance(keyframe, Keyframe):
+            open_image(keyframe.path)
 
 
 def _backend_and_precision(args: argparse.Namespace, device: Any) -> tuple[str, str]:

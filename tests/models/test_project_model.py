@@ -64,7 +64,13 @@ def test_same_model_no_note(setup: Path) -> None:
 
 def test_a_model_of_another_latent_space_is_an_error_unless_chosen(setup: Path) -> None:
     doc = json.loads((setup / "p.json").read_text())
+    assert doc["model"] == "taef2"  # the CLI names the model it used
     doc["model_latent_channels"] = 16  # as if made with TAESD3 / TAEF1
+    (setup / "p.json").write_text(json.dumps(doc))
+    code, err = _cli("render", setup / "p.json", "-o", setup / "out.gif")
+    assert code == 2 and not (setup / "out.gif").exists()
+    assert "taef2: is a 32-channel model (FLUX.2), but the project was made in the SD3 / FLUX.1" in err
+    doc["model"] = None  # a project that names no model: the default must match its latent space
     (setup / "p.json").write_text(json.dumps(doc))
     code, err = _cli("render", setup / "p.json", "-o", setup / "out.gif")
     assert code == 2 and not (setup / "out.gif").exists()
