@@ -54,7 +54,11 @@ from morphapp.models.discovery import ModelInfo, find_model
 from morphapp.models.tae_codec import TaeCodec
 from morphapp.models.weights import StateDict, load_state_dict
 
-PAIRS_DIR = Path(os.environ.get("MORPHAPP_BENCH_PAIRS", "/work/shared/testdata/pairs"))
+PAIRS_DIR = Path(
+    os.environ.get(
+        "MORPHAPP_BENCH_PAIRS", Path(__file__).resolve().parents[2] / "shared" / "testdata" / "pairs"
+    )
+)
 CPU = torch.device("cpu")
 RENDER_SIZE = 512
 
