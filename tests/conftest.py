@@ -16,6 +16,7 @@ from morphapp.models.tae_codec import TaeCodec
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 PAIRS_DIR = SHARED / "testdata" / "pairs"
+FACES_DIR = SHARED / "testdata" / "faces"
 # Set by .ci/run: a test that needs ../shared fails instead of skipping, so CI cannot pass
 # without its data. A clone without ../shared (and no variable) still runs the rest.
 REQUIRE_DATA_VAR = "MORPHAPP_REQUIRE_TEST_DATA"
@@ -65,6 +66,13 @@ def pairs_dir() -> Path:
     if not PAIRS_DIR.is_dir():
         missing_test_data(f"test photos not found at {PAIRS_DIR}")
     return PAIRS_DIR
+
+
+@pytest.fixture(scope="session")
+def faces_dir() -> Path:
+    if not FACES_DIR.is_dir():
+        missing_test_data(f"test portraits not found at {FACES_DIR}")
+    return FACES_DIR
 
 
 @pytest.fixture(scope="session")

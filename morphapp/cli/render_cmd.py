@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from morphapp.cli.progress import ProgressBar
-from morphapp.core.align import align_keyframes
+from morphapp.core.align import ALIGN_MODES, align_keyframes
 from morphapp.core.atomic import atomic_write_text, check_writable_target
 from morphapp.core.correspondence import load_points
 from morphapp.core.device import DEVICE_CHOICES, DTYPE_CHOICES, describe_device, resolve_device, resolve_dtype
@@ -84,8 +84,9 @@ def add_parser(commands: Any) -> None:
         "or one such list per segment",
     )  # fmt: skip
     p.add_argument(
-        "--align", choices=("none", "auto"), default="none",
-        help="auto: find corresponding points by feature matching and optical flow (no warp if it fails)",
+        "--align", choices=ALIGN_MODES, default="none",
+        help="find corresponding points: auto (faces when both keyframes show one, else feature matching "
+        "and optical flow, else no warp), or force faces / features",
     )  # fmt: skip
     p.add_argument("--warp", choices=WARP_MODES, help="with points: warp pixels (default, sharp) or latents")
     p.add_argument("--report", action="store_true", help="print quality figures of each segment")
@@ -125,10 +126,11 @@ def run(args: argparse.Namespace) -> int:
     notes: list[str] = []
     note = (lambda _line: None) if args.quiet else (lambda line: print(f"note: {line}", file=sys.stderr))
     project = _project_from_args(args, note)
-    if args.align == "auto":
+    if args.align != "none":
         if args.points is not None:
-            raise InputError("--points and --align auto: give one or the other")
-        found = align_keyframes(image_keyframes(project.keyframes, "--align auto"), project.settings, note)
+            raise InputError(f"--points and --align {args.align}: give one or the other")
+        keyframes = image_keyframes(project.keyframes, f"--align {args.align}")
+        found = align_keyframes(keyframes, project.settings, note, args.align)
         project = dataclasses.replace(project, settings=dataclasses.replace(project.settings, points=found))
     if project.settings.points is not None and len(project.settings.points) > _segment_count(project):
         given, wanted = len(project.settings.points), _segment_count(project)

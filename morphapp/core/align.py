@@ -27,18 +27,27 @@ to store them as source-image points).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 
 import numpy as np
 
+from morphapp.core.align_guard import (
+    ALIGNED_DB,
+    MIN_JACOBIAN,
+    AlignResult,
+    min_jacobian,
+    no_warp,
+    pull_b,
+    resize,
+    similarity,
+)
 from morphapp.core.correspondence import PointPair, SegmentPoints, frame_to_source
 from morphapp.core.images import load_image
 from morphapp.core.keyframes import Keyframe
-from morphapp.core.quality import psnr
 from morphapp.core.settings import MorphSettings
 from morphapp.core.timeline import segment_pairs
-from morphapp.core.warp import sample_positions, segment_field, warp_pixels
 
+ALIGN_MODES = ("none", "auto", "faces", "features")
 MIN_INLIERS = 10  # RANSAC inliers for a global fit
 MIN_INLIER_RATIO = 0.2  # of the ratio-tested matches
 MIN_GAIN_DB = 0.5  # alignment must bring b this much closer to a than no warp, or it is dropped
@@ -47,51 +56,15 @@ FLOW_STEP_DB = 0.2  # flow on top of a global fit must add this much to be kept
 ANALYSIS_SIDE = 256  # match on images of about this size (fast, and robust to fine texture)
 FLOW_SIDE = 128  # dense flow on images of about this size: coarse shapes, not fur or brick texture
 GRID = 7  # points per side of the point grid
-ALIGNED_DB = 40.0  # structural similarity above this: nothing to align
 MAX_SCALE = 2.0  # a global fit scaling more than this (or less than its inverse) is not believed
 MAX_ROTATION = 30.0  # degrees
 MAX_FLOW = 0.2  # the dense refinement moves no point further than this (fraction of the image side)
 BORDER_SLOPE = 0.5  # a point moves at most this times its distance to the (pinned) frame border
 FLOW_FADE = 0.3  # flow moves fade out over this fraction of the side towards the border (noisy there)
-MIN_JACOBIAN = 0.25  # the warp at any t must keep every area element above this: no folds, no collapse
-
-
-@dataclass(frozen=True)
-class AlignResult:
-    points: SegmentPoints  # empty: no warp (fallback)
-    method: str  # "none", "global", "global+flow", "flow"
-    inliers: int
-    confidence: float  # 0..1, see ``_confidence``
-    psnr_before: float  # structural similarity of a and b, unwarped (dB, see ``similarity``)
-    psnr_after: float  # the same for b pulled onto a with the points; = before on fallback
-    reason: str = ""
-
-    def describe(self) -> str:
-        if not self.points:
-            return f"auto-align: no warp ({self.reason})"
-        return (
-            f"auto-align: {self.method}, {len(self.points)} points, {self.inliers} inliers, "
-            f"confidence {self.confidence:.2f}, a-b PSNR {self.psnr_before:.1f} -> {self.psnr_after:.1f} dB"
-        )
-
-
-def _fallback(reason: str, before: float, inliers: int = 0, confidence: float = 0.0) -> AlignResult:
-    return AlignResult((), "none", inliers, confidence, before, before, reason)
-
-
-def _resize(pixels: np.ndarray, side: int) -> np.ndarray:
-    import cv2
-
-    height, width = pixels.shape[:2]
-    scale = min(1.0, side / max(height, width))
-    if scale == 1.0:
-        return pixels
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
 
 
 def _small(pixels: np.ndarray) -> np.ndarray:
-    return _resize(pixels, ANALYSIS_SIDE)
+    return resize(pixels, ANALYSIS_SIDE)
 
 
 def _gray(pixels: np.ndarray) -> np.ndarray:
@@ -136,41 +109,6 @@ def _global_transform(gray_a: np.ndarray, gray_b: np.ndarray) -> tuple[np.ndarra
     return matrix, inliers, inliers / len(good)
 
 
-def similarity(a: np.ndarray, b: np.ndarray) -> float:
-    """PSNR (dB) of the images' structure: grey, softened, each scaled to zero mean and unit spread,
-    so two differently coloured but aligned shapes score high and misaligned ones low."""
-    import cv2
-
-    def norm(pixels: np.ndarray) -> np.ndarray:
-        gray = cv2.GaussianBlur(cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY).astype(np.float64), (0, 0), 1.5)
-        return (gray - gray.mean()) / max(gray.std(), 1e-6) * 48.0 + 128.0
-
-    return psnr(norm(a), norm(b))
-
-
-def _pull_b(pixels_b: np.ndarray, points: SegmentPoints) -> np.ndarray:
-    """b resampled onto a's geometry with ``points`` (what the morph shows near t = 0)."""
-    height, width = pixels_b.shape[:2]
-    field = segment_field(points, 0.0, height, width)
-    return warp_pixels(pixels_b, sample_positions(field, 1.0))
-
-
-def min_jacobian(points: SegmentPoints, side: int = 24) -> float:
-    """Smallest area scale of the morph's sampling maps (a at x - tF, b at x + (1-t)F) over t in
-    {0, 0.5, 1}: near 1 for a gentle warp, <= 0 where the warp folds over itself."""
-    if not points:
-        return 1.0
-    worst = np.inf
-    for t in (0.0, 0.5, 1.0):
-        field = segment_field(points, t, side, side).numpy() * side  # in grid cells
-        dfx_dy, dfx_dx = np.gradient(field[..., 0])
-        dfy_dy, dfy_dx = np.gradient(field[..., 1])
-        for scale in (-t, 1.0 - t):
-            det = (1 + scale * dfx_dx) * (1 + scale * dfy_dy) - scale * scale * dfx_dy * dfy_dx
-            worst = min(worst, float(det.min()))
-    return worst
-
-
 def _flow(gray_a: np.ndarray, gray_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Dense flow a -> b (pixels, H x W x 2), smoothed where forward and backward flow agree, and
     the agreement weight (0..1) per pixel."""
@@ -200,17 +138,37 @@ def _confidence(gain_db: float, inlier_ratio: float, trusted: float) -> float:
     return max(inlier_ratio, gain * (0.5 + 0.5 * trusted))
 
 
-def auto_align(pixels_a: np.ndarray, pixels_b: np.ndarray) -> AlignResult:
-    """Correspondences between two fitted keyframes (H x W x 3 uint8, same size)."""
+def auto_align(pixels_a: np.ndarray, pixels_b: np.ndarray, mode: str = "auto") -> AlignResult:
+    """Correspondences between two fitted keyframes (H x W x 3 uint8, same size).
+
+    ``mode``: ``auto`` (faces when both keyframes show one, else features and flow, else no warp),
+    ``faces`` or ``features`` (that path only)."""
+    if mode not in ALIGN_MODES or mode == "none":
+        raise ValueError(f"align mode {mode!r}: expected one of {', '.join(ALIGN_MODES[1:])}")
+    if mode in ("auto", "faces"):
+        from morphapp.core.face_align import face_align
+
+        faces = face_align(pixels_a, pixels_b)
+        if faces.points or mode == "faces":
+            return faces
+        features = feature_align(pixels_a, pixels_b)
+        if not features.points:
+            return replace(features, reason=f"{faces.reason}; features: {features.reason}")
+        return replace(features, detail=f"{features.detail} ({faces.reason})")
+    return feature_align(pixels_a, pixels_b)
+
+
+def feature_align(pixels_a: np.ndarray, pixels_b: np.ndarray) -> AlignResult:
+    """The feature path: a global fit (SIFT + RANSAC) refined by optical flow (see the module text)."""
     import cv2
 
     small_a, small_b = _small(pixels_a), _small(pixels_b)
     height, width = small_a.shape[:2]
     gray_a, gray_b = _gray(small_a), _gray(small_b)
-    judge_a, judge_b = _resize(small_a, FLOW_SIDE), _resize(small_b, FLOW_SIDE)  # the guard's images
+    judge_a, judge_b = resize(small_a, FLOW_SIDE), resize(small_b, FLOW_SIDE)  # the guard's images
     before = similarity(judge_a, judge_b)
     if before >= ALIGNED_DB:
-        return _fallback(f"the keyframes already line up ({before:.0f} dB)", before)
+        return no_warp(f"the keyframes already line up ({before:.0f} dB)", before)
     matrix, inliers, ratio = _global_transform(gray_a, gray_b)
     matched = matrix is not None and inliers >= MIN_INLIERS and ratio >= MIN_INLIER_RATIO
     no_match = f"{inliers} feature matches agree, too few for a global fit"
@@ -237,7 +195,7 @@ def auto_align(pixels_a: np.ndarray, pixels_b: np.ndarray) -> AlignResult:
     if matched:
         points = tapered(to_b(grid_a))
         if len(points) < 4:
-            return _fallback("the aligned images hardly overlap", before, inliers, ratio)
+            return no_warp("the aligned images hardly overlap", before, inliers, ratio)
         candidates.append(("global", points, 1.0))
 
     # Dense refinement: flow between a and b pulled onto a by the global fit, on coarse images.
@@ -245,7 +203,7 @@ def auto_align(pixels_a: np.ndarray, pixels_b: np.ndarray) -> AlignResult:
         small_b, cv2.invertAffineTransform(matrix), (width, height), flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_REPLICATE,
     )  # fmt: skip
-    coarse_a, coarse_b = _gray(judge_a), _gray(_resize(b_on_a, FLOW_SIDE))
+    coarse_a, coarse_b = _gray(judge_a), _gray(resize(b_on_a, FLOW_SIDE))
     flow, weight = _flow(coarse_a, coarse_b)
     fh, fw = coarse_a.shape
     ix = np.clip(np.floor(grid_a[:, 0] * fw / width).astype(int), 0, fw - 1)
@@ -267,7 +225,7 @@ def auto_align(pixels_a: np.ndarray, pixels_b: np.ndarray) -> AlignResult:
         if min_jacobian(points) < MIN_JACOBIAN:
             folds += 1
             continue
-        score = similarity(judge_a, _pull_b(judge_b, points))
+        score = similarity(judge_a, pull_b(judge_b, points))
         if method != "global" and matched:
             score -= FLOW_STEP_DB  # flow must earn its place over the plain global fit
         if best is None or score > best[3]:
@@ -275,16 +233,22 @@ def auto_align(pixels_a: np.ndarray, pixels_b: np.ndarray) -> AlignResult:
     need = MIN_GAIN_DB if matched else FLOW_ONLY_GAIN_DB
     if best is None or best[3] < before + need:
         after = before if best is None else best[3]
-        reason = f"alignment does not bring the images closer ({before:.1f} -> {after:.1f} dB)"
+        reason = (
+            f"alignment does not bring the images close enough: a-b similarity {before:.1f} -> "
+            f"{after:.1f} dB, needs a gain of {need:.1f} dB"
+        )
         if best is None and folds:
             reason = "every warp found would fold the image over itself"
         if not matched:
             reason = f"{no_match}; optical flow: {reason}"
-        return _fallback(reason, before, inliers, ratio if matched else 0.0)
+        return no_warp(reason, before, inliers, ratio if matched else 0.0)
     method, points, share, score = best
-    after = similarity(judge_a, _pull_b(judge_b, points))
+    after = similarity(judge_a, pull_b(judge_b, points))
     confidence = _confidence(after - before, ratio if matched else 0.0, share)
-    return AlignResult(points, method, inliers, float(min(1.0, confidence)), before, after)
+    return AlignResult(
+        points, method, inliers, float(min(1.0, confidence)), before, after, needed_db=need,
+        detail=f"{inliers} feature inliers" if matched else "optical flow",
+    )  # fmt: skip
 
 
 def _as_points(grid_a: np.ndarray, grid_b: np.ndarray, width: int, height: int) -> SegmentPoints:
@@ -297,7 +261,10 @@ def _as_points(grid_a: np.ndarray, grid_b: np.ndarray, width: int, height: int) 
 
 
 def align_keyframes(
-    keyframes: Sequence[Keyframe], settings: MorphSettings, note: Callable[[str], None] | None = None
+    keyframes: Sequence[Keyframe],
+    settings: MorphSettings,
+    note: Callable[[str], None] | None = None,
+    mode: str = "auto",
 ) -> tuple[SegmentPoints, ...]:
     """``--align auto`` for a whole morph: points per segment (source-image coordinates, as a project
     stores them); a segment whose alignment fails gets none (plain slerp there)."""
@@ -306,7 +273,7 @@ def align_keyframes(
     loaded = [load_image(k.path, settings.size, fit, background) for k in keyframes]
     out: list[SegmentPoints] = []
     for seg, (a, b) in enumerate(pairs):
-        result = auto_align(loaded[a].pixels, loaded[b].pixels)
+        result = auto_align(loaded[a].pixels, loaded[b].pixels, mode)
         if note:
             note(f"segment {seg + 1}: {result.describe()}")
         points = []

@@ -1,7 +1,8 @@
 """Warping: a smooth displacement field from point pairs, and frames that move shape, not only colour.
 
 The field is a thin-plate spline (TPS) fitted to the control points, with points along the image
-border pinned in place (zero displacement), so the frame edge never tears. For a frame at ``t``
+border that may only slide along it (corners fixed), so the frame edge never tears and content
+moving toward an edge is not held back into a ghost (``TpsField.fit``'s ``border``). For a frame at ``t``
 the control points sit at ``p_t = p_a + t (p_b - p_a)``; keyframe ``a`` is sampled at
 ``x - t F(x)`` and keyframe ``b`` at ``x + (1 - t) F(x)``, where ``F`` is the TPS through
 ``p_t -> p_b - p_a``: both are pulled to the same in-between geometry, then slerped.
@@ -32,6 +33,7 @@ from morphapp.errors import InputError
 WARP_MODES: tuple[str, ...] = ("pixel", "latent")
 DEFAULT_WARP_MODE = "pixel"
 BORDER_PINS = 13  # pinned points per image edge (corners included once)
+NORMAL_SLACK = 0.03  # how far a sliding border point may move across its edge (fraction of the side)
 _REGULARISATION = 1e-9  # keeps the TPS system solvable when points nearly coincide
 
 
@@ -57,6 +59,26 @@ def _border_pins(avoid: torch.Tensor, n: int = BORDER_PINS) -> torch.Tensor:
     return pins
 
 
+def _slide_along_border(pins: torch.Tensor, free: torch.Tensor) -> torch.Tensor:
+    """The free (unpinned) field's moves at border points, kept only along the border.
+
+    Content that moves toward an edge then slides along it instead of being held back, which is
+    what left a ghost near the frame edge with a fully pinned border; the frame still never
+    tears or shows outside-the-image pixels, and the corners stay put."""
+    moves = free.clone()
+    on_x_edge = (pins[:, 0] <= 1e-9) | (pins[:, 0] >= 1 - 1e-9)  # left/right edges: slide in y
+    on_y_edge = (pins[:, 1] <= 1e-9) | (pins[:, 1] >= 1 - 1e-9)  # top/bottom edges: slide in x
+    # Across the edge only a little give (NORMAL_SLACK of the side: a thin band of repeated edge
+    # pixels at most), which takes the strain off a shape that grows toward the edge.
+    moves[on_x_edge, 0] = moves[on_x_edge, 0].clamp(-NORMAL_SLACK, NORMAL_SLACK)
+    moves[on_y_edge, 1] = moves[on_y_edge, 1].clamp(-NORMAL_SLACK, NORMAL_SLACK)
+    corner = on_x_edge & on_y_edge
+    moves[corner] = 0.0
+    # Along the edge a point may not slide past a corner (nor halfway to one: no bunching).
+    limit = torch.maximum(torch.minimum(pins, 1.0 - pins) * 0.5, torch.full_like(pins, NORMAL_SLACK))
+    return torch.maximum(torch.minimum(moves, limit), -limit)
+
+
 @dataclass(frozen=True)
 class TpsField:
     """A fitted thin-plate spline R^2 -> R^2 (a displacement, normalised units)."""
@@ -66,13 +88,24 @@ class TpsField:
     affine: torch.Tensor  # (3, 2)
 
     @staticmethod
-    def fit(points: torch.Tensor, values: torch.Tensor, *, pin_border: bool = True) -> TpsField:
+    def fit(points: torch.Tensor, values: torch.Tensor, *, border: str = "slide") -> TpsField:
+        """``border``: "slide" (border points move only along the border, corners stay), "pin"
+        (the border stays where it is) or "free" (no border points)."""
         points = points.to(torch.float64).reshape(-1, 2)
         values = values.to(torch.float64).reshape(-1, 2)
-        if pin_border:
+        if border not in ("slide", "pin", "free"):
+            raise ValueError(f"border {border!r}: expected slide, pin or free")
+        if border != "free" and len(points):
             pins = _border_pins(points)
+            pin_values = torch.zeros_like(pins)
+            if border == "slide":
+                pin_values = _slide_along_border(pins, TpsField._solve(points, values)(pins))
             points = torch.cat([points, pins])
-            values = torch.cat([values, torch.zeros_like(pins)])
+            values = torch.cat([values, pin_values])
+        return TpsField._solve(points, values)
+
+    @staticmethod
+    def _solve(points: torch.Tensor, values: torch.Tensor) -> TpsField:
         n = len(points)
         kernel = _tps_kernel(torch.cdist(points, points).square())
         kernel = kernel + _REGULARISATION * torch.eye(n, dtype=torch.float64)

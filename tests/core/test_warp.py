@@ -21,7 +21,14 @@ from morphapp.core.project import Project, load_project, save_project
 from morphapp.core.quality import crossfade_psnr, segment_report
 from morphapp.core.render import render_frames
 from morphapp.core.settings import MorphSettings
-from morphapp.core.warp import ShapeMorph, TpsField, sample_positions, segment_field, warp_tensor
+from morphapp.core.warp import (
+    NORMAL_SLACK,
+    ShapeMorph,
+    TpsField,
+    sample_positions,
+    segment_field,
+    warp_tensor,
+)
 from morphapp.errors import InputError
 from morphapp.models.tae_codec import TaeCodec
 
@@ -100,12 +107,32 @@ def test_tps_exact_at_control_points_and_border_pinned() -> None:
     rng = np.random.default_rng(1)
     points = torch.tensor(rng.uniform(0.15, 0.85, (7, 2)))
     values = torch.tensor(rng.uniform(-0.1, 0.1, (7, 2)))
-    field = TpsField.fit(points, values)
+    field = TpsField.fit(points, values, border="pin")
     assert torch.allclose(field(points), values, atol=1e-6)
     pins = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.5, 0.0], [0.0, 0.5]])
     assert field(pins).abs().max() < 1e-6
     edge = torch.stack([torch.linspace(0, 1, 101), torch.zeros(101)], 1)  # between pins: nearly still
     assert field(edge).abs().max() < 0.05 * values.abs().max()
+
+
+def test_tps_border_slides_along_the_edge_and_never_leaves_it() -> None:
+    """The default border: corners stay, edge points move along their edge with the content."""
+    points = torch.tensor([[0.5, 0.2], [0.5, 0.5], [0.2, 0.5]], dtype=torch.float64)
+    values = torch.tensor(
+        [[0.15, 0.0], [0.1, 0.0], [0.0, 0.12]], dtype=torch.float64
+    )  # content moving right and down
+    field = TpsField.fit(points, values)
+    assert torch.allclose(field(points), values, atol=1e-6)
+    corners = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], dtype=torch.float64)
+    assert field(corners).abs().max() < 1e-6
+    top = torch.stack([torch.linspace(0, 1, 101), torch.zeros(101)], 1).to(torch.float64)
+    left = torch.stack([torch.zeros(101), torch.linspace(0, 1, 101)], 1).to(torch.float64)
+    # Across its edge a border point gives at most NORMAL_SLACK: a thin band, never a tear.
+    assert field(top)[:, 1].abs().max() <= 1.25 * NORMAL_SLACK  # (between border points: a little overshoot)
+    assert field(left)[:, 0].abs().max() <= 1.25 * NORMAL_SLACK  # (between border points: a little overshoot)
+    assert field(top)[50, 0] > 0.03  # the top edge's middle slides right with the content
+    pinned = TpsField.fit(points, values, border="pin")
+    assert pinned(top)[50, 0].abs() < 0.01
 
 
 def test_warp_moves_a_feature_to_the_in_between_position() -> None:
@@ -180,7 +207,7 @@ def test_auto_align_recovers_a_known_shift(pairs_dir: Path) -> None:
     dx, dy = 16, 8
     a = np.ascontiguousarray(big[0:256, 0:256])
     b = np.ascontiguousarray(big[dy : dy + 256, dx : dx + 256])  # b(x) = a(x + shift)
-    result = auto_align(a, b)
+    result = auto_align(a, b, "features")
     assert result.points, result.describe()
     moves = np.array([(xb - xa, yb - ya) for xa, ya, xb, yb in result.points]) * 256
     # Within one latent pixel (8 image pixels at 8x downscale) -- in fact much closer.

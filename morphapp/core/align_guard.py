@@ -1,0 +1,107 @@
+"""What every auto-align path shares: its result, and the guard that keeps it from doing harm.
+
+The guard judges a warp by what the morph would show near t = 0: keyframe b pulled onto a's
+geometry with the points, compared with a by structural similarity (``similarity``: grey,
+softened, normalised PSNR in dB, on ``JUDGE_SIDE`` px images). A warp that folds the frame over
+itself at any t (``min_jacobian``) is never used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from morphapp.core.correspondence import SegmentPoints
+from morphapp.core.quality import psnr
+from morphapp.core.warp import sample_positions, segment_field, warp_pixels
+
+ALIGNED_DB = 40.0  # structural similarity above this: nothing to align
+JUDGE_SIDE = 128  # the guard compares images of about this size: coarse shapes, not texture
+MIN_JACOBIAN = 0.25  # the warp at any t must keep every area element above this: no folds, no collapse
+
+
+@dataclass(frozen=True)
+class AlignResult:
+    points: SegmentPoints  # empty: no warp (fallback)
+    method: str  # "none", "faces", "global", "global+flow", "flow"
+    inliers: int
+    confidence: float  # 0..1
+    psnr_before: float  # structural similarity of a and b, unwarped (dB, see ``similarity``)
+    psnr_after: float  # the same for b pulled onto a with the points; = before on fallback
+    reason: str = ""  # why there is no warp
+    needed_db: float = 0.0  # the gain over ``psnr_before`` the guard asked of this path
+    detail: str = ""  # what the path found (faces: how many, how paired, which points)
+
+    def guard_line(self) -> str:
+        figure = f"a-b similarity {self.psnr_before:.1f} -> {self.psnr_after:.1f} dB"
+        if self.needed_db == float("-inf"):
+            return f"{figure} on the faces (reported only)"
+        return f"{figure} (kept when it gains >= {self.needed_db:.1f} dB)"
+
+    def describe(self) -> str:
+        if not self.points:
+            return f"auto-align: no warp ({self.reason})"
+        found = self.detail or f"{self.inliers} inliers"
+        return (
+            f"auto-align: {self.method}, {len(self.points)} points, {found}, confidence "
+            f"{self.confidence:.2f}; {self.guard_line()}"
+        )
+
+
+def no_warp(
+    reason: str, before: float, inliers: int = 0, confidence: float = 0.0, after: float | None = None
+) -> AlignResult:
+    """No warp (plain slerp), and why; ``after``: the best warp's figure the guard turned down."""
+    return AlignResult((), "none", inliers, confidence, before, before if after is None else after, reason)
+
+
+def resize(pixels: np.ndarray, side: int) -> np.ndarray:
+    """Downscaled (never up) so the longer side is at most ``side``."""
+    import cv2
+
+    height, width = pixels.shape[:2]
+    scale = min(1.0, side / max(height, width))
+    if scale == 1.0:
+        return pixels
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
+
+
+def similarity(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """PSNR (dB) of the images' structure: grey, softened, each scaled to zero mean and unit spread,
+    so two differently coloured but aligned shapes score high and misaligned ones low. ``mask``
+    (H x W bool): judge only there (a face: hair and background say nothing about its alignment)."""
+    import cv2
+
+    region = np.ones(a.shape[:2], dtype=bool) if mask is None else mask
+
+    def norm(pixels: np.ndarray) -> np.ndarray:
+        gray = cv2.GaussianBlur(cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY).astype(np.float64), (0, 0), 1.5)
+        values = gray[region]
+        return (values - values.mean()) / max(values.std(), 1e-6) * 48.0 + 128.0
+
+    return psnr(norm(a), norm(b))
+
+
+def pull_b(pixels_b: np.ndarray, points: SegmentPoints) -> np.ndarray:
+    """b resampled onto a's geometry with ``points`` (what the morph shows near t = 0)."""
+    height, width = pixels_b.shape[:2]
+    field = segment_field(points, 0.0, height, width)
+    return warp_pixels(pixels_b, sample_positions(field, 1.0))
+
+
+def min_jacobian(points: SegmentPoints, side: int = 24) -> float:
+    """Smallest area scale of the morph's sampling maps (a at x - tF, b at x + (1-t)F) over t in
+    {0, 0.5, 1}: near 1 for a gentle warp, <= 0 where the warp folds over itself."""
+    if not points:
+        return 1.0
+    worst = np.inf
+    for t in (0.0, 0.5, 1.0):
+        field = segment_field(points, t, side, side).numpy() * side  # in grid cells
+        dfx_dy, dfx_dx = np.gradient(field[..., 0])
+        dfy_dy, dfy_dx = np.gradient(field[..., 1])
+        for scale in (-t, 1.0 - t):
+            det = (1 + scale * dfx_dx) * (1 + scale * dfy_dy) - scale * scale * dfx_dy * dfy_dx
+            worst = min(worst, float(det.min()))
+    return worst
