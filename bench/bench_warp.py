@@ -127,6 +127,8 @@ def main() -> int:
             note = ""
             settings = MorphSettings(size=size, segment_frames=(args.frames - 1,))
             if mode in ("latent", "pixel"):
+                if not (POINTS / f"{name}.json").is_file():
+                    continue  # no hand-placed points for this pair
                 points = load_points(POINTS / f"{name}.json", 1)
                 settings = dataclasses.replace(settings, points=points, warp=mode)
             elif mode.startswith("auto"):

@@ -30,3 +30,7 @@ def test_wheel_contains_the_built_in_model_and_stays_small(tmp_path: Path) -> No
     assert sizes["morphapp/models/builtin/taef2.safetensors"] == built_in.stat().st_size
     assert licence.startswith("MIT License") and "Ollin Boer Bohan" in licence
     assert not [name for name in sizes if name.startswith("tests/")]  # no test code, no photos
+    faces = REPO / "morphapp" / "faces" / "models"
+    for model in faces.glob("*.tflite"):  # the face models for --align faces, with their licence
+        assert sizes[f"morphapp/faces/models/{model.name}"] == model.stat().st_size
+    assert "morphapp/faces/models/LICENSE-mediapipe" in sizes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
 from morphapp.core.images import open_image
 from morphapp.core.keyframes import Keyframe, PromptKeyframe
 from morphapp.errors import MorphError
+from morphapp.gui.align_job import AlignRunner
 from morphapp.gui.autosave import Autosave
 from morphapp.gui.document import Document
 from morphapp.gui.engine_worker import ModelChoice
@@ -53,6 +55,7 @@ class MainWindow(QMainWindow):
         self.export_dialog: ExportDialog | None = None
         self.model_setup: ModelSetupDialog | None = None
         self.point_editor: PointEditor | None = None
+        self.drop_aligner = AlignRunner(self)
 
         self.error_bar = ErrorBar()
         self.preview_panel = PreviewPanel(self.preview)
@@ -119,6 +122,12 @@ class MainWindow(QMainWindow):
         self._action(edit_menu, "&Remove Keyframe", lambda: self.remove_keyframe(self.strip.currentRow()))
         edit_menu.addSeparator()
         self._action(edit_menu, "Correspondence &Points…", self.open_point_editor, QKeySequence("Ctrl+P"))
+        self.auto_align_action = self._action(
+            edit_menu, "&Auto-align New Keyframes", self._auto_align_toggled
+        )
+        self.auto_align_action.setCheckable(True)
+        # On by default: a dropped pair of portraits lines up without a click (faces, else features).
+        self.auto_align_action.setChecked(self.qsettings.value("auto_align_new", True, type=bool))
 
         play_menu = self.menuBar().addMenu("&Playback")
         self._action(
@@ -145,6 +154,7 @@ class MainWindow(QMainWindow):
         self.preview.finished.connect(
             lambda _s: self.error_bar.hide() if "preview" in self.error_bar.text else None
         )
+        self.drop_aligner.finished.connect(self._drop_aligned)
         self.engine.worker.model_ready.connect(self._model_ready)
         self.engine.worker.backend_picked.connect(self._backend_picked)
         self.engine.worker.model_missing.connect(self.offer_model_setup)
@@ -217,7 +227,33 @@ class MainWindow(QMainWindow):
             self.document.add_keyframes(checked, index)
             self.qsettings.setValue("last_image_dir", str(checked[-1].parent))
             self.error_bar.hide()
+            self.auto_align_new()
         return True
+
+    def _auto_align_toggled(self, on: bool) -> None:
+        self.qsettings.setValue("auto_align_new", on)
+
+    def auto_align_new(self) -> None:
+        """With the setting on: find points, off the GUI thread, for segments that have none."""
+        keyframes = self.document.keyframes
+        if not self.auto_align_action.isChecked() or len(keyframes) < 2:
+            return
+        if any(isinstance(k, PromptKeyframe) for k in keyframes):
+            return  # points belong to images
+        settings = dataclasses.replace(self.document.settings, points=None, segments=None)
+        self.statusBar().showMessage("Auto-aligning the new keyframes…")
+        self.drop_aligner.start(keyframes, settings, tag=tuple(keyframes))
+
+    def _drop_aligned(self, tag: object, found: object, text: str) -> None:
+        if found is None or tag != tuple(self.document.keyframes):
+            return  # cancelled, or the keyframes changed meanwhile (a later drop aligns again)
+        existing = list(self.document.settings.points or ())
+        found_points = list(found)  # type: ignore[call-overload]
+        existing += [()] * (len(found_points) - len(existing))
+        merged = [old if old else new for old, new in zip(existing, found_points, strict=False)]
+        if any(merged) and merged != existing[: len(merged)]:
+            self.document.set_settings("Auto-align", points=tuple(merged))
+        self.statusBar().showMessage(text.replace("segment ", "Segment "), 10_000)
 
     def add_images_dialog(self) -> None:
         start = str(self.qsettings.value("last_image_dir", str(Path.home())))
@@ -439,6 +475,9 @@ class MainWindow(QMainWindow):
             self.export_dialog.job.cancel.cancel()
         if self.model_setup is not None:
             self.model_setup.done(0)  # stops its download thread before the window goes
+        self.drop_aligner.stop()
+        if self.point_editor is not None:
+            self.point_editor.aligner.stop()
         self.engine.stop()
         self.autosave.end_session()
         event.accept()

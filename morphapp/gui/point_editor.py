@@ -10,9 +10,18 @@ from __future__ import annotations
 import dataclasses
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QImageReader, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import (
+    QCloseEvent,
+    QColor,
+    QImage,
+    QImageReader,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+)
 from PySide6.QtWidgets import (
-    QApplication,
     QComboBox,
     QDialog,
     QHBoxLayout,
@@ -22,11 +31,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from morphapp.core.align import align_keyframes
 from morphapp.core.correspondence import PointPair
 from morphapp.core.keyframes import PromptKeyframe, describe_keyframe
 from morphapp.core.timeline import segment_pairs
-from morphapp.errors import MorphError
+from morphapp.gui.align_job import AlignRunner
 from morphapp.gui.document import Document
 
 MARKER_RADIUS = 8
@@ -156,6 +164,8 @@ class PointEditor(QDialog):
         self.status = QLabel("")
         self.status.setObjectName("pointStatus")
         self.auto_button = QPushButton("Auto-align")
+        self.aligner = AlignRunner(self)
+        self.aligner.finished.connect(self._aligned)
         self.delete_button = QPushButton("Delete pair")
         self.clear_button = QPushButton("Clear")
         close = QPushButton("Close")
@@ -257,26 +267,38 @@ class PointEditor(QDialog):
             self._store("Clear points", [])
 
     def auto_align(self) -> None:
+        """Find points for the shown pair off the GUI thread; clicking again cancels."""
+        if self.aligner.running:
+            self.aligner.cancel()
+            return
         pairs = self.pairs()
         index = self.segment.currentIndex()
         if not 0 <= index < len(pairs):
             return
         a, b = pairs[index]
         keyframes = (self.doc.keyframes[a], self.doc.keyframes[b])
-        lines: list[str] = []
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            # Just this pair: a one-segment morph with the document's size and fit.
-            single = dataclasses.replace(self.doc.settings, loop="none", segments=None, points=None)
-            found = align_keyframes(keyframes, single, lines.append)[0]
-        except MorphError as exc:
-            lines.append(str(exc))
-            found = ()
-        finally:
-            QApplication.restoreOverrideCursor()
-        self.status.setText(" ".join(line.removeprefix("segment 1: ") for line in lines))
-        if found:
-            self._store("Auto-align", list(found))
+        # Just this pair: a one-segment morph with the document's size and fit.
+        single = dataclasses.replace(self.doc.settings, loop="none", segments=None, points=None)
+        self.auto_button.setText("Cancel auto-align")
+        self.status.setText("Auto-aligning: looking for faces, then features…")
+        self.aligner.start(keyframes, single, tag=(index, keyframes))
+
+    def _aligned(self, tag: object, found: object, text: str) -> None:
+        self.auto_button.setText("Auto-align")
+        self.status.setText(text)
+        index, keyframes = tag  # type: ignore[misc]
+        current = self.pairs()
+        if found is None or not 0 <= index < len(current):
+            return  # cancelled, or the morph changed meanwhile
+        a, b = current[index]
+        if (self.doc.keyframes[a], self.doc.keyframes[b]) != keyframes or not found[0]:  # type: ignore[index]
+            return
+        self.segment.setCurrentIndex(index)
+        self._store("Auto-align", list(found[0]))  # type: ignore[index]
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.aligner.cancel()
+        super().closeEvent(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):

@@ -59,6 +59,8 @@ def window(
 ) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("MORPHAPP_MODEL_PATH", model_path_env)
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    # Most tests check plain morphs; tests/gui/test_auto_align.py turns auto-align on drop back on.
+    settings.setValue("auto_align_new", False)
     win = MainWindow(settings=settings, autosave=Autosave(tmp_path / "autosave"))
     win.ask_before_close = False
     qtbot.addWidget(win)

@@ -1,0 +1,75 @@
+"""Auto-align in the window (issue 13): off the GUI thread, cancellable, on drop by default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QTimer
+
+from morphapp.gui.main_window import MainWindow
+
+pytest.importorskip("ai_edge_litert")
+TIMEOUT = 60_000
+
+
+@pytest.fixture
+def window(window: MainWindow) -> MainWindow:
+    """Frames big enough to find faces in (the shared fixture renders 96 x 64)."""
+    window.document.set_settings("test size", size=(256, 256))
+    window.document.undo_stack.clear()
+    return window
+
+
+def _ticks_while(qtbot, predicate) -> int:  # type: ignore[no-untyped-def]
+    """Event-loop ticks (a 10 ms timer) counted until ``predicate`` holds: > 0 means not blocked."""
+    ticks = [0]
+    timer = QTimer(interval=10)
+    timer.timeout.connect(lambda: ticks.__setitem__(0, ticks[0] + 1))
+    timer.start()
+    qtbot.waitUntil(predicate, timeout=TIMEOUT)
+    timer.stop()
+    return ticks[0]
+
+
+def test_point_editor_auto_align_runs_in_the_background_and_fills_the_points(
+    qtbot, window: MainWindow, faces_dir: Path
+) -> None:  # type: ignore[no-untyped-def]
+    window.add_images([faces_dir / "obama.jpg", faces_dir / "Biden.jpg"])
+    window.open_point_editor()
+    editor = window.point_editor
+    assert editor is not None
+    editor.auto_button.click()
+    assert editor.aligner.running and editor.auto_button.text() == "Cancel auto-align"  # returned at once
+    ticks = _ticks_while(qtbot, lambda: not editor.aligner.running)
+    assert ticks > 0
+    points = window.document.settings.points
+    assert points is not None and len(points[0]) >= 60, editor.status.text()
+    assert editor.status.text().startswith("auto-align: faces")
+    window.document.undo_stack.undo()  # an ordinary, undoable edit
+    assert not window.document.settings.points
+
+
+def test_cancelling_auto_align_stores_nothing(qtbot, window: MainWindow, faces_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    window.add_images([faces_dir / "Trump.jpg", faces_dir / "obama.jpg"])
+    window.open_point_editor()
+    editor = window.point_editor
+    editor.auto_button.click()
+    editor.auto_button.click()  # the same button cancels
+    assert not editor.aligner.running and editor.status.text() == "Auto-align cancelled."
+    qtbot.wait(3000)  # the worker finishes its pair meanwhile: its result must be dropped
+    assert not window.document.settings.points and editor.auto_button.text() == "Auto-align"
+
+
+def test_dropped_portraits_are_aligned_when_the_setting_is_on(
+    qtbot, window: MainWindow, faces_dir: Path
+) -> None:  # type: ignore[no-untyped-def]
+    window.auto_align_action.setChecked(True)
+    window.add_images([faces_dir / "Musk.jpg", faces_dir / "Feifei.jpg"])
+    qtbot.waitUntil(lambda: bool(window.document.settings.points), timeout=TIMEOUT)
+    assert len(window.document.settings.points[0]) >= 40
+    window.auto_align_action.setChecked(False)
+    window.document.undo_stack.undo()
+    window.add_images([faces_dir / "Trump.jpg"])  # a third keyframe with the setting off: no points
+    qtbot.wait(1000)
+    assert not any(window.document.settings.points or ())
