@@ -84,3 +84,26 @@ def face_align(pixels_a: np.ndarray, pixels_b: np.ndarray) -> AlignResult:
         match.points, "faces", 0, match.confidence, before, after, needed_db=float("-inf"),
         detail=match.describe(),
     )  # fmt: skip
+
+
+def face_mesh_points(path: str, analysis_side: int = 512) -> list[np.ndarray]:
+    """Every face's 468 mesh points in ``path`` (EXIF applied), normalised 0..1 to the source image:
+    what the point editor draws as an overlay. Empty when faces cannot be found here."""
+    import cv2
+
+    from morphapp.core.images import open_image
+    from morphapp.faces import runtime
+    from morphapp.faces.correspond import find_meshes
+
+    if not runtime.available()[0]:
+        return []
+    image, _notes = open_image(path)
+    pixels = np.asarray(image.convert("RGB"))
+    height, width = pixels.shape[:2]
+    scale = min(1.0, analysis_side / max(height, width))
+    if scale < 1.0:
+        pixels = cv2.resize(
+            pixels, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA
+        )
+    size = np.array([pixels.shape[1], pixels.shape[0]], dtype=np.float64)
+    return [mesh.points / size for mesh in find_meshes(pixels)]

@@ -22,6 +22,7 @@ from PySide6.QtGui import (
     QPen,
 )
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QHBoxLayout,
@@ -32,8 +33,10 @@ from PySide6.QtWidgets import (
 )
 
 from morphapp.core.correspondence import PointPair
+from morphapp.core.face_align import face_mesh_points
 from morphapp.core.keyframes import PromptKeyframe, describe_keyframe
 from morphapp.core.timeline import segment_pairs
+from morphapp.errors import MorphError
 from morphapp.gui.align_job import AlignRunner
 from morphapp.gui.document import Document
 
@@ -58,6 +61,7 @@ class PointCanvas(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.image = QImage()
         self.points: list[tuple[float, float] | None] = []
+        self.overlay: list[tuple[float, float]] = []
         self.current: int | None = None
         self._drag: int | None = None
 
@@ -65,6 +69,11 @@ class PointCanvas(QWidget):
         reader = QImageReader(path)
         reader.setAutoTransform(True)  # EXIF orientation, as the engine applies it
         self.image = reader.read()
+        self.update()
+
+    def set_overlay(self, points: list[tuple[float, float]]) -> None:
+        """Faint dots under the markers (the detected face mesh), normalised image coordinates."""
+        self.overlay = points
         self.update()
 
     def set_points(self, points: list[tuple[float, float] | None], current: int | None) -> None:
@@ -124,6 +133,11 @@ class PointCanvas(QWidget):
         if not self.image.isNull():
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             painter.drawImage(self.image_rect(), self.image)
+        if self.overlay:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(80, 255, 120, 170))
+            for x, y in self.overlay:
+                painter.drawEllipse(self.to_widget(x, y), 1.3, 1.3)
         for i, point in enumerate(self.points):
             if point is None:
                 continue
@@ -168,6 +182,8 @@ class PointEditor(QDialog):
         self.aligner.finished.connect(self._aligned)
         self.delete_button = QPushButton("Delete pair")
         self.clear_button = QPushButton("Clear")
+        self.mesh_box = QCheckBox("Show face mesh")
+        self.mesh_box.setToolTip("Draw the 468 face landmarks found in each keyframe (what Auto-align uses)")
         close = QPushButton("Close")
         top = QHBoxLayout()
         top.addWidget(QLabel("Segment"))
@@ -176,7 +192,7 @@ class PointEditor(QDialog):
         images.addWidget(self.left, 1)
         images.addWidget(self.right, 1)
         buttons = QHBoxLayout()
-        for button in (self.auto_button, self.delete_button, self.clear_button):
+        for button in (self.auto_button, self.delete_button, self.clear_button, self.mesh_box):
             buttons.addWidget(button)
         buttons.addStretch(1)
         buttons.addWidget(close)
@@ -198,6 +214,7 @@ class PointEditor(QDialog):
         self.auto_button.clicked.connect(self.auto_align)
         self.delete_button.clicked.connect(self.delete_current)
         self.clear_button.clicked.connect(self.clear_segment)
+        self.mesh_box.toggled.connect(lambda _on: self._show_mesh())
         close.clicked.connect(self.close)
         document.changed.connect(self.refresh)
         self.refresh()
@@ -336,7 +353,24 @@ class PointEditor(QDialog):
             a, b = pairs[index]
             self.left.set_image(str(self.doc.keyframes[a].path))
             self.right.set_image(str(self.doc.keyframes[b].path))
+        self._show_mesh()
         self._show()
+
+    def _show_mesh(self) -> None:
+        """The face mesh overlay (about 5 ms a keyframe once the models are loaded: on this thread)."""
+        pairs = self.pairs()
+        index = self.segment.currentIndex()
+        for canvas, side in ((self.left, 0), (self.right, 1)):
+            points: list[tuple[float, float]] = []
+            if self.mesh_box.isChecked() and 0 <= index < len(pairs):
+                keyframe = self.doc.keyframes[pairs[index][side]]
+                try:
+                    meshes = face_mesh_points(str(keyframe.path))
+                except MorphError as exc:
+                    self.status.setText(str(exc))
+                    meshes = []
+                points = [(float(x), float(y)) for mesh in meshes for x, y in mesh]
+            canvas.set_overlay(points)
 
     def _show(self) -> None:
         pairs = self.segment_points()

@@ -73,3 +73,16 @@ def test_dropped_portraits_are_aligned_when_the_setting_is_on(
     window.add_images([faces_dir / "Trump.jpg"])  # a third keyframe with the setting off: no points
     qtbot.wait(1000)
     assert not any(window.document.settings.points or ())
+
+
+def test_the_point_editor_shows_the_face_mesh(qtbot, window: MainWindow, faces_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    window.add_images([faces_dir / "obama.jpg", faces_dir / "Biden.jpg"])
+    window.open_point_editor()
+    editor = window.point_editor
+    assert editor.left.overlay == []
+    editor.mesh_box.setChecked(True)
+    assert len(editor.left.overlay) == 468 and len(editor.right.overlay) == 468
+    xs = [x for x, _y in editor.left.overlay]
+    assert 0.1 < min(xs) < max(xs) < 0.9  # on the face, in the image's own 0..1 coordinates
+    editor.mesh_box.setChecked(False)
+    assert editor.left.overlay == []
