@@ -114,11 +114,18 @@ class MorphSelfAttention:
         return torch.cat([key, mixed_key], dim=1), torch.cat([value, mixed_value], dim=1)
 
     def _part(self, kv: tuple[torch.Tensor, torch.Tensor], batch: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """The recorded keys/values matching this call's batch (one half of a split guided batch)."""
-        part = self.state.part
-        if part is None or kv[0].shape[0] == batch:
+        """The recorded keys/values matching this call's batch. A keyframe may have been recorded
+        with another guidance than the in-between uses (an image keyframe unguided, batch 1; a
+        prompt keyframe guided, batch 2 = uncond, cond)."""
+        key, value = kv
+        recorded, part = key.shape[0], self.state.part
+        if recorded == batch:
             return kv
-        return kv[0][part : part + 1], kv[1][part : part + 1]
+        if part is not None and recorded == 2:  # one half of a split guided call: that half
+            return key[part : part + 1], value[part : part + 1]
+        if recorded == 1:  # an unguided record serves both halves of a guided call
+            return key.expand(batch, *key.shape[1:]), value.expand(batch, *value.shape[1:])
+        return key[-1:], value[-1:]  # a guided record, an unguided call: its conditional half
 
 
 def install(unet: torch.nn.Module, state: AttentionState) -> int:

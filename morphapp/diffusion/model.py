@@ -84,6 +84,11 @@ class DiffusionModel:
         self.scaling_factor = float(self.vae.config.scaling_factor)
         self.shift_factor = float(getattr(self.vae.config, "shift_factor", None) or 0.0)
         self.model_id = f"{info.name}:{_fingerprint(info)}"
+        # SDXL pipelines condition "no prompt" on zeros, not on the embedding of "" (diffusers'
+        # force_zeros_for_empty_prompt, true for SDXL base): guidance pushes away from that.
+        self.zero_uncond = self.family == "SDXL" and bool(
+            pipe.config.get("force_zeros_for_empty_prompt", True)
+        )
         self._vae32: torch.nn.Module | None = None
 
     # --- text -------------------------------------------------------------------------------
@@ -109,6 +114,8 @@ class DiffusionModel:
     def predict(self, latents: torch.Tensor, timestep: int, cond: Conditioning) -> torch.Tensor:
         """The UNet's output for a (batch of) latent(s) at ``timestep``, in float32."""
         x = latents.to(device=self.device, dtype=self.dtype)
+        # Conditioning made before the OOM ladder moved the model (GPU -> CPU float32) follows it.
+        cond = cond.to(self.device, self.dtype)
         if cond.embeds.shape[0] != x.shape[0]:
             x = x.expand(cond.embeds.shape[0], *x.shape[1:])
         out = self.unet(x, timestep, **cond.unet_kwargs(), return_dict=False)[0]
@@ -140,6 +147,13 @@ class DiffusionModel:
     def _vae_call(
         self, what: str, run: Callable[[torch.nn.Module, torch.dtype], torch.Tensor]
     ) -> torch.Tensor:
+        if self.dtype != torch.float32 and bool(getattr(self.vae.config, "force_upcast", False)):
+            # The VAE's own config says half precision overflows (SDXL's): float32 from the start,
+            # not a failed half-precision call first on every frame.
+            if self._vae32 is None:
+                self.note(f"{self.name}: the VAE asks for float32 (force_upcast); it runs in float32")
+                self._vae32 = _float32_copy(self.vae)
+            return run(self._vae32, torch.float32).to(torch.float32)
         out = run(self.vae, self.dtype)
         if torch.isfinite(out).all():
             return out.to(torch.float32)

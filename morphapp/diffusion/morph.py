@@ -54,6 +54,7 @@ class KeyframeState:
     cond: Conditioning
     kv: attention.KvStore
     pixels: np.ndarray
+    guidance: float  # what this keyframe was denoised with (1 for images: as they were inverted)
 
 
 def states_key(keyframes: Sequence[AnyKeyframe], settings: MorphSettings) -> tuple[object, ...]:
@@ -176,9 +177,12 @@ class DiffusionMorpher:
         state_a, state_b = self.keyframe_state(a), self.keyframe_state(b)
         noise = slerp_adain(state_a.noise, state_b.noise, t)
         cond = state_a.cond.lerp(state_b.cond, t)
+        # Guidance ramps between the two keyframes' own: an image keyframe (denoised unguided, as
+        # it was inverted) and a prompt keyframe (guided) meet without a jump at either end.
+        guidance = (1.0 - t) * state_a.guidance + t * state_b.guidance
         self.state.mix(state_a.kv, state_b.kv, t, self.attn_until)
         try:
-            latent = self._denoise(noise, cond, f"t={t:.3f}")
+            latent = self._denoise(noise, cond, f"t={t:.3f}", guidance)
         finally:
             self.state.off()
         return self._decode(latent)
@@ -188,13 +192,20 @@ class DiffusionMorpher:
         size = self.settings.size
         cond = self.model.encode_prompt(keyframe.prompt, size)
         noise = self._noise(index, keyframe, cond)
+        guidance = self.keyframe_guidance(index)
         self.state.record(self.attn_until)
         try:
-            latent = self._denoise(noise, cond, f"keyframe {index + 1}")
+            latent = self._denoise(noise, cond, f"keyframe {index + 1}", guidance)
             kv = self.state.recorded
         finally:
             self.state.off()
-        return KeyframeState(noise, cond, kv, self._decode(latent))
+        return KeyframeState(noise, cond, kv, self._decode(latent), guidance)
+
+    def keyframe_guidance(self, index: int) -> float:
+        """An image keyframe is denoised with the guidance it was inverted with (none), so its frame
+        stays the photo's faithful rendition whatever the prompts ask; a prompt keyframe with the
+        morph's guidance."""
+        return 1.0 if isinstance(self.keyframes[index], Keyframe) else self.guidance
 
     def _noise(self, index: int, keyframe: AnyKeyframe, cond: Conditioning) -> torch.Tensor:
         width, height = self.settings.size
@@ -217,13 +228,13 @@ class DiffusionMorpher:
         for line in loaded.notes:
             self.note(f"{keyframe.path.name}: {line}")
         clean = self.model.encode_image(to_tensor(loaded.pixels))
-        noise = invert(clean.cpu(), self.schedule, self._model_fn(cond, guided=False), start=self.start,
+        noise = invert(clean.cpu(), self.schedule, self._model_fn(cond, 1.0), start=self.start,
                        check=self._check).cpu()  # fmt: skip
         self.inversions_run += 1
         self.cache.put(key, noise)
         return noise
 
-    def _denoise(self, noise: torch.Tensor, cond: Conditioning, label: str) -> torch.Tensor:
+    def _denoise(self, noise: torch.Tensor, cond: Conditioning, label: str, guidance: float) -> torch.Tensor:
         total = self.schedule.steps - self.start
 
         def on_step(index: int, clean: torch.Tensor) -> None:
@@ -234,13 +245,12 @@ class DiffusionMorpher:
             preview = to_pixels(self.preview.decode(clean.cpu()))[0] if self.preview is not None else None
             self.on_step(StepInfo(label, index - self.start + 1, total, preview))
 
-        return denoise(noise, self.schedule, self._model_fn(cond, guided=True), start=self.start,
+        return denoise(noise, self.schedule, self._model_fn(cond, guidance), start=self.start,
                        on_step=on_step, check=self._check)  # fmt: skip
 
     def _model_fn(
-        self, cond: Conditioning, *, guided: bool
+        self, cond: Conditioning, guidance: float
     ) -> Callable[[torch.Tensor, int, int], torch.Tensor]:
-        guidance = self.guidance if guided else 1.0
         if guidance == 1.0:
 
             def plain(x: torch.Tensor, step: int, timestep: int) -> torch.Tensor:
@@ -269,7 +279,11 @@ class DiffusionMorpher:
 
     def _unconditional(self) -> Conditioning:
         if self._uncond is None:
-            self._uncond = self.model.encode_prompt("", self.settings.size)
+            empty = self.model.encode_prompt("", self.settings.size)
+            if self.model.zero_uncond:
+                pooled = None if empty.pooled is None else torch.zeros_like(empty.pooled)
+                empty = Conditioning(torch.zeros_like(empty.embeds), pooled, empty.time_ids)
+            self._uncond = empty
         return self._uncond
 
     def _decode(self, latent: torch.Tensor) -> np.ndarray:

@@ -171,8 +171,10 @@ class EngineWorker(QObject):
         cancel: CancelToken | None = None,
         progress: ProgressFn | None = None,
         generation: int = -1,
+        step_previews: bool = True,
     ) -> Iterator[Frame]:
-        """The frames of a morph with the chosen model, autoencoder or diffusion."""
+        """The frames of a morph with the chosen model, autoencoder or diffusion. ``step_previews``:
+        report each denoising step (with a TAE picture) for the window; exports do without."""
         info = self.info_for(choice)
         if not info.is_diffusion:
             codec = self.codec_for(choice)
@@ -198,7 +200,7 @@ class EngineWorker(QObject):
             )
         return render_diffusion_frames(
             keyframes, model, settings, frame_indices=order, cancel=cancel, progress=progress,
-            on_step=on_step, morpher=morpher,
+            on_step=on_step if step_previews else None, morpher=morpher,
         )  # fmt: skip
 
     def is_diffusion(self, choice: ModelChoice) -> bool:
@@ -375,8 +377,9 @@ class EngineWorker(QObject):
                         self.export_progress.emit(p.done, p.total)
 
                 frames = self.frames(
-                    job.choice, project.keyframes, project.settings, cancel=job.cancel, progress=progress
-                )
+                    job.choice, project.keyframes, project.settings, cancel=job.cancel, progress=progress,
+                    step_previews=False,  # nobody watches steps during an export: no TAE decode per step
+                )  # fmt: skip
                 for frame in frames:
                     writer.write(frame.pixels)
             self.export_done.emit(str(writer.path))
