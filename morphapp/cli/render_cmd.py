@@ -108,6 +108,11 @@ def add_parser(commands: Any) -> None:
         help="even: render twice and re-place in-betweens so neighbouring frames differ evenly",
     )  # fmt: skip
     diffusion.add_argument(
+        "--attn-budget", type=float, metavar="GB",
+        help="memory for recorded self-attention (all keyframe states kept; default: a quarter of the GPU's "
+        "memory up to 4, else 2); a small budget records fewer layers and steps",
+    )  # fmt: skip
+    diffusion.add_argument(
         "--prompt", action="append", metavar="TEXT",
         help="a prompt describing an image keyframe; once for all, or once per image keyframe in order",
     )  # fmt: skip
@@ -246,7 +251,10 @@ def _diffusion_frames(
     if args.backend == "onnx" or args.batch != 1:
         raise InputError("--backend onnx and --batch work with autoencoder (TAE) models only")
     dtype = _diffusion_dtype(args, device)
-    loaded = DiffusionModel(model, device, dtype, note=note)
+    if args.attn_budget is not None and not 0 < args.attn_budget < 10_000:
+        raise InputError(f"--attn-budget {args.attn_budget}: give the gigabytes, above 0")
+    budget = None if args.attn_budget is None else int(args.attn_budget * 1024**3)
+    loaded = DiffusionModel(model, device, dtype, note=note, attn_budget=budget)
     note(f"model {loaded.name} ({model.family}) on {describe_device(device)}, {loaded.dtype}")
     options = settings.diffusion
     has_prompts = any(isinstance(k, PromptKeyframe) for k in project.keyframes)
@@ -366,11 +374,11 @@ def _project_from_args(args: argparse.Namespace, note: Any) -> Project:
     return Project(_with_prompts(tuple(inputs), args.prompt), settings, args.model)
 
 
-DIFFUSION_FLAGS = ("steps", "guidance", "strength", "attn_steps", "pacing", "prompt")
+DIFFUSION_FLAGS = ("steps", "guidance", "strength", "attn_steps", "pacing", "prompt", "attn_budget")
 
 
 def _diffusion_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    names = [n for n in DIFFUSION_FLAGS if n != "prompt"]
+    names = [n for n in DIFFUSION_FLAGS if n not in ("prompt", "attn_budget")]  # not project settings
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 

@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from diffusers.models.attention_processor import Attention
 
+from morphapp.diffusion.attention_budget import STORE_DTYPE
+
 KvStore = dict[tuple[str, int], tuple[torch.Tensor, torch.Tensor]]  # (layer, step) -> (keys, values)
 
 
@@ -33,6 +35,8 @@ class AttentionState:
     # Which half of a guided (uncond, cond) batch the current call is, when the two run one by
     # one (the VRAM ladder); None: the call carries the whole batch.
     part: int | None = None
+    # The layers that record and mix (``attention_budget.plan``); None: every self-attention layer.
+    layers: frozenset[str] | None = None
 
     def record(self, until_step: int) -> None:
         self.mode, self.until_step, self.recorded = "record", until_step, {}
@@ -99,18 +103,22 @@ class MorphSelfAttention:
         state = self.state
         if state.mode == "off" or state.step >= state.until_step:
             return key, value
+        if state.layers is not None and self.layer not in state.layers:
+            return key, value  # outside the attention budget: neither recorded nor mixed
         slot = (self.layer, state.step)
         if state.mode == "record":
+            # Stored in float16 (half the bytes; K and V stay well inside its range).
+            stored = (key.detach().to(STORE_DTYPE), value.detach().to(STORE_DTYPE))
             if state.part == 1:  # the second half of a split batch: stored as one (uncond, cond) batch
                 key_0, value_0 = state.recorded[slot]
-                key, value = torch.cat([key_0, key]), torch.cat([value_0, value])
-            state.recorded[slot] = (key.detach(), value.detach())
-            return key if state.part is None else key[-1:], value if state.part is None else value[-1:]
+                stored = (torch.cat([key_0, stored[0]]), torch.cat([value_0, stored[1]]))
+            state.recorded[slot] = stored
+            return key, value
         assert state.a is not None and state.b is not None
         key_a, value_a = self._part(state.a[slot], key.shape[0])
         key_b, value_b = self._part(state.b[slot], key.shape[0])
-        mixed_key = torch.lerp(key_a, key_b, state.t)
-        mixed_value = torch.lerp(value_a, value_b, state.t)
+        mixed_key = torch.lerp(key_a, key_b, state.t).to(key.dtype)
+        mixed_value = torch.lerp(value_a, value_b, state.t).to(value.dtype)
         return torch.cat([key, mixed_key], dim=1), torch.cat([value, mixed_value], dim=1)
 
     def _part(self, kv: tuple[torch.Tensor, torch.Tensor], batch: int) -> tuple[torch.Tensor, torch.Tensor]:

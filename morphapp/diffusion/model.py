@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from morphapp.diffusion import attention_budget
 from morphapp.diffusion.conditioning import Conditioning
 from morphapp.errors import ModelError
 from morphapp.models.info import ModelInfo
@@ -62,6 +63,7 @@ class DiffusionModel:
         dtype: torch.dtype | None = None,
         *,
         note: NoteFn | None = None,
+        attn_budget: int | None = None,
     ) -> None:
         self.info = info
         self.name = info.name
@@ -69,6 +71,8 @@ class DiffusionModel:
         # float16 on CUDA (the VAE falls back per call); CPU float16 is slow and poorly supported.
         self.dtype = dtype or (torch.float16 if device.type == "cuda" else torch.float32)
         self.note = note or _log.info
+        # Bytes of recorded self-attention a morph may keep (attention_budget); None: by device.
+        self.attn_budget = attn_budget if attn_budget is not None else attention_budget.default_budget(device)
         self.float32_retries = 0
         pipe = load_pipeline(info, self.dtype)
         self.family = _family(info)

@@ -22,7 +22,7 @@ from morphapp.core.images import file_sha256, load_image
 from morphapp.core.keyframes import AnyKeyframe, Keyframe, PromptKeyframe
 from morphapp.core.render import Progress, ProgressFn, to_pixels, to_tensor
 from morphapp.core.settings import MAX_SEED, MorphSettings
-from morphapp.diffusion import attention
+from morphapp.diffusion import attention, attention_budget
 from morphapp.diffusion.cache import InversionCache, InversionKey
 from morphapp.diffusion.conditioning import Conditioning
 from morphapp.diffusion.ddim import DdimSchedule, denoise, invert
@@ -101,9 +101,17 @@ class DiffusionMorpher:
             inverted = options.steps
         self.start = options.steps - inverted
         self.attn_until = self.start + round(options.attn_steps * inverted)
+        # Recorded attention within a byte budget: fewer layers, then fewer steps, when it would not fit.
+        guided_prompts = has_prompts and self.guidance != 1.0  # guided keyframes record (uncond, cond)
+        self.attn_plan = attention_budget.plan(
+            attention_budget.layer_shapes(model.unet, settings.size, model.downscale),
+            start=self.start, until=self.attn_until, batch=2 if guided_prompts else 1,
+            budget=model.attn_budget, keyframes=min(MAX_KEYFRAME_STATES, len(self.keyframes)),
+        )  # fmt: skip
+        self.attn_until = self.attn_plan.until_step
         self.inversions_run = 0  # for tests and the CLI's summary
         self.split_batch = False
-        self.state = attention.AttentionState()
+        self.state = attention.AttentionState(layers=self.attn_plan.layers)
         attention.install(model.unet, self.state)
         # Recorded attention is large (hundreds of MB per keyframe for SD at 512²): keep the states
         # of the few keyframes the current segments use; an evicted one is denoised again when

@@ -68,6 +68,8 @@ def render_diffusion_frames(
             model, keyframes, settings, cache=cache, cancel=cancel, progress=progress, note=note,
             on_step=on_step, preview=preview,
         )  # fmt: skip
+    if note is not None:
+        note(morpher.attn_plan.describe())
     morpher.prepare({k for spec in order for k in (spec.a, spec.b)})
     reports = pacing_reports if pacing_reports is not None else []
     remaps: dict[int, dict[float, float]] = {}
