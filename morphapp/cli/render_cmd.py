@@ -263,7 +263,11 @@ def _diffusion_frames(
         f"strength {options.strength:g}, attention mixing {options.attn_steps:g}, pacing {options.pacing}"
     )
     cache = InversionCache(default_cache_folder())
-    resume_key = {"model": loaded.model_id, "device": device.type, "dtype": str(loaded.dtype)}
+    # The attention budget decides which layers/steps mix (pixels): a resume must use the same.
+    resume_key = {
+        "model": loaded.model_id, "device": device.type, "dtype": str(loaded.dtype),
+        "attn_budget": str(loaded.attn_budget),
+    }  # fmt: skip
 
     def frames(indices: Sequence[int] | None, progress: ProgressFn) -> Iterator[Frame]:
         yield from render_diffusion_frames(
