@@ -75,30 +75,31 @@ FILES = {
 }
 
 
-def hand_error(hand: SegmentPoints, points: SegmentPoints) -> float:
-    """RMS distance (normalised) from where ``points``' warp sends each hand-placed feature of a to
-    where the hand put it in b (no points: the features' raw offsets). Lower: the warp lines up
-    the features a person would line up."""
+def carried(hand: SegmentPoints, points: SegmentPoints) -> np.ndarray:
+    """Where ``points``' warp (a TPS, border sliding) sends each hand-placed feature of a."""
     arr = np.array(hand, dtype=np.float64)
     predicted = arr[:, :2].copy()
     if points:
         ctrl = torch.tensor(points, dtype=torch.float64)
         field = TpsField.fit(ctrl[:, :2], ctrl[:, 2:] - ctrl[:, :2])
         predicted += field(torch.from_numpy(arr[:, :2])).numpy()
-    return float(np.sqrt(((predicted - arr[:, 2:]) ** 2).sum(axis=1).mean()))
+    return predicted
+
+
+def hand_error(hand: SegmentPoints, points: SegmentPoints) -> float:
+    """RMS distance (normalised) from where ``points``' warp sends each hand-placed feature of a to
+    where the hand put it in b (no points: the features' raw offsets). Lower: the warp lines up
+    the features a person would line up."""
+    wanted = np.array(hand, dtype=np.float64)[:, 2:]
+    return float(np.sqrt(((carried(hand, points) - wanted) ** 2).sum(axis=1).mean()))
 
 
 def hand_gain(hand: SegmentPoints, points: SegmentPoints) -> float:
     """1 - (mean error after) / (mean error with no warp), errors as in ``hand_error`` but mean, not
     RMS: the share of the hand-placed features' offsets that the warp closes (1: all, 0: none)."""
-    arr = np.array(hand, dtype=np.float64)
-    predicted = arr[:, :2].copy()
-    if points:
-        ctrl = torch.tensor(points, dtype=torch.float64)
-        field = TpsField.fit(ctrl[:, :2], ctrl[:, 2:] - ctrl[:, :2])
-        predicted += field(torch.from_numpy(arr[:, :2])).numpy()
-    after = np.linalg.norm(predicted - arr[:, 2:], axis=1).mean()
-    before = np.linalg.norm(arr[:, :2] - arr[:, 2:], axis=1).mean()
+    wanted = np.array(hand, dtype=np.float64)[:, 2:]
+    after = np.linalg.norm(carried(hand, points) - wanted, axis=1).mean()
+    before = np.linalg.norm(carried(hand, ()) - wanted, axis=1).mean()
     return float(1.0 - after / before)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,18 +19,6 @@ from tests.models.hub_server import FakeHub
 pytest.importorskip("huggingface_hub")
 
 REPO = "test-org/taef2-copy"
-
-
-@pytest.fixture
-def hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeHub]:
-    import huggingface_hub.constants
-
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)  # read once at import
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
-    with FakeHub() as server:
-        monkeypatch.setenv("MORPHAPP_HF_ENDPOINT", server.url)
-        yield server
 
 
 @pytest.fixture

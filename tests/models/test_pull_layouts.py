@@ -14,7 +14,6 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -34,20 +33,6 @@ from morphapp.models.tae_codec import TaeCodec
 from morphapp.models.weights import load_state_dict
 from tests.fresh_user import fresh_user_env
 from tests.models.hub_server import FakeHub
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeHub]:
-    import huggingface_hub.constants
-
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)  # read once at import
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
-    with FakeHub() as server:
-        monkeypatch.setenv("MORPHAPP_HF_ENDPOINT", server.url)
-        yield server
 
 
 @pytest.fixture(scope="module")
