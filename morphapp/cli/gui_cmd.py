@@ -1,4 +1,4 @@
-"""``morphapp gui [PROJECT]``: open the desktop app (also what plain ``morphapp`` does)."""
+"""``morphapp gui [PROJECT | IMAGE...]``: open the desktop app (also what plain ``morphapp`` does)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from morphapp.errors import InputError
 
 def add_parser(commands: Any) -> None:
     p = commands.add_parser("gui", help="open the desktop app (the default with no command)")
-    p.add_argument("project", nargs="?", type=Path, help="a project file to open")
+    p.add_argument(
+        "files", nargs="*", type=Path, metavar="FILE", help="a project file to open, or images to morph"
+    )
     p.add_argument(
         "--screenshot", type=Path, metavar="PNG", help="render the preview, save a screenshot, exit"
     )
@@ -29,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "window_size", None):
         (w, h), _ = parse_size(args.window_size)
         size = (w, h)
-    return run_gui(getattr(args, "project", None), getattr(args, "screenshot", None), size)
+    return run_gui(list(getattr(args, "files", None) or []), getattr(args, "screenshot", None), size)
 
 
 def _import_failure(exc: ImportError) -> str:

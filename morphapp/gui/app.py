@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication
 
 from morphapp import __version__
 from morphapp.core.atomic import atomic_path
+from morphapp.gui.about import app_icon
 from morphapp.gui.main_window import MainWindow
 from morphapp.gui.platform_check import check_platform
 from morphapp.gui.theme import apply_dark_theme
@@ -18,14 +19,17 @@ SCREENSHOT_TIMEOUT_MS = 180_000
 
 
 def run_gui(
-    project: Path | None = None, screenshot: Path | None = None, size: tuple[int, int] | None = None
+    paths: list[Path] | None = None, screenshot: Path | None = None, size: tuple[int, int] | None = None
 ) -> int:
+    """``paths``: a project to open, or images to start a morph with (what a desktop passes)."""
     if QApplication.instance() is None:
         check_platform()  # one clear line instead of Qt's abort when its platform plugin cannot run
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("morphapp")
     app.setOrganizationName("morphapp")
     app.setApplicationVersion(__version__)
+    app.setWindowIcon(app_icon())
+    app.setDesktopFileName("morphapp")  # Wayland/X11 match the window to morphapp.desktop's icon
     apply_dark_theme(app)
     window = MainWindow()
     if size is not None:
@@ -33,7 +37,7 @@ def run_gui(
     window.show()
     if screenshot is None:
         window.offer_recovery()
-    if project is not None and not window.open_project(project) and screenshot is not None:
+    if paths and not window.open_paths(list(paths)) and screenshot is not None:
         print(f"morphapp: error: {window.error_bar.text}", file=sys.stderr)
         window.ask_before_close = False
         window.close()  # stops the engine thread: a running QThread must not outlive its window

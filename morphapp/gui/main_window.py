@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from morphapp.core.images import open_image
 from morphapp.core.keyframes import Keyframe, PromptKeyframe
 from morphapp.errors import MorphError
+from morphapp.gui.about import AboutDialog
 from morphapp.gui.align_job import AlignRunner
 from morphapp.gui.autosave import Autosave
 from morphapp.gui.document import Document
@@ -139,6 +140,8 @@ class MainWindow(QMainWindow):
         self._action(
             play_menu, "P&revious Frame", lambda: self.preview_panel.step(-1), QKeySequence(Qt.Key.Key_Left)
         )
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&About morphapp", self.show_about)
         self._refresh_recent()
 
     def _connect(self) -> None:
@@ -206,6 +209,28 @@ class MainWindow(QMainWindow):
         self.settings_panel.refresh_models()
         self.statusBar().showMessage(f"Model {model} is ready", 5000)
         self.preview.set_choice(ModelChoice(self.document.model or model, self.preview.choice.device))
+
+    def show_about(self) -> AboutDialog:
+        in_use = self.model_label.text().removeprefix("Model: ")
+        if in_use == "not loaded":
+            from morphapp.core.device import describe_device, resolve_device
+
+            in_use = f"{describe_device(resolve_device('auto'))} (no model loaded yet)"
+        device = in_use
+        dialog = AboutDialog(device, self)
+        dialog.open()
+        return dialog
+
+    def open_paths(self, paths: list[Path]) -> bool:
+        """Files given on the command line (a double-clicked project, images dropped on the icon):
+        one project opens; images become keyframes. False (with the message shown) on a bad one."""
+        projects = [p for p in paths if p.suffix.lower() == ".json"]
+        if projects:
+            if len(paths) > 1:
+                self.show_error("give one project, or images, not both")
+                return False
+            return self.open_project(projects[0])
+        return self.add_images(paths) if paths else True
 
     def update_title(self) -> None:
         name = self.document.path.name if self.document.path else "Untitled"
