@@ -1,9 +1,10 @@
 """Export presets as data, and choosing one from an output path.
 
 A preset names the writer that handles it (``writer``) and carries everything that writer
-needs (codec, pixel format, encoder and container options). Adding a preset, e.g. a
-ProRes ``.mov``, means adding one entry to ``FORMATS``; no code path changes, and
-``format_for_path`` picks it up by its extension.
+needs (codec, pixel format, encoder and container options, colour matrix, loop option).
+Adding a preset means adding one entry to ``FORMATS``; no code path changes, and
+``format_for_path`` picks it up by its extension (ProRes ``.mov``, animated WebP and APNG were
+added that way).
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ class ExportFormat:
     writer: str = "video"  # which FrameWriter class handles it: "gif", "video", "png-sequence"
     container: str | None = None  # FFmpeg muxer name, for video
     container_options: Mapping[str, str] = field(default_factory=dict, hash=False)
+    # Video only: the matrix RGB frames are converted with ("bt709", "bt601" for WebP, whose
+    # decoders assume it) or "rgb" (an RGB pixel format: no conversion, lossless).
+    colorspace: str = "bt709"
+    loop_option: str | None = None  # the muxer option that takes the play count (animated WebP/APNG)
 
     def __post_init__(self) -> None:
         # Presets are shared module-level data: make their option maps read-only.
@@ -73,6 +78,41 @@ _PRESETS = (
         description="VP9 WebM (constant quality), for the web",
         writer="video",
         container="webm",
+    ),
+    ExportFormat(
+        name="mov",
+        extension=".mov",
+        codec="prores_ks",
+        pixel_format="yuv422p10le",
+        # profile 3 = ProRes 422 HQ; vendor apl0 is what editors expect in the stream header.
+        options={"profile": "3", "vendor": "apl0"},
+        description="ProRes 422 HQ (10-bit 4:2:2) QuickTime .mov, for editors",
+        writer="video",
+        container="mov",
+    ),
+    ExportFormat(
+        name="webp",
+        extension=".webp",
+        codec="libwebp_anim",
+        pixel_format="yuv420p",
+        options={"quality": "90", "lossless": "0"},
+        description="Animated WebP (quality 90), small, for the web; loops",
+        writer="video",
+        container="webp",
+        colorspace="bt601",
+        loop_option="loop",
+    ),
+    ExportFormat(
+        name="apng",
+        extension=".apng",
+        codec="apng",
+        pixel_format="rgb24",
+        options={"pred": "mixed"},
+        description="Animated PNG, lossless full colour; loops",
+        writer="video",
+        container="apng",
+        colorspace="rgb",
+        loop_option="plays",
     ),
     ExportFormat(
         name="png",

@@ -22,7 +22,8 @@ _SCALER = Interpolation.AREA | Interpolation.ACCURATE_RND
 
 
 class VideoWriter(FileFrameWriter):
-    """``loop`` is ignored: MP4 and WebM have no loop flag (players loop on their own).
+    """``loop`` goes to the muxer where the format has a play count (animated WebP, APNG); MP4,
+    WebM and MOV have no loop flag (players loop on their own).
 
     Formats with subsampled chroma (yuv420p) need even frame sizes; an odd width or height
     is padded by one pixel that repeats the last column/row (edge replication), so
@@ -40,11 +41,14 @@ class VideoWriter(FileFrameWriter):
                 f"{self.path}: the installed FFmpeg (PyAV) has no {fmt.codec} encoder for "
                 f"{fmt.name}; choose another output format"
             ) from exc
+        container_options = dict(fmt.container_options)
+        if fmt.loop_option is not None:  # animated WebP / APNG: 0 plays forever, N plays N times
+            container_options[fmt.loop_option] = str(self.loop)
         self._container = av.open(
             str(self.temp_path),
             mode="w",
             format=fmt.container,
-            container_options=dict(fmt.container_options),
+            container_options=container_options,
         )
         if self.metadata:
             self._container.metadata["comment"] = self.metadata_json
@@ -59,24 +63,30 @@ class VideoWriter(FileFrameWriter):
         stream.width = width
         stream.height = height
         stream.pix_fmt = fmt.pixel_format
-        context = stream.codec_context
-        context.colorspace = Colorspace.ITU709
-        context.color_range = ColorRange.MPEG
-        context.color_primaries = _BT709
-        context.color_trc = _BT709
+        if fmt.colorspace == "bt709":
+            context = stream.codec_context
+            context.colorspace = Colorspace.ITU709
+            context.color_range = ColorRange.MPEG
+            context.color_primaries = _BT709
+            context.color_trc = _BT709
         return stream
 
     def _write_frame(self, frame: np.ndarray) -> None:
         frame = self._padded(frame)
         if self._stream is None:
             self._stream = self._start_stream(*frame.shape[:2])
-        video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24").reformat(
-            format=self.format.pixel_format,
-            src_colorspace=Colorspace.ITU709,
-            dst_colorspace=Colorspace.ITU709,
-            dst_color_range=ColorRange.MPEG,
-            interpolation=_SCALER,
-        )
+        video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
+        if self.format.colorspace != "rgb":
+            matrix = Colorspace.ITU601 if self.format.colorspace == "bt601" else Colorspace.ITU709
+            video_frame = video_frame.reformat(
+                format=self.format.pixel_format,
+                src_colorspace=matrix,
+                dst_colorspace=matrix,
+                dst_color_range=ColorRange.MPEG,
+                interpolation=_SCALER,
+            )
+        elif self.format.pixel_format != "rgb24":
+            video_frame = video_frame.reformat(format=self.format.pixel_format)
         video_frame.pts = self.frames_written  # time base is 1/fps: one tick per frame
         for packet in self._stream.encode(video_frame):
             self._container.mux(packet)

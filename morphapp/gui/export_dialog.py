@@ -42,6 +42,9 @@ PRESETS = (
     Preset("GIF for the web (≤ 480 px)", "gif", 480, None),
     Preset("MP4 to share (H.264)", "mp4", None, None),
     Preset("WebM (VP9)", "webm", None, None),
+    Preset("Animated WebP for the web (≤ 720 px)", "webp", 720, None),
+    Preset("Animated PNG, lossless", "apng", None, None),
+    Preset("ProRes 422 HQ .mov for editors", "mov", None, None),
     Preset("PNG sequence for editors", "png", None, None),
 )
 

@@ -15,8 +15,9 @@ from morphapp.export.timing import fps_fraction, gif_delay_cs
 from tests.export.helpers import read_video, synthetic_frames
 
 
-def test_presets_describe_the_four_formats() -> None:
-    assert set(FORMATS) == {"gif", "mp4", "webm", "png"}
+def test_presets_describe_the_formats() -> None:
+    assert set(FORMATS) == {"gif", "mp4", "webm", "png", "mov", "webp", "apng"}
+    assert (FORMATS["mov"].codec, FORMATS["mov"].pixel_format) == ("prores_ks", "yuv422p10le")
     assert (FORMATS["mp4"].codec, FORMATS["mp4"].pixel_format) == ("libx264", "yuv420p")
     assert FORMATS["mp4"].options["crf"] == "18"
     assert FORMATS["mp4"].container_options["movflags"] == "+faststart"
