@@ -32,6 +32,7 @@ from morphapp.core.timeline import LOOP_CHOICES, segment_pairs
 from morphapp.core.warp import WARP_MODES
 from morphapp.errors import InputError, ModelError
 from morphapp.export import FORMATS, check_output, format_for_path, open_writer
+from morphapp.export.audio import AUDIO_CODECS, AudioSource
 from morphapp.export.png_sequence import PngSequenceWriter
 from morphapp.models.backend import BACKEND_CHOICES, DTYPE_TO_PRECISION, PRECISION_CHOICES, choose, open_codec
 from morphapp.models.info import ModelInfo
@@ -116,6 +117,11 @@ def add_parser(commands: Any) -> None:
         "--prompt", action="append", metavar="TEXT",
         help="a prompt describing an image keyframe; once for all, or once per image keyframe in order",
     )  # fmt: skip
+    p.add_argument(
+        "--audio", type=Path, metavar="FILE",
+        help="music (WAV, MP3, FLAC, OGG, M4A ...) muxed into MP4 (AAC), WebM (Opus) or MOV (PCM), cut "
+        "where the video ends; without --frames the morph takes the music's length",
+    )  # fmt: skip
     p.add_argument("--batch", type=int, default=1, help="frames decoded per model call (default 1)")
     p.add_argument("--save-project", type=Path, metavar="P", help="also write the morph as a project file")
     p.add_argument(
@@ -142,6 +148,19 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{args.points or 'points'}: {given} lists of points for {wanted} segment(s)")
     if args.output is None and args.save_project is None:
         raise InputError("no output: give -o OUT (and/or --save-project P)")
+    audio = None
+    if args.audio is not None:
+        if args.output is None:
+            raise InputError("--audio goes into a video: give -o OUT.mp4 (or .webm, .mov)")
+        if format_for_path(args.output, args.format).container not in AUDIO_CODECS:
+            raise InputError(f"--audio: {args.output} has no audio track; use MP4, WebM or MOV")
+        audio = AudioSource.open(args.audio)
+        if args.frames is None and args.segment_frames is None:  # the morph takes the music's length
+            frames = max(2, round(audio.duration * float(project.settings.fps)))
+            settings = dataclasses.replace(project.settings, frames=frames, segments=None)
+            settings.validate()
+            project = dataclasses.replace(project, settings=settings)
+            note(f"--audio {args.audio.name}: {audio.duration:.2f} s of music: {frames} frames")
     if args.save_project is not None:
         check_writable_target(args.save_project)  # before any work, like the output itself
     # Find the model first (a scan; no weights are loaded): the project records which files it used,
@@ -175,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
         make_frames, resume_key = _autoencoder_frames(project, model, device, args, note)
     with open_writer(
         args.output, fps=settings.fps, format=fmt.name, metadata=metadata, frame_count=len(plan),
-        resume_key=resume_key, resume=args.resume,
+        resume_key=resume_key, resume=args.resume, audio=audio,
     ) as writer:  # fmt: skip
         indices = writer.pending if args.resume and isinstance(writer, PngSequenceWriter) else None
         if indices is not None:

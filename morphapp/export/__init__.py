@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from morphapp.core.atomic import check_writable_target
-from morphapp.errors import OutputError
+from morphapp.errors import InputError, OutputError
+from morphapp.export.audio import AUDIO_CODECS, AudioSource
 from morphapp.export.base import FrameWriter
 from morphapp.export.formats import FORMATS, ExportFormat, format_for_path
 from morphapp.export.gif import GifWriter
@@ -52,6 +53,7 @@ def open_writer(
     frame_count: int | None = None,
     resume_key: Mapping[str, Any] | None = None,
     resume: bool = False,
+    audio: AudioSource | None = None,
 ) -> FrameWriter:
     """Open a writer for ``path``; the format is ``format`` or chosen from the path.
 
@@ -81,4 +83,9 @@ def open_writer(
     if resume:
         # A video or GIF is one stream; a killed one cannot be continued, only made again.
         raise OutputError(f"{path}: only PNG sequences can be resumed, not {fmt.name}")
-    return writer_class(path, fmt, fps=fps, loop=loop, metadata=metadata)
+    if audio is not None and fmt.container not in AUDIO_CODECS:
+        raise InputError(f"--audio: a {fmt.name} file has no audio track; use MP4, WebM or MOV")
+    writer = writer_class(path, fmt, fps=fps, loop=loop, metadata=metadata)
+    if audio is not None:
+        writer.audio = audio  # type: ignore[attr-defined]
+    return writer

@@ -13,6 +13,7 @@ from av.codec.codec import UnknownCodecError
 from av.video.reformatter import ColorRange, Colorspace, Interpolation
 
 from morphapp.errors import OutputError
+from morphapp.export.audio import AudioMuxer, AudioSource
 from morphapp.export.base import FileFrameWriter
 
 _BT709 = 1  # AVCOL_PRI_BT709 / AVCOL_TRC_BT709 (same value for primaries and transfer)
@@ -31,6 +32,7 @@ class VideoWriter(FileFrameWriter):
     """
 
     _io_errors = (OSError, av.FFmpegError)
+    audio: AudioSource | None = None  # a music track to mux in (set by open_writer)
 
     def _open(self) -> None:
         fmt = self.format
@@ -53,6 +55,7 @@ class VideoWriter(FileFrameWriter):
         if self.metadata:
             self._container.metadata["comment"] = self.metadata_json
         self._stream: av.VideoStream | None = None
+        self._audio: AudioMuxer | None = None  # added with the video stream (streams come first)
         pixel_format = av.VideoFormat(fmt.pixel_format)
         # Chroma subsampling factor per axis (2 for 4:2:0), e.g. 64 luma -> 32 chroma samples.
         self._multiple = (64 // pixel_format.chroma_height(64), 64 // pixel_format.chroma_width(64))
@@ -75,6 +78,8 @@ class VideoWriter(FileFrameWriter):
         frame = self._padded(frame)
         if self._stream is None:
             self._stream = self._start_stream(*frame.shape[:2])
+            if self.audio is not None:
+                self._audio = AudioMuxer(self._container, self.format.container or "", self.audio)
         video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
         if self.format.colorspace != "rgb":
             matrix = Colorspace.ITU601 if self.format.colorspace == "bt601" else Colorspace.ITU709
@@ -90,11 +95,15 @@ class VideoWriter(FileFrameWriter):
         video_frame.pts = self.frames_written  # time base is 1/fps: one tick per frame
         for packet in self._stream.encode(video_frame):
             self._container.mux(packet)
+        if self._audio is not None:  # the music up to this frame's end, interleaved as it goes
+            self._audio.pump((self.frames_written + 1) / self.fps)
 
     def _finish(self) -> None:
         assert self._stream is not None  # commit() refuses zero frames
         for packet in self._stream.encode(None):  # flush the encoder's delayed frames
             self._container.mux(packet)
+        if self._audio is not None:
+            self._audio.finish(self.frames_written / self.fps)  # cut where the video ends
         # Writes the trailer; for MP4 with +faststart this rewrites the file moov-first.
         self._container.close()
 
