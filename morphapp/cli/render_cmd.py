@@ -120,7 +120,11 @@ def add_parser(commands: Any) -> None:
     p.add_argument(
         "--audio", type=Path, metavar="FILE",
         help="music (WAV, MP3, FLAC, OGG, M4A ...) muxed into MP4 (AAC), WebM (Opus) or MOV (PCM), cut "
-        "where the video ends; without --frames the morph takes the music's length",
+        "where the video ends; without --frames every keyframe lands on a beat",
+    )  # fmt: skip
+    p.add_argument(
+        "--beats-per-keyframe", type=int, metavar="N",
+        help="with --audio: a keyframe every N beats (default: the keyframes spread over the whole track)",
     )  # fmt: skip
     p.add_argument("--batch", type=int, default=1, help="frames decoded per model call (default 1)")
     p.add_argument("--save-project", type=Path, metavar="P", help="also write the morph as a project file")
@@ -155,12 +159,8 @@ def run(args: argparse.Namespace) -> int:
         if format_for_path(args.output, args.format).container not in AUDIO_CODECS:
             raise InputError(f"--audio: {args.output} has no audio track; use MP4, WebM or MOV")
         audio = AudioSource.open(args.audio)
-        if args.frames is None and args.segment_frames is None:  # the morph takes the music's length
-            frames = max(2, round(audio.duration * float(project.settings.fps)))
-            settings = dataclasses.replace(project.settings, frames=frames, segments=None)
-            settings.validate()
-            project = dataclasses.replace(project, settings=settings)
-            note(f"--audio {args.audio.name}: {audio.duration:.2f} s of music: {frames} frames")
+        if args.frames is None and args.segment_frames is None:  # keyframes on the music's beats
+            project, audio = _on_beats(project, audio, args.beats_per_keyframe, note)
     if args.save_project is not None:
         check_writable_target(args.save_project)  # before any work, like the output itself
     # Find the model first (a scan; no weights are loaded): the project records which files it used,
@@ -223,6 +223,36 @@ def run(args: argparse.Namespace) -> int:
 
 
 FramesFn = Callable[[Sequence[int] | None, ProgressFn], Iterator[Frame]]
+
+
+def _on_beats(
+    project: Project, audio: AudioSource, beats_per_keyframe: int | None, note: NoteFn
+) -> tuple[Project, AudioSource]:
+    """Segment lengths that put every keyframe on a detected beat; the music starts at the first."""
+    from morphapp.music.beats import detect_beats, keyframes_on_beats
+
+    settings = project.settings
+    if settings.loop != "none" or settings.hold:
+        raise InputError("--audio keyframes on beats: use --loop none and no --hold (or give --frames)")
+    beats, tempo = detect_beats(audio.path)
+    if len(beats) < 2:  # a drone, speech, silence: no beat to land on; the morph spans the track
+        frames = max(2, round(audio.duration * float(settings.fps)))
+        settings = dataclasses.replace(settings, frames=frames, segments=None)
+        settings.validate()
+        note(f"--audio {audio.path.name}: no beats found; {audio.duration:.2f} s of music: {frames} frames")
+        return dataclasses.replace(project, settings=settings), audio
+    timing = keyframes_on_beats(beats, len(project.keyframes), float(settings.fps), beats_per_keyframe)
+    settings = dataclasses.replace(settings, frames=None, segments=None, segment_frames=timing.segment_frames)
+    settings.validate()
+    on = ", ".join(
+        f"{b + 1} ({beats[b]:.2f} s, frame {f})"
+        for b, f in zip(timing.beat_indices, timing.frame_indices, strict=True)
+    )
+    note(
+        f"--audio {audio.path.name}: {tempo:.0f} BPM, {len(beats)} beats; keyframes on beats {on}; "
+        f"the video starts at {timing.start:.2f} s of the music"
+    )
+    return dataclasses.replace(project, settings=settings), dataclasses.replace(audio, start=timing.start)
 
 
 def _autoencoder_frames(

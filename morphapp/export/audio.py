@@ -32,6 +32,7 @@ class AudioSource:
     duration: float  # seconds
     sample_rate: int
     channels: int
+    start: float = 0.0  # seconds of the track skipped: the video begins there (a first beat)
 
     @classmethod
     def open(cls, path: Path | str) -> AudioSource:
@@ -85,11 +86,24 @@ class AudioMuxer:
         resampler = av.AudioResampler(
             format=self._format, layout=self._layout, rate=self.rate, frame_size=frame_size
         )
+        skip = int(source.start * self.rate)
+
+        def skipped(frames: list[av.AudioFrame]) -> Iterator[av.AudioFrame]:
+            nonlocal skip
+            for frame in frames:
+                if skip >= frame.samples:
+                    skip -= frame.samples
+                    continue
+                if skip:
+                    frame = _slice(frame, skip, frame.samples, self._format, self._layout, self.rate)
+                    skip = 0
+                yield frame
+
         with av.open(str(source.path)) as container:
             for frame in container.decode(audio=0):
                 frame.pts = None
-                yield from resampler.resample(frame)
-        yield from resampler.resample(None)
+                yield from skipped(resampler.resample(frame))
+        yield from skipped(resampler.resample(None))
 
     def pump(self, until: Fraction | float) -> None:
         """Encode the audio frames that end by ``until`` seconds (the end of the last video frame
@@ -133,10 +147,16 @@ class AudioMuxer:
 
 
 def _cut(frame: av.AudioFrame, samples: int, fmt: str, layout: str, rate: int) -> av.AudioFrame:
-    """The first ``samples`` of ``frame`` (planar or packed)."""
+    """The first ``samples`` of ``frame``."""
+    return _slice(frame, 0, samples, fmt, layout, rate)
+
+
+def _slice(frame: av.AudioFrame, begin: int, end: int, fmt: str, layout: str, rate: int) -> av.AudioFrame:
+    """Samples ``begin`` .. ``end`` of ``frame`` (planar or packed)."""
     data = frame.to_ndarray()
-    planar = frame.format.is_planar
-    data = data[:, :samples] if planar else data[:, : samples * len(frame.layout.channels)]
-    cut = av.AudioFrame.from_ndarray(np.ascontiguousarray(data), format=fmt, layout=layout)
-    cut.sample_rate = rate
-    return cut
+    if not frame.format.is_planar:  # packed: channels interleaved along the one row
+        channels = len(frame.layout.channels)
+        begin, end = begin * channels, end * channels
+    out = av.AudioFrame.from_ndarray(np.ascontiguousarray(data[:, begin:end]), format=fmt, layout=layout)
+    out.sample_rate = rate
+    return out

@@ -1,0 +1,95 @@
+"""Beats (issue 17): detected within a frame on synthetic click tracks at 80-160 BPM, and every
+keyframe of an --audio render lands on one."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import wave
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from morphapp.cli.main import main
+from morphapp.errors import InputError
+from morphapp.music.beats import detect_beats, keyframes_on_beats
+
+pytest.importorskip("librosa")
+RATE = 22_050
+FRAME = 1 / 24  # one frame at 24 fps
+
+
+def click_track(path: Path, bpm: float, seconds: float = 8.0, first: float = 0.5) -> np.ndarray:
+    """Short noise bursts on every beat from ``first``; returns the true beat times."""
+    rng = np.random.default_rng(0)
+    samples = np.zeros(int(seconds * RATE), dtype=np.float64)
+    times = np.arange(first, seconds - 0.1, 60.0 / bpm)
+    burst = int(0.02 * RATE)
+    for t in times:
+        i = round(t * RATE)
+        samples[i : i + burst] += rng.standard_normal(burst) * np.exp(-np.arange(burst) / 200) * 0.5
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(RATE)
+        out.writeframes((np.clip(samples, -1, 1) * 32767).astype(np.int16).tobytes())
+    return times
+
+
+@pytest.mark.parametrize("bpm", [80, 100, 120, 140, 160])
+def test_beats_are_found_within_a_frame(tmp_path: Path, bpm: int) -> None:
+    truth = click_track(tmp_path / "clicks.wav", bpm)
+    beats, tempo = detect_beats(tmp_path / "clicks.wav")
+    assert abs(tempo - bpm) < 0.05 * bpm
+    assert all(np.min(np.abs(truth - b)) < FRAME for b in beats)  # no beat where there is no click
+    found = [np.min(np.abs(beats - t)) < FRAME for t in truth]
+    assert sum(found) >= len(truth) - 1  # the beat tracker may drop the track's first or last beat
+
+
+def test_keyframes_on_beats_timing() -> None:
+    beats = np.arange(0.5, 8.0, 0.5)  # 120 BPM from 0.5 s: 15 beats
+    timing = keyframes_on_beats(beats, 3, 24.0, beats_per_keyframe=4)
+    assert timing.beat_indices == (0, 4, 8) and timing.start == 0.5
+    assert timing.frame_indices == (0, 48, 96) and timing.segment_frames == (48, 48)
+    spread = keyframes_on_beats(beats, 3, 24.0)  # default: over the whole track
+    assert spread.beat_indices == (0, 7, 14)
+    with pytest.raises(InputError, match="too few for 3 keyframes 8 beats apart"):
+        keyframes_on_beats(beats, 3, 24.0, beats_per_keyframe=8)
+
+
+def test_cli_keyframes_land_on_beats_and_the_music_starts_at_the_first(
+    tmp_path: Path, pairs_dir: Path, model_path_env: str
+) -> None:
+    click_track(tmp_path / "clicks.wav", 120, seconds=6.0)
+    out = tmp_path / "frames"
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main([
+            "render", str(pairs_dir / "cat.png"), str(pairs_dir / "dog.png"), str(pairs_dir / "lion.png"),
+            "-o", str(out), "--size", "32x32", "--audio", str(tmp_path / "clicks.wav"),
+            "--beats-per-keyframe", "4", "--backend", "torch", "--precision", "fp32",
+        ])  # fmt: skip
+    assert code == 2 and "has no audio track" in err.getvalue()  # a PNG sequence carries no music
+    video = tmp_path / "m.mp4"
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main([
+            "render", str(pairs_dir / "cat.png"), str(pairs_dir / "dog.png"), str(pairs_dir / "lion.png"),
+            "-o", str(video), "--size", "32x32", "--audio", str(tmp_path / "clicks.wav"),
+            "--beats-per-keyframe", "4", "--backend", "torch", "--precision", "fp32",
+        ])  # fmt: skip
+    assert code == 0, err.getvalue()
+    line = next(n for n in err.getvalue().splitlines() if n.startswith("note: --audio clicks.wav:"))
+    assert "keyframes on beats 1 (0.5" in line and "frame 48)" in line and "frame 96)" in line
+    with av.open(str(video)) as container:
+        frames = sum(1 for _ in container.decode(video=0))
+    with av.open(str(video)) as container:
+        audio = container.streams.audio[0]
+        seconds = sum(f.samples for f in container.decode(audio)) / audio.codec_context.sample_rate
+    assert frames == 97  # keyframes on frames 0, 48 and 96
+    assert abs(seconds - 97 / 24) < 0.025
+    metadata = json.loads(av.open(str(video)).metadata["comment"])
+    assert [seg["steps"] for seg in metadata["settings"]["segments"]] == [48, 48]  # kept in the project
