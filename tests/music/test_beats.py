@@ -64,25 +64,23 @@ def test_cli_keyframes_land_on_beats_and_the_music_starts_at_the_first(
     tmp_path: Path, pairs_dir: Path, model_path_env: str
 ) -> None:
     click_track(tmp_path / "clicks.wav", 120, seconds=6.0)
-    out = tmp_path / "frames"
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
-        code = main([
-            "render", str(pairs_dir / "cat.png"), str(pairs_dir / "dog.png"), str(pairs_dir / "lion.png"),
-            "-o", str(out), "--size", "32x32", "--audio", str(tmp_path / "clicks.wav"),
-            "--beats-per-keyframe", "4", "--backend", "torch", "--precision", "fp32",
-        ])  # fmt: skip
-    assert code == 2 and "has no audio track" in err.getvalue()  # a PNG sequence carries no music
+
+    def render(out: Path) -> tuple[int, str]:
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            code = main([
+                "render", str(pairs_dir / "cat.png"), str(pairs_dir / "dog.png"), str(pairs_dir / "lion.png"),
+                "-o", str(out), "--size", "32x32", "--audio", str(tmp_path / "clicks.wav"),
+                "--beats-per-keyframe", "4", "--backend", "torch", "--precision", "fp32",
+            ])  # fmt: skip
+        return code, err.getvalue()
+
+    code, text = render(tmp_path / "frames")
+    assert code == 2 and "has no audio track" in text  # a PNG sequence carries no music
     video = tmp_path / "m.mp4"
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
-        code = main([
-            "render", str(pairs_dir / "cat.png"), str(pairs_dir / "dog.png"), str(pairs_dir / "lion.png"),
-            "-o", str(video), "--size", "32x32", "--audio", str(tmp_path / "clicks.wav"),
-            "--beats-per-keyframe", "4", "--backend", "torch", "--precision", "fp32",
-        ])  # fmt: skip
-    assert code == 0, err.getvalue()
-    line = next(n for n in err.getvalue().splitlines() if n.startswith("note: --audio clicks.wav:"))
+    code, text = render(video)
+    assert code == 0, text
+    line = next(n for n in text.splitlines() if n.startswith("note: --audio clicks.wav:"))
     assert "keyframes on beats 1 (0.5" in line and "frame 48)" in line and "frame 96)" in line
     with av.open(str(video)) as container:
         frames = sum(1 for _ in container.decode(video=0))
