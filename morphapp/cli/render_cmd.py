@@ -20,11 +20,11 @@ from morphapp.core.correspondence import load_points
 from morphapp.core.device import DEVICE_CHOICES, DTYPE_CHOICES, describe_device, resolve_device, resolve_dtype
 from morphapp.core.diffusion_settings import PACING_CHOICES, DiffusionSettings
 from morphapp.core.easing import EASE_NAMES
-from morphapp.core.images import load_image, open_image, parse_color, parse_size
+from morphapp.core.images import file_sha256, load_image, open_image, parse_color, parse_size
 from morphapp.core.interpolate import PATH_CHOICES
 from morphapp.core.keyframes import AnyKeyframe, Keyframe, PromptKeyframe, image_keyframes, parse_keyframe_arg
 from morphapp.core.pipeline import write_frames
-from morphapp.core.project import Project, load_project, project_to_dict, with_hashes
+from morphapp.core.project import Project, ProjectAudio, load_project, project_to_dict, with_hashes
 from morphapp.core.quality import ReportCollector
 from morphapp.core.render import Frame, NoteFn, ProgressFn, plan_for, render_frames
 from morphapp.core.settings import FIT_CHOICES, MorphSettings
@@ -161,6 +161,11 @@ def run(args: argparse.Namespace) -> int:
         audio = AudioSource.open(args.audio)
         if args.frames is None and args.segment_frames is None:  # keyframes on the music's beats
             project, audio = _on_beats(project, audio, args.beats_per_keyframe, note)
+        project = dataclasses.replace(
+            project, audio=ProjectAudio(audio.path, file_sha256(audio.path), audio.start)
+        )  # the project keeps the music, and where the video starts in it
+    elif project.audio is not None and args.output is not None:
+        audio = _project_audio(project.audio, args, note)
     if args.save_project is not None:
         check_writable_target(args.save_project)  # before any work, like the output itself
     # Find the model first (a scan; no weights are loaded): the project records which files it used,
@@ -223,6 +228,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 FramesFn = Callable[[Sequence[int] | None, ProgressFn], Iterator[Frame]]
+
+
+def _project_audio(recorded: ProjectAudio, args: argparse.Namespace, note: NoteFn) -> AudioSource | None:
+    """A saved project's music, for a render of it without --audio."""
+    if format_for_path(args.output, args.format).container not in AUDIO_CODECS:
+        note(f"the project's music ({recorded.path.name}) is left out: {args.output.name} has no audio track")
+        return None
+    audio = dataclasses.replace(AudioSource.open(recorded.path), start=recorded.start)
+    if recorded.sha256 and file_sha256(recorded.path) != recorded.sha256:
+        note(f"{recorded.path.name} changed since the project was saved; its beats may no longer match")
+    return audio
 
 
 def _on_beats(

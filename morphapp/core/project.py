@@ -42,6 +42,15 @@ class ModelFile:
 
 
 @dataclass(frozen=True)
+class ProjectAudio:
+    """The music of a morph: which file, its content hash, and where in it the video begins."""
+
+    path: Path
+    sha256: str | None = None
+    start: float = 0.0  # seconds (the first beat a keyframe lands on)
+
+
+@dataclass(frozen=True)
 class Project:
     keyframes: tuple[AnyKeyframe, ...]
     settings: MorphSettings
@@ -49,6 +58,7 @@ class Project:
     # The model actually used (optional; projects from before it have neither field).
     model_files: tuple[ModelFile, ...] = ()
     model_latent_channels: int | None = None
+    audio: ProjectAudio | None = None  # music muxed into video exports (optional)
 
 
 def project_to_dict(project: Project, base: Path) -> dict[str, Any]:
@@ -76,6 +86,13 @@ def project_to_dict(project: Project, base: Path) -> dict[str, Any]:
         doc["settings"]["warp"] = s.warp
     if s.diffusion != DiffusionSettings():  # only when set: TAE projects stay as they were
         doc["settings"]["diffusion"] = asdict(s.diffusion)
+    if project.audio is not None:  # only with music: other projects stay as they were
+        audio = project.audio
+        doc["audio"] = {
+            "path": _relative(audio.path, base),
+            "sha256": audio.sha256 or file_sha256(audio.path),
+            "start": audio.start,
+        }
     if project.model_files:
         doc["model_latent_channels"] = project.model_latent_channels
         doc["model_files"] = [asdict(f) for f in project.model_files]
@@ -173,7 +190,21 @@ def project_from_dict(data: Any, base: Path, where: str = "project") -> Project:
     model = data.get("model")
     if model is not None and not isinstance(model, str):
         raise InputError(f"{where}: model must be a name or null")
-    return Project(keyframes, settings, model, *_model_record(data, reader, where))
+    return Project(
+        keyframes, settings, model, *_model_record(data, reader, where), audio=_audio(data, reader, base)
+    )
+
+
+def _audio(data: dict[str, Any], reader: _Reader, base: Path) -> ProjectAudio | None:
+    if "audio" not in data:
+        return None
+    doc = reader.mapping(data, "audio", "")
+    start = reader.number(doc, "start", "audio")
+    if not 0 <= start < 86_400:
+        raise InputError(f"{reader.where}: audio.start must be between 0 and a day of seconds")
+    return ProjectAudio(
+        _absolute(reader.path(doc, "path", "audio"), base), reader.opt_text(doc, "sha256"), start
+    )
 
 
 def _keyframe_from_dict(doc: Any, where: str, base: Path, reader: _Reader) -> AnyKeyframe:

@@ -91,3 +91,31 @@ def test_cli_keyframes_land_on_beats_and_the_music_starts_at_the_first(
     assert abs(seconds - 97 / 24) < 0.025
     metadata = json.loads(av.open(str(video)).metadata["comment"])
     assert [seg["steps"] for seg in metadata["settings"]["segments"]] == [48, 48]  # kept in the project
+
+
+def test_a_saved_project_keeps_the_music_and_renders_it_again(
+    tmp_path: Path, pairs_dir: Path, model_path_env: str
+) -> None:
+    click_track(tmp_path / "clicks.wav", 120, seconds=4.0)
+    project = tmp_path / "p.json"
+    first = tmp_path / "a.mp4"
+    args = ["--size", "32x32", "--backend", "torch", "--precision", "fp32", "--quiet"]
+    keys = [str(pairs_dir / "cat.png"), str(pairs_dir / "dog.png")]
+    music = ["--audio", str(tmp_path / "clicks.wav"), "--save-project", str(project)]
+    with contextlib.redirect_stderr(io.StringIO()):
+        assert main(["render", *keys, "-o", str(first), *music, *args]) == 0
+    doc = json.loads(project.read_text())
+    assert doc["audio"]["path"] == "clicks.wav" and doc["audio"]["start"] == pytest.approx(0.5, abs=0.03)
+    assert len(doc["audio"]["sha256"]) == 64
+    again = tmp_path / "b.mp4"
+    with contextlib.redirect_stderr(io.StringIO()):
+        assert main(["render", str(project), "-o", str(again), *args]) == 0
+    for video in (first, again):
+        with av.open(str(video)) as container:
+            assert container.streams.audio, video  # the music comes back from the project
+    assert _frame_count(first) == _frame_count(again)
+
+
+def _frame_count(video: Path) -> int:
+    with av.open(str(video)) as container:
+        return sum(1 for _ in container.decode(video=0))
