@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from morphapp.core.keyframes import MAX_PROMPT_CHARS, AnyKeyframe, Keyframe, PromptKeyframe, describe_keyframe
-from morphapp.core.project import Project, load_project, save_project, with_hashes
+from morphapp.core.project import Project, ProjectAudio, load_project, save_project, with_hashes
 from morphapp.core.settings import DEFAULT_SEGMENT_FRAMES, MorphSettings
 from morphapp.core.timeline import SegmentSpec, distribute_frames, segment_pairs
 from morphapp.errors import InputError, MorphError
@@ -34,6 +34,8 @@ class Document(QObject):
         self._keyframes: tuple[AnyKeyframe, ...] = ()
         self._settings = MorphSettings()
         self._model: str | None = None
+        # A project's music (set by the CLI's --audio): kept through open and save, not edited here.
+        self._audio: ProjectAudio | None = None
         self.path: Path | None = None
 
     # -- state -------------------------------------------------------------------------------
@@ -135,6 +137,7 @@ class Document(QObject):
         except MorphError as exc:
             notes = [str(exc)]
         self._keyframes, self._settings, self._model = project.keyframes, project.settings, project.model
+        self._audio = project.audio
         self.path = Path(path)
         self.undo_stack.clear()
         self.changed.emit()
@@ -143,6 +146,7 @@ class Document(QObject):
 
     def clear(self) -> None:
         self._keyframes, self._settings, self._model = (), MorphSettings(), None
+        self._audio = None
         self.path = None
         self.undo_stack.clear()
         self.changed.emit()
@@ -160,7 +164,7 @@ class Document(QObject):
         self.path_changed.emit()
 
     def project_for_saving(self) -> Project:
-        return Project(self._keyframes, self._normalised(self._settings), self._model)
+        return Project(self._keyframes, self._normalised(self._settings), self._model, audio=self._audio)
 
     def restore(self, project: Project) -> None:
         """Take over a recovered autosave as an unsaved edit (undoable)."""

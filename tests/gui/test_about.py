@@ -60,3 +60,21 @@ def test_the_desktop_entry_is_valid() -> None:
     done = subprocess.run(["desktop-file-validate", str(entry)], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0 and not done.stdout.strip(), done.stdout
     assert "Exec=morphapp gui %F" in entry.read_text()
+
+
+def test_a_project_s_music_survives_open_and_save_in_the_window(
+    qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from morphapp.core.keyframes import Keyframe
+    from morphapp.core.project import Project, ProjectAudio, load_project, save_project
+    from morphapp.core.settings import MorphSettings
+
+    music = tmp_path / "song.wav"
+    music.write_bytes(b"RIFF....WAVE")  # only its path and hash matter here
+    source = tmp_path / "with-music.json"
+    keys = (Keyframe(pairs_dir / "cat.png"), Keyframe(pairs_dir / "dog.png"))
+    save_project(Project(keys, MorphSettings(), audio=ProjectAudio(music, None, 0.5)), source)
+    assert window.open_project(source)
+    window.document.save(tmp_path / "saved.json")
+    kept = load_project(tmp_path / "saved.json").audio
+    assert kept is not None and kept.path == music and kept.start == 0.5 and kept.sha256
