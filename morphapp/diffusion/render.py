@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from collections import Counter
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -24,6 +25,8 @@ from morphapp.diffusion.model import DiffusionModel
 from morphapp.diffusion.morph import DiffusionMorpher, StepFn
 from morphapp.diffusion.pacing import even_positions, frame_distance, step_ratio, thumbnail
 from morphapp.models.base import LatentCodec
+
+MAX_REUSE_BYTES = 512 * 1024**2  # frames kept for pingpong's way back (about 680 at 512²)
 
 
 @dataclasses.dataclass
@@ -74,6 +77,11 @@ def render_diffusion_frames(
     reports = pacing_reports if pacing_reports is not None else []
     remaps: dict[int, dict[float, float]] = {}
     rendered: dict[int, dict[float, np.ndarray]] = {}  # thumbnails per segment, for the "after" figure
+    # pingpong's way back shows the very same in-betweens: render each once, keep it until its
+    # last showing (within MAX_REUSE_BYTES; past that a frame is denoised again, identically).
+    visits = Counter((s.a, s.b, s.t) for s in order if s.keyframe is None)
+    kept: dict[tuple[int, int, float], np.ndarray] = {}
+    kept_bytes = 0
     for done, spec in enumerate(order):
         if spec.keyframe is not None:
             pixels = morpher.keyframe_pixels(spec.keyframe)
@@ -83,10 +91,22 @@ def render_diffusion_frames(
                 reports.append(report)
                 if note:
                     note(report.line())
+            key = (spec.a, spec.b, spec.t)
             t = remaps[spec.segment][spec.t] if spec.segment in remaps else spec.t
             spec = dataclasses.replace(spec, t=t)
-            pixels = morpher.frame(spec.a, spec.b, t)
-            if spec.segment in remaps:
+            visits[key] -= 1
+            reused = key in kept
+            if reused:
+                pixels = kept[key]
+                if visits[key] == 0:  # its last showing: let it go
+                    del kept[key]
+                    kept_bytes -= pixels.nbytes
+            else:
+                pixels = morpher.frame(spec.a, spec.b, t)
+                if visits[key] > 0 and kept_bytes + pixels.nbytes <= MAX_REUSE_BYTES:
+                    kept[key] = pixels
+                    kept_bytes += pixels.nbytes
+            if spec.segment in remaps and not reused:
                 rendered.setdefault(spec.segment, {})[t] = thumbnail(pixels)
                 _after_figure(morpher, spec, remaps, rendered, reports, note)
         yield Frame(spec, len(plan), pixels)

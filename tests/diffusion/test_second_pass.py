@@ -103,3 +103,30 @@ def test_an_image_keyframe_stays_itself_when_a_prompt_and_guidance_join(
     # ...and they move away from the cat step by step (how smoothly: not judged on random weights).
     steps = [float(abs(f.astype(float) - with_prompt[0]).mean()) for f in with_prompt]
     assert steps == sorted(steps)
+
+
+def test_pingpong_denoises_each_in_between_once(tiny_sd: DiffusionModel) -> None:
+    from morphapp.core.settings import MorphSettings
+    from morphapp.diffusion.render import render_diffusion_frames
+    from tests.diffusion.test_morph import SIZE
+
+    keyframes = [PromptKeyframe("a", seed=1), PromptKeyframe("b", seed=2), PromptKeyframe("c", seed=3)]
+    base = settings()
+    pingpong = MorphSettings(size=SIZE, segment_frames=(4,), loop="pingpong", diffusion=base.diffusion)
+    morpher = DiffusionMorpher(tiny_sd, keyframes, pingpong)
+    calls: list[tuple[int, int, float]] = []
+    real_frame = morpher._frame
+
+    def counting(a: int, b: int, t: float):  # type: ignore[no-untyped-def]
+        calls.append((a, b, t))
+        return real_frame(a, b, t)
+
+    morpher._frame = counting  # type: ignore[method-assign]
+    frames = list(render_diffusion_frames(keyframes, tiny_sd, pingpong, morpher=morpher))
+    in_betweens = [f for f in frames if f.spec.keyframe is None]
+    assert len(in_betweens) == 12 and len(calls) == 6  # there and back, made once
+    assert len(set(calls)) == len(calls)
+    by_spec: dict[tuple[int, int, float], bytes] = {}
+    for f in in_betweens:  # the way back shows the very frames of the way there
+        by_spec.setdefault((f.spec.a, f.spec.b, f.spec.t), f.pixels.tobytes())
+        assert by_spec[(f.spec.a, f.spec.b, f.spec.t)] == f.pixels.tobytes()
