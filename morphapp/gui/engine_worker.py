@@ -20,6 +20,7 @@ much and looks different.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -40,7 +41,8 @@ from morphapp.core.project import Project, project_to_dict, with_hashes
 from morphapp.core.render import Frame, Progress, ProgressFn, encode_keyframes, render_frames
 from morphapp.core.settings import MorphSettings
 from morphapp.errors import Cancelled, ModelError, MorphError
-from morphapp.export import open_writer
+from morphapp.export import FORMATS, open_writer
+from morphapp.export.audio import AUDIO_CODECS, AudioSource
 from morphapp.models import backend
 from morphapp.models.backend import DTYPE_TO_PRECISION, Choice
 from morphapp.models.base import LatentCodec
@@ -370,7 +372,10 @@ class EngineWorker(QObject):
         project = job.project
         try:
             metadata = project_to_dict(with_hashes(project), job.target.resolve().parent)
-            with open_writer(job.target, fps=job.fps, format=job.format, metadata=metadata) as writer:
+            audio = _project_music(project, job.format)
+            with open_writer(
+                job.target, fps=job.fps, format=job.format, metadata=metadata, audio=audio
+            ) as writer:
 
                 def progress(p: Progress) -> None:
                     if p.stage == "decode":
@@ -409,3 +414,10 @@ class _JobWaiting(CancelToken):
 
 def _precision(dtype: torch.dtype) -> str:
     return {v: k for k, v in backend.PRECISION_DTYPES.items()}[dtype]
+
+
+def _project_music(project: Project, fmt: str) -> AudioSource | None:
+    """A project's music (saved by the CLI's --audio), for a format that carries audio."""
+    if project.audio is None or FORMATS[fmt].container not in AUDIO_CODECS:
+        return None
+    return dataclasses.replace(AudioSource.open(project.audio.path), start=project.audio.start)

@@ -324,3 +324,32 @@ def test_point_editor_places_moves_and_deletes_pairs(qtbot, window: MainWindow, 
     assert len(window.document.settings.points[0]) == 3
     editor.clear_segment()
     assert window.document.settings.points is None
+
+
+def test_export_of_a_project_with_music_carries_it(
+    qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from morphapp.core.keyframes import Keyframe
+    from morphapp.core.project import Project, ProjectAudio, save_project
+    from morphapp.core.settings import MorphSettings
+    from tests.export.test_audio import tone
+
+    music = tone(tmp_path / "song.wav", 2.0)
+    source = tmp_path / "with-music.json"
+    keys = (Keyframe(pairs_dir / "cat.png"), Keyframe(pairs_dir / "dog.png"))
+    save_project(
+        Project(keys, MorphSettings(size=(64, 48), frames=12), audio=ProjectAudio(music, None, 0.25)), source
+    )
+    assert window.open_project(source)
+    window.open_export()
+    dialog = window.export_dialog
+    dialog.preset.setCurrentIndex(1)  # MP4
+    target = tmp_path / "out.mp4"
+    dialog.destination.setText(str(target))
+    dialog.fps.setValue(12)
+    with qtbot.waitSignal(window.engine.worker.export_done, timeout=TIMEOUT):
+        dialog.export_button.click()
+    with av.open(str(target)) as container:
+        audio = container.streams.audio[0]
+        seconds = sum(f.samples for f in container.decode(audio)) / audio.codec_context.sample_rate
+    assert audio.codec_context.name == "aac" and abs(seconds - 1.0) < 0.03  # 12 frames at 12 fps
