@@ -113,3 +113,8 @@ def tiny_sd_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.diffusion.tiny_sd import build_tiny_sd
 
     return build_tiny_sd(tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture(scope="session")
+def tiny_sd_info(tiny_sd_dir: Path) -> ModelInfo:
+    return find_model(str(tiny_sd_dir))

@@ -7,7 +7,6 @@ import dataclasses
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from morphapp.cli.progress import ProgressBar
 from morphapp.core.align import ALIGN_MODES, align_keyframes
 from morphapp.core.atomic import atomic_write_text, check_writable_target
 from morphapp.core.correspondence import load_points
-from morphapp.core.device import DEVICE_CHOICES, DTYPE_CHOICES, describe_device, resolve_device, resolve_dtype
+from morphapp.core.device import DEVICE_CHOICES, DTYPE_CHOICES, resolve_device, resolve_dtype
 from morphapp.core.diffusion_settings import PACING_CHOICES, DiffusionSettings
 from morphapp.core.easing import EASE_NAMES
 from morphapp.core.images import file_sha256, load_image, open_image, parse_color, parse_size
@@ -26,15 +25,16 @@ from morphapp.core.keyframes import AnyKeyframe, Keyframe, PromptKeyframe, image
 from morphapp.core.pipeline import write_frames
 from morphapp.core.project import Project, ProjectAudio, load_project, project_to_dict, with_hashes
 from morphapp.core.quality import ReportCollector
-from morphapp.core.render import Frame, NoteFn, ProgressFn, plan_for, render_frames
+from morphapp.core.render import NoteFn, plan_for
 from morphapp.core.settings import FIT_CHOICES, MorphSettings
 from morphapp.core.timeline import LOOP_CHOICES, segment_pairs
 from morphapp.core.warp import WARP_MODES
-from morphapp.errors import InputError, ModelError
+from morphapp.engine import EngineOptions, MorphEngine, open_engine
+from morphapp.errors import InputError
 from morphapp.export import FORMATS, check_output, format_for_path, open_writer
 from morphapp.export.audio import AUDIO_CODECS, AudioSource
 from morphapp.export.png_sequence import PngSequenceWriter
-from morphapp.models.backend import BACKEND_CHOICES, DTYPE_TO_PRECISION, PRECISION_CHOICES, choose, open_codec
+from morphapp.models.backend import BACKEND_CHOICES, DTYPE_TO_PRECISION, PRECISION_CHOICES
 from morphapp.models.info import ModelInfo
 from morphapp.models.project_model import model_for_project, with_model
 
@@ -193,13 +193,10 @@ def run(args: argparse.Namespace) -> int:
     # Check the target first: an unwritable one fails before any model is loaded.
     check_output(args.output, fmt.name)
     device = resolve_device(args.device)
-    if model.is_diffusion:
-        make_frames, resume_key = _diffusion_frames(project, model, device, args, note)
-    else:
-        make_frames, resume_key = _autoencoder_frames(project, model, device, args, note)
+    engine = _open_engine(project, model, device, args, note)
     with open_writer(
         args.output, fps=settings.fps, format=fmt.name, metadata=metadata, frame_count=len(plan),
-        resume_key=resume_key, resume=args.resume, audio=audio,
+        resume_key=engine.resume_key, resume=args.resume, audio=audio,
     ) as writer:  # fmt: skip
         indices = writer.pending if args.resume and isinstance(writer, PngSequenceWriter) else None
         if indices is not None:
@@ -207,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
             note(f"resuming: {kept} of {len(plan)} frames already done" if kept else "nothing to resume")
         started = time.perf_counter()
         with ProgressBar(total=len(plan if indices is None else indices), enabled=not args.quiet) as bar:
-            frames = make_frames(indices, bar.update)
+            frames = engine.frames(project.keyframes, settings, indices=indices, progress=bar.update)
             collector = ReportCollector() if args.report else None
             if collector is not None:
                 frames = collector.tap(frames)
@@ -225,9 +222,6 @@ def run(args: argparse.Namespace) -> int:
     for line in notes:
         note(line)
     return 0
-
-
-FramesFn = Callable[[Sequence[int] | None, ProgressFn], Iterator[Frame]]
 
 
 def _project_audio(recorded: ProjectAudio, args: argparse.Namespace, note: NoteFn) -> AudioSource | None:
@@ -271,45 +265,15 @@ def _on_beats(
     return dataclasses.replace(project, settings=settings), dataclasses.replace(audio, start=timing.start)
 
 
-def _autoencoder_frames(
+def _open_engine(
     project: Project, model: ModelInfo, device: torch.device, args: argparse.Namespace, note: NoteFn
-) -> tuple[FramesFn, dict[str, str]]:
-    """A TAE model (torch or ONNX Runtime, as calibrated): frames and the key a resume must match."""
-    keyframes = image_keyframes(project.keyframes, model.name)
-    _refuse_diffusion_flags(args, model)
-    choice = choose(model, device, *_backend_and_precision(args, device), note=note)
-    codec = open_codec(model, device, choice, note=note)
-    note(f"model {codec.name} ({model.family}) on {describe_device(codec.device)}, {codec.dtype}")
-    note(choice.describe())
-    # Everything besides the project that decides the pixels: a resume must use the same.
-    resume_key = {"model": codec.model_id, "device": device.type, "dtype": str(codec.dtype)}
-    if choice.backend != "torch":  # only then, so torch renders resume as before
-        resume_key["backend"] = choice.backend
-
-    def frames(indices: Sequence[int] | None, progress: ProgressFn) -> Iterator[Frame]:
-        return render_frames(
-            keyframes, codec, project.settings, frame_indices=indices, note=note, progress=progress,
-            batch_size=args.batch,
-        )  # fmt: skip
-
-    return frames, resume_key
-
-
-def _diffusion_frames(
-    project: Project, model: ModelInfo, device: torch.device, args: argparse.Namespace, note: NoteFn
-) -> tuple[FramesFn, dict[str, str]]:
-    """A Stable-Diffusion-class model: denoised frames, inversions cached in the user cache dir."""
-    # Imported here: diffusers and transformers take seconds to import, and TAE renders never need them.
-    try:
-        from morphapp.diffusion.cache import InversionCache, default_cache_folder
-        from morphapp.diffusion.model import DiffusionModel
-        from morphapp.diffusion.render import render_diffusion_frames
-    except ImportError as exc:
-        raise ModelError(
-            f"{model.name} is a {model.family} model: rendering with it needs diffusers and transformers "
-            f"({exc.name} is missing); install them with: pip install 'morphapp[diffusion]'"
-        ) from exc
-
+) -> MorphEngine:
+    """The engine for ``model``, after the checks of the flags that only one kind of model takes."""
+    if not model.is_diffusion:
+        image_keyframes(project.keyframes, model.name)
+        _refuse_diffusion_flags(args, model)
+        backend, precision = _backend_and_precision(args, device)
+        return open_engine(model, device, EngineOptions(backend, precision, batch_size=args.batch), note=note)
     settings = project.settings
     if settings.points and any(settings.points):
         raise InputError("--points / --align: shape-aware warps work with autoencoder (TAE) models only")
@@ -319,31 +283,14 @@ def _diffusion_frames(
     if args.attn_budget is not None and not 0 < args.attn_budget < 10_000:
         raise InputError(f"--attn-budget {args.attn_budget}: give the gigabytes, above 0")
     budget = None if args.attn_budget is None else int(args.attn_budget * 1024**3)
-    loaded = DiffusionModel(model, device, dtype, note=note, attn_budget=budget)
-    note(f"model {loaded.name} ({model.family}) on {describe_device(device)}, {loaded.dtype}")
+    engine = open_engine(model, device, EngineOptions(dtype=dtype, attn_budget=budget), note=note)
     options = settings.diffusion
     has_prompts = any(isinstance(k, PromptKeyframe) for k in project.keyframes)
     note(
         f"diffusion: {options.steps} DDIM steps, guidance {options.guidance_for(has_prompts):g}, "
         f"strength {options.strength:g}, attention mixing {options.attn_steps:g}, pacing {options.pacing}"
     )
-    cache = InversionCache(default_cache_folder())
-    # The attention budget decides which layers/steps mix (pixels): a resume must use the same.
-    resume_key = {
-        "model": loaded.model_id, "device": device.type, "dtype": str(loaded.dtype),
-        "attn_budget": str(loaded.attn_budget),
-    }  # fmt: skip
-
-    def frames(indices: Sequence[int] | None, progress: ProgressFn) -> Iterator[Frame]:
-        yield from render_diffusion_frames(
-            project.keyframes, loaded, settings, frame_indices=indices, cache=cache, note=note,
-            progress=progress,
-        )  # fmt: skip
-        if loaded.float32_retries:
-            redone = loaded.float32_retries
-            note(f"{redone} VAE call(s) overflowed in {loaded.dtype} and were redone in float32")
-
-    return frames, resume_key
+    return engine
 
 
 def _diffusion_dtype(args: argparse.Namespace, device: torch.device) -> torch.dtype | None:

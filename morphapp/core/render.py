@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from morphapp.core.cancel import CancelToken
+from morphapp.core.codec import LatentCodec
 from morphapp.core.images import file_sha256, load_image
 from morphapp.core.interpolate import interpolate
 from morphapp.core.keyframes import Keyframe, check_keyframes
@@ -22,7 +23,6 @@ from morphapp.core.settings import MorphSettings
 from morphapp.core.timeline import FrameSpec, plan_frames, segment_pairs
 from morphapp.core.warp import ShapeMorph, frame_points
 from morphapp.errors import InputError
-from morphapp.models.base import LatentCodec
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from morphapp.core.cancel import CancelToken
+from morphapp.core.codec import LatentCodec
 from morphapp.core.images import file_sha256, load_image
 from morphapp.core.keyframes import AnyKeyframe, Keyframe, PromptKeyframe
 from morphapp.core.render import Progress, ProgressFn, to_pixels, to_tensor
@@ -29,7 +30,6 @@ from morphapp.diffusion.ddim import DdimSchedule, denoise, invert
 from morphapp.diffusion.memory import MemoryLadder
 from morphapp.diffusion.model import DiffusionModel
 from morphapp.diffusion.noise import slerp_adain
-from morphapp.models.base import LatentCodec
 
 NoteFn = Callable[[str], None]
 MAX_KEYFRAME_STATES = 4  # a segment needs two; a few more spare re-denoising at loop and pingpong turns

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from morphapp.core.cancel import CancelToken
+from morphapp.core.codec import LatentCodec
 from morphapp.core.keyframes import AnyKeyframe, check_keyframes
 from morphapp.core.render import Frame, NoteFn, Progress, ProgressFn, plan_for
 from morphapp.core.settings import MorphSettings
@@ -24,7 +25,6 @@ from morphapp.diffusion.cache import InversionCache
 from morphapp.diffusion.model import DiffusionModel
 from morphapp.diffusion.morph import DiffusionMorpher, StepFn
 from morphapp.diffusion.pacing import even_positions, frame_distance, step_ratio, thumbnail
-from morphapp.models.base import LatentCodec
 
 MAX_REUSE_BYTES = 512 * 1024**2  # frames kept for pingpong's way back (about 680 at 512²)
 

@@ -34,18 +34,19 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
 from morphapp.core.cancel import CancelToken
+from morphapp.core.codec import LatentCodec
 from morphapp.core.device import describe_device, resolve_device, resolve_dtype
-from morphapp.core.keyframes import AnyKeyframe, image_keyframes
+from morphapp.core.keyframes import AnyKeyframe
 from morphapp.core.latent_cache import LatentCache
 from morphapp.core.project import Project, project_to_dict, with_hashes
-from morphapp.core.render import Frame, Progress, ProgressFn, encode_keyframes, render_frames
+from morphapp.core.render import Frame, Progress, ProgressFn
 from morphapp.core.settings import MorphSettings
+from morphapp.engine import AutoencoderEngine, EngineOptions, MorphEngine, open_engine
 from morphapp.errors import Cancelled, ModelError, MorphError
 from morphapp.export import FORMATS, open_writer
 from morphapp.export.audio import AUDIO_CODECS, AudioSource
 from morphapp.models import backend
 from morphapp.models.backend import DTYPE_TO_PRECISION, Choice
-from morphapp.models.base import LatentCodec
 from morphapp.models.discovery import ModelInfo, find_model
 from morphapp.models.tae_codec import TaeCodec
 
@@ -133,10 +134,7 @@ class EngineWorker(QObject):
         super().__init__()
         self.cache = LatentCache()
         self._infos: dict[ModelChoice, ModelInfo] = {}
-        self._diffusion: tuple[ModelChoice, Any] | None = None  # (choice, DiffusionModel)
-        self._inversions: Any = None  # morphapp.diffusion.cache.InversionCache, made on first use
-        self._morpher: Any = None  # the last DiffusionMorpher: its keyframe states serve later previews
-        self._previewers: dict[str, LatentCodec | None] = {}  # model family -> TAE for step previews
+        self._diffusion: tuple[ModelChoice, MorphEngine] | None = None  # loaded once per choice
         self._codec: LatentCodec | None = None
         self._choice: ModelChoice | None = None
         self.backend_choice: Choice | None = None  # how the codec in use runs
@@ -177,33 +175,26 @@ class EngineWorker(QObject):
     ) -> Iterator[Frame]:
         """The frames of a morph with the chosen model, autoencoder or diffusion. ``step_previews``:
         report each denoising step (with a TAE picture) for the window; exports do without."""
-        info = self.info_for(choice)
-        if not info.is_diffusion:
-            codec = self.codec_for(choice)
-            return render_frames(
-                image_keyframes(keyframes, codec.name), codec, settings, frame_indices=order,
-                cache=self.cache, cancel=cancel, progress=progress,
-            )  # fmt: skip
-        from morphapp.diffusion.render import render_diffusion_frames
-
-        model = self.diffusion_for(choice, info)
+        engine = self.engine_for(choice)
 
         def on_step(step: Any) -> None:
             image = None if step.preview is None else to_qimage(step.preview)
             self.step_ready.emit(generation, step.label, step.step, step.total, image)
 
-        from morphapp.diffusion.morph import DiffusionMorpher
-
-        morpher = self._morpher
-        if morpher is None or not morpher.reusable_for(model, keyframes, settings):
-            # Kept across jobs: a timing, easing or pacing edit re-renders without re-denoising keyframes.
-            morpher = self._morpher = DiffusionMorpher(
-                model, keyframes, settings, cache=self._inversions, preview=self._previewer(model)
-            )
-        return render_diffusion_frames(
-            keyframes, model, settings, frame_indices=order, cancel=cancel, progress=progress,
-            on_step=on_step if step_previews else None, morpher=morpher,
+        return engine.frames(
+            keyframes, settings, indices=order, cancel=cancel, progress=progress,
+            on_step=on_step if step_previews else None,
         )  # fmt: skip
+
+    def engine_for(self, choice: ModelChoice) -> MorphEngine:
+        """The engine of ``choice``: loaded once (a diffusion model), or around the codec in use
+        (which a calibration may swap for a faster one between jobs)."""
+        info = self.info_for(choice)
+        if info.is_diffusion:
+            return self.diffusion_for(choice, info)
+        codec = self.codec_for(choice)
+        backend_name = self.backend_choice.backend if self.backend_choice is not None else "torch"
+        return AutoencoderEngine(codec, backend=backend_name, cache=self.cache)
 
     def is_diffusion(self, choice: ModelChoice) -> bool:
         try:
@@ -211,31 +202,19 @@ class EngineWorker(QObject):
         except MorphError:
             return False
 
-    def diffusion_for(self, choice: ModelChoice, info: ModelInfo) -> Any:
+    def diffusion_for(self, choice: ModelChoice, info: ModelInfo) -> MorphEngine:
+        """The diffusion engine of ``choice``, loaded once; it keeps its keyframe states across jobs,
+        so a timing, easing or pacing edit re-renders without re-denoising keyframes."""
         if self._diffusion is None or self._diffusion[0] != choice:
-            from morphapp.diffusion.cache import InversionCache, default_cache_folder
-            from morphapp.diffusion.model import DiffusionModel
-
-            self._diffusion = self._morpher = None  # free the old one's memory before loading
+            self._diffusion = None  # free the old one's memory before loading
             device = resolve_device(choice.device)
             dtype = None if choice.dtype == "auto" else resolve_dtype(choice.dtype, device)
-            model = DiffusionModel(info, device, dtype, note=_log.info)
-            self._diffusion = (choice, model)
-            if self._inversions is None:
-                self._inversions = InversionCache(default_cache_folder())
+            options = EngineOptions(dtype=dtype, step_previews=True)
+            engine = open_engine(info, device, options, note=_log.info)
+            self._diffusion = (choice, engine)
             self.backend_choice = None
-            dtype = str(model.dtype).removeprefix("torch.")
-            self.model_ready.emit(f"{model.name} on {describe_device(device)}, {dtype} (diffusion)")
+            self.model_ready.emit(engine.describe())
         return self._diffusion[1]
-
-    def _previewer(self, model: Any) -> LatentCodec | None:
-        """The TAE of the diffusion model's latent space for step previews, if one is installed."""
-        if model.family not in self._previewers:
-            from morphapp.diffusion.preview import preview_model_for
-
-            found = preview_model_for(model.family, model.latent_channels)
-            self._previewers[model.family] = None if found is None else TaeCodec(found, torch.device("cpu"))
-        return self._previewers[model.family]
 
     def codec_for(self, choice: ModelChoice) -> LatentCodec:
         if self._codec is None or choice != self._choice:
@@ -324,9 +303,9 @@ class EngineWorker(QObject):
         try:
             if self.is_diffusion(job.choice):
                 return  # keyframes are inverted by the preview job itself (and cached)
-            codec = self.codec_for(job.choice)
+            engine = self.engine_for(job.choice)
             for settings in job.sizes:
-                encode_keyframes(job.keyframes, codec, settings, cache=self.cache, cancel=job.cancel)
+                engine.prepare(job.keyframes, settings, cancel=job.cancel)
         except (Cancelled, MorphError):
             pass  # the preview job that follows reports errors
 

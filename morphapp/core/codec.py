@@ -1,4 +1,8 @@
-"""What the render loop needs from a model backend: images to latents and back."""
+"""What the render loop needs from a model backend: images to latents and back.
+
+The protocol lives in the engine's lowest layer, beside the render loop that calls it; the
+backends in ``morphapp.models`` implement it (the layers point one way: models -> core).
+"""
 
 from __future__ import annotations
 

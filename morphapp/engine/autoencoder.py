@@ -1,0 +1,77 @@
+"""The autoencoder engine: a TAE-family codec (torch or ONNX Runtime) and its latent cache."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from morphapp.core.cancel import CancelToken
+from morphapp.core.codec import LatentCodec
+from morphapp.core.device import describe_device
+from morphapp.core.keyframes import AnyKeyframe, image_keyframes
+from morphapp.core.latent_cache import LatentCache
+from morphapp.core.render import Frame, NoteFn, ProgressFn, encode_keyframes, render_frames
+from morphapp.core.settings import MorphSettings
+from morphapp.engine.base import StepFn
+
+
+class AutoencoderEngine:
+    """Renders morphs with ``codec``; keyframe latents are kept in ``cache`` between renders."""
+
+    is_diffusion = False
+
+    def __init__(
+        self,
+        codec: LatentCodec,
+        *,
+        backend: str = "torch",
+        cache: LatentCache | None = None,
+        note: NoteFn | None = None,
+        batch_size: int = 1,
+    ) -> None:
+        self.codec = codec
+        self.backend = backend
+        self.cache = cache
+        self.note = note
+        self.batch_size = batch_size
+
+    @property
+    def name(self) -> str:
+        return self.codec.name
+
+    def describe(self) -> str:
+        """One line for the status bar, e.g. ``taef2 on CPU, torch float32``."""
+        dtype = str(self.codec.dtype).removeprefix("torch.")
+        return f"{self.name} on {describe_device(self.codec.device)}, {self.backend} {dtype}"
+
+    @property
+    def resume_key(self) -> dict[str, str]:
+        key = {"model": self.codec.model_id, "device": self.codec.device.type, "dtype": str(self.codec.dtype)}
+        if self.backend != "torch":  # only then, so torch renders resume as they always did
+            key["backend"] = self.backend
+        return key
+
+    def frames(
+        self,
+        keyframes: Sequence[AnyKeyframe],
+        settings: MorphSettings,
+        *,
+        indices: Sequence[int] | None = None,
+        cancel: CancelToken | None = None,
+        progress: ProgressFn | None = None,
+        on_step: StepFn | None = None,  # no denoising steps here
+    ) -> Iterator[Frame]:
+        return render_frames(
+            image_keyframes(keyframes, self.codec.name), self.codec, settings, frame_indices=indices,
+            cache=self.cache, cancel=cancel, progress=progress, note=self.note, batch_size=self.batch_size,
+        )  # fmt: skip
+
+    def prepare(
+        self,
+        keyframes: Sequence[AnyKeyframe],
+        settings: MorphSettings,
+        *,
+        cancel: CancelToken | None = None,
+    ) -> None:
+        encode_keyframes(
+            image_keyframes(keyframes, self.codec.name), self.codec, settings, cache=self.cache, cancel=cancel
+        )

@@ -1,0 +1,101 @@
+"""The diffusion engine: a Stable-Diffusion-class model, its inversions and its keyframe states.
+
+``morphapp.diffusion`` (and with it diffusers) is imported only when such an engine is made:
+autoencoder renders never pay the seconds it takes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from morphapp.core.cancel import CancelToken
+from morphapp.core.codec import LatentCodec
+from morphapp.core.device import describe_device
+from morphapp.core.keyframes import AnyKeyframe
+from morphapp.core.render import Frame, NoteFn, ProgressFn
+from morphapp.core.settings import MorphSettings
+from morphapp.engine.base import StepFn
+
+
+class DiffusionEngine:
+    """Renders morphs with a loaded ``morphapp.diffusion.model.DiffusionModel``.
+
+    The last render's ``DiffusionMorpher`` is kept: a render of the same keyframes and diffusion
+    settings (a timing, easing or pacing edit) reuses its keyframe states instead of denoising the
+    keyframes again. ``inversions``: the on-disk ``InversionCache``; ``preview``: a TAE of the same
+    latent space that pictures each denoising step for ``on_step``.
+    """
+
+    is_diffusion = True
+
+    def __init__(
+        self,
+        model: Any,
+        *,
+        inversions: Any = None,
+        preview: LatentCodec | None = None,
+        note: NoteFn | None = None,
+    ) -> None:
+        self.model = model
+        self.inversions = inversions
+        self.preview = preview
+        self.note = note
+        self._morpher: Any = None
+
+    @property
+    def name(self) -> str:
+        return str(self.model.name)
+
+    def describe(self) -> str:
+        """The status bar's line: "sd-tiny on CPU, float32 (diffusion)"."""
+        dtype = str(self.model.dtype).removeprefix("torch.")
+        return f"{self.name} on {describe_device(self.model.device)}, {dtype} (diffusion)"
+
+    @property
+    def resume_key(self) -> dict[str, str]:
+        # The attention budget decides which layers and steps mix (pixels): a resume must use the same.
+        return {
+            "model": self.model.model_id, "device": self.model.device.type, "dtype": str(self.model.dtype),
+            "attn_budget": str(self.model.attn_budget),
+        }  # fmt: skip
+
+    def frames(
+        self,
+        keyframes: Sequence[AnyKeyframe],
+        settings: MorphSettings,
+        *,
+        indices: Sequence[int] | None = None,
+        cancel: CancelToken | None = None,
+        progress: ProgressFn | None = None,
+        on_step: StepFn | None = None,
+    ) -> Iterator[Frame]:
+        from morphapp.diffusion.render import render_diffusion_frames
+
+        morpher = self._morpher_for(keyframes, settings)
+        yield from render_diffusion_frames(
+            keyframes, self.model, settings, frame_indices=indices, cancel=cancel, progress=progress,
+            note=self.note, on_step=on_step, morpher=morpher,
+        )  # fmt: skip
+        if self.model.float32_retries and self.note is not None:
+            redone = self.model.float32_retries
+            self.note(f"{redone} VAE call(s) overflowed in {self.model.dtype} and were redone in float32")
+
+    def prepare(
+        self,
+        keyframes: Sequence[AnyKeyframe],
+        settings: MorphSettings,
+        *,
+        cancel: CancelToken | None = None,
+    ) -> None:
+        """Nothing ahead of time: keyframes are inverted by the first render (and cached)."""
+
+    def _morpher_for(self, keyframes: Sequence[AnyKeyframe], settings: MorphSettings) -> Any:
+        from morphapp.diffusion.morph import DiffusionMorpher
+
+        morpher = self._morpher
+        if morpher is None or not morpher.reusable_for(self.model, keyframes, settings):
+            morpher = self._morpher = DiffusionMorpher(
+                self.model, keyframes, settings, cache=self.inversions, preview=self.preview
+            )
+        return morpher
