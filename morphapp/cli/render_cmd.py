@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +129,15 @@ def add_parser(commands: Any) -> None:
         help="with --audio: a keyframe every N beats (default: the keyframes spread over the whole track)",
     )  # fmt: skip
     p.add_argument("--batch", type=int, default=1, help="frames decoded per model call (default 1)")
+    cluster = p.add_argument_group("distributed renders (Ray; pip install 'morphapp[cluster]')")
+    cluster.add_argument(
+        "--workers", type=int, metavar="N",
+        help="render on N Ray workers: a local Ray instance of N, or at most N of a cluster's (one per GPU)",
+    )  # fmt: skip
+    cluster.add_argument(
+        "--ray-address", metavar="HOST:PORT",
+        help="join a running Ray cluster (`ray start --head` prints its address); every GPU gets a worker",
+    )  # fmt: skip
     p.add_argument("--save-project", type=Path, metavar="P", help="also write the morph as a project file")
     p.add_argument(
         "--resume",
@@ -193,8 +204,8 @@ def run(args: argparse.Namespace) -> int:
     # Check the target first: an unwritable one fails before any model is loaded.
     check_output(args.output, fmt.name)
     device = resolve_device(args.device)
-    engine = _open_engine(project, model, device, args, note)
-    with open_writer(
+    report: list[str] = []
+    with _engine(project, model, device, args, note) as engine, open_writer(
         args.output, fps=settings.fps, format=fmt.name, metadata=metadata, frame_count=len(plan),
         resume_key=engine.resume_key, resume=args.resume, audio=audio,
     ) as writer:  # fmt: skip
@@ -265,15 +276,35 @@ def _on_beats(
     return dataclasses.replace(project, settings=settings), dataclasses.replace(audio, start=timing.start)
 
 
-def _open_engine(
+@contextlib.contextmanager
+def _engine(
     project: Project, model: ModelInfo, device: torch.device, args: argparse.Namespace, note: NoteFn
-) -> MorphEngine:
-    """The engine for ``model``, after the checks of the flags that only one kind of model takes."""
+) -> Iterator[MorphEngine]:
+    """The engine for ``model``: in this process, or over Ray workers (--workers / --ray-address)."""
+    options = _engine_options(project, model, device, args)
+    if args.workers is None and args.ray_address is None:
+        engine: MorphEngine = open_engine(model, device, options, note=note)
+        _describe_diffusion(project, model, note)
+        yield engine
+        return
+    from morphapp.cluster.ray_runner import ClusterOptions, ClusterRender
+
+    cluster = ClusterOptions(workers=args.workers, address=args.ray_address)
+    with ClusterRender(model, options, cluster, device=args.device, note=note) as distributed:
+        note(f"model {model.name} ({model.family}) on each worker")
+        _describe_diffusion(project, model, note)
+        yield distributed
+
+
+def _engine_options(
+    project: Project, model: ModelInfo, device: torch.device, args: argparse.Namespace
+) -> EngineOptions:
+    """How to run ``model``, after the checks of the flags that only one kind of model takes."""
     if not model.is_diffusion:
         image_keyframes(project.keyframes, model.name)
         _refuse_diffusion_flags(args, model)
         backend, precision = _backend_and_precision(args, device)
-        return open_engine(model, device, EngineOptions(backend, precision, batch_size=args.batch), note=note)
+        return EngineOptions(backend, precision, batch_size=args.batch)
     settings = project.settings
     if settings.points and any(settings.points):
         raise InputError("--points / --align: shape-aware warps work with autoencoder (TAE) models only")
@@ -283,14 +314,18 @@ def _open_engine(
     if args.attn_budget is not None and not 0 < args.attn_budget < 10_000:
         raise InputError(f"--attn-budget {args.attn_budget}: give the gigabytes, above 0")
     budget = None if args.attn_budget is None else int(args.attn_budget * 1024**3)
-    engine = open_engine(model, device, EngineOptions(dtype=dtype, attn_budget=budget), note=note)
-    options = settings.diffusion
+    return EngineOptions(dtype=dtype, attn_budget=budget)
+
+
+def _describe_diffusion(project: Project, model: ModelInfo, note: NoteFn) -> None:
+    if not model.is_diffusion:
+        return
+    options = project.settings.diffusion
     has_prompts = any(isinstance(k, PromptKeyframe) for k in project.keyframes)
     note(
         f"diffusion: {options.steps} DDIM steps, guidance {options.guidance_for(has_prompts):g}, "
         f"strength {options.strength:g}, attention mixing {options.attn_steps:g}, pacing {options.pacing}"
     )
-    return engine
 
 
 def _diffusion_dtype(args: argparse.Namespace, device: torch.device) -> torch.dtype | None:

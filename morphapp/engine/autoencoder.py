@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+import torch
+
 from morphapp.core.cancel import CancelToken
 from morphapp.core.codec import LatentCodec
 from morphapp.core.device import describe_device
+from morphapp.core.images import file_sha256
 from morphapp.core.keyframes import AnyKeyframe, image_keyframes
-from morphapp.core.latent_cache import LatentCache
+from morphapp.core.latent_cache import LatentCache, LatentKey
 from morphapp.core.render import Frame, NoteFn, ProgressFn, encode_keyframes, render_frames
 from morphapp.core.settings import MorphSettings
 from morphapp.engine.base import StepFn
@@ -30,7 +33,7 @@ class AutoencoderEngine:
     ) -> None:
         self.codec = codec
         self.backend = backend
-        self.cache = cache
+        self.cache = cache if cache is not None else LatentCache()
         self.note = note
         self.batch_size = batch_size
 
@@ -75,3 +78,18 @@ class AutoencoderEngine:
         encode_keyframes(
             image_keyframes(keyframes, self.codec.name), self.codec, settings, cache=self.cache, cancel=cancel
         )
+
+    def shared_state(
+        self, keyframes: Sequence[AnyKeyframe], settings: MorphSettings, *, cancel: CancelToken | None = None
+    ) -> dict[LatentKey, torch.Tensor]:
+        """The keyframe latents, by cache key (about 0.5 MB each at 512²)."""
+        images = image_keyframes(keyframes, self.codec.name)
+        latents = encode_keyframes(images, self.codec, settings, cache=self.cache, cancel=cancel)
+        where = (self.codec.model_id, settings.size, settings.fit, settings.background)
+        return {LatentKey(file_sha256(k.path), *where): latents[i] for i, k in enumerate(images)}
+
+    def adopt(self, state: object) -> None:
+        if not isinstance(state, dict):
+            return
+        for key, latent in state.items():
+            self.cache.put(key, latent)

@@ -55,3 +55,14 @@ class MorphEngine(Protocol):
     ) -> None:
         """Compute ahead what every frame shares (keyframe latents), so a first frame comes sooner."""
         ...
+
+    def shared_state(
+        self, keyframes: Sequence[AnyKeyframe], settings: MorphSettings, *, cancel: CancelToken | None = None
+    ) -> object:
+        """What every frame of this morph needs, computed once, to hand to other engines of the same
+        model (distributed workers) through ``adopt``: frames made after it are identical."""
+        ...
+
+    def adopt(self, state: object) -> None:
+        """Take ``shared_state`` from another engine of the same model (None: nothing)."""
+        ...

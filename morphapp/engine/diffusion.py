@@ -90,6 +90,16 @@ class DiffusionEngine:
     ) -> None:
         """Nothing ahead of time: keyframes are inverted by the first render (and cached)."""
 
+    def shared_state(
+        self, keyframes: Sequence[AnyKeyframe], settings: MorphSettings, *, cancel: CancelToken | None = None
+    ) -> None:
+        """None yet: each worker inverts and denoises the keyframes itself (the same states, since
+        they depend on the project alone; the inversions come from the on-disk cache where shared)."""
+        return None
+
+    def adopt(self, state: object) -> None:
+        """Nothing to take (see ``shared_state``)."""
+
     def _morpher_for(self, keyframes: Sequence[AnyKeyframe], settings: MorphSettings) -> Any:
         from morphapp.diffusion.morph import DiffusionMorpher
 

@@ -151,3 +151,26 @@ def test_resume_trusts_only_complete_frames(tmp_path: Path) -> None:
     for i, name in enumerate(names):
         assert np.array_equal(np.asarray(Image.open(target / name)), synthetic_frame(i))
     assert temp_entries(target) == []
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX signals (SIGKILL)")
+def test_a_killed_ray_render_resumes_on_a_new_ray_instance_with_the_frames_of_one_process(
+    project: Path, reference: dict[str, str], model_path_env: str, tmp_path: Path
+) -> None:
+    pytest.importorskip("ray", reason="Ray is the cluster extra")
+    target = tmp_path / "frames"
+    env = cli_env(model_path_env)
+    proc = start_cli("render", project, "-o", target, "--workers", "2", "-q", cwd=tmp_path, env=env)
+    wait_until(lambda: len(temp_frames(target)) >= 2, proc, timeout=120)  # Ray takes seconds to start
+    assert proc.poll() is None, "the render finished before it could be killed; make it longer"
+    kill_hard(proc)  # the driver, and with it the Ray instance it started
+    assert not target.exists()
+    done = len(temp_frames(target))
+    assert 2 <= done < FRAMES
+    result = run_cli_subprocess(
+        "render", project, "-o", target, "--resume", "--workers", "2", cwd=tmp_path, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert "note: running on Ray (local instance): 2 CPU workers" in result.stderr
+    assert f"({FRAMES - done} rendered now)" in result.stderr
+    assert frame_hashes(target) == reference  # byte-identical to one uninterrupted process

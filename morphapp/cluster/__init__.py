@@ -1,0 +1,1 @@
+"""Distributed renders on Ray (the optional ``cluster`` extra): ``ray_runner.ClusterRender``."""

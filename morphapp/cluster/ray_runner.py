@@ -1,0 +1,317 @@
+"""One render spread over Ray workers: the same frames as one process, written in order.
+
+The driver (this process) plans the morph, starts or joins a Ray cluster, and makes one actor
+per GPU (``num_gpus=1``), or CPU actors where the cluster has no GPU. Each actor opens the model
+once through the engine facade (``morphapp.engine.open_engine``). What every frame shares is
+computed once, by the first actor, and handed to the others through Ray's object store (for an
+autoencoder: the keyframe latents). Frames go out in chunks of consecutive indices, at most
+``IN_FLIGHT`` chunks per actor, and come back in any order; ``ClusterRender.frames`` yields them
+in plan order from a reorder buffer that the in-flight limit keeps small, so the same streaming,
+atomic writers as a one-process render take them.
+
+A worker that dies mid-chunk (its process killed, its machine gone) loses only that chunk: it is
+sent again to another actor. The frames do not depend on which actor makes them: per-frame seeds
+and keyframe states come from the project alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import socket
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from morphapp.core.cancel import CancelToken
+from morphapp.core.keyframes import AnyKeyframe
+from morphapp.core.render import Frame, NoteFn, Progress, ProgressFn
+from morphapp.core.settings import MorphSettings
+from morphapp.engine import EngineOptions
+from morphapp.errors import InputError, ModelError, MorphError
+
+IN_FLIGHT = 2  # chunks queued per actor: one computing, one waiting, so no actor idles between chunks
+MAX_CHUNK = 8  # frames per chunk at most: small enough to spread, large enough to amortise a call
+CONNECT_TIMEOUT_S = 3.0
+_POLL_S = 0.2  # how often a wait looks at the cancel token (and lets Ctrl+C in)
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    """``workers``: actors to start (local: a Ray instance of that many; with ``address``: at most
+    that many); ``address``: a running cluster's ``host:port`` (``ray start --head`` prints it)."""
+
+    workers: int | None = None
+    address: str | None = None
+    chunk: int | None = None  # frames per chunk (default: from the frame and worker counts)
+
+    def validate(self) -> None:
+        if self.workers is not None and not 1 <= self.workers <= 1024:
+            raise InputError(f"--workers {self.workers}: give 1 or more")
+        if self.chunk is not None and self.chunk < 1:
+            raise InputError(f"chunk {self.chunk}: give 1 or more frames")
+
+
+def import_ray() -> Any:
+    try:
+        import ray
+    except ImportError as exc:
+        raise ModelError(
+            "--workers / --ray-address render on Ray, which is not installed; install it with: "
+            "pip install 'morphapp[cluster]'"
+        ) from exc
+    return ray
+
+
+def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """One TCP look at a cluster's address before Ray's own retries (which take a minute)."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        raise InputError(f"--ray-address {address}: expected HOST:PORT (ray start --head prints it)")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise InputError(
+            f"--ray-address {address}: cannot reach a Ray cluster there ({reason}); start one with "
+            "`ray start --head` and give the address it prints"
+        ) from exc
+
+
+@dataclass
+class _Chunk:
+    number: int
+    indices: list[int]
+    tries: int = 0
+
+
+@dataclass
+class _Pool:
+    actors: list[Any]
+    kind: str  # "GPU" or "CPU"
+    threads: int  # torch threads per CPU actor
+    busy: dict[Any, int] = field(default_factory=dict)  # actor -> chunks in flight
+
+
+class ClusterRender:
+    """A render engine over Ray actors, with the frames signature of ``morphapp.engine.MorphEngine``.
+
+    Use as a context manager: entering starts (or joins) Ray and loads the model in every actor;
+    leaving stops the actors, and the Ray instance when this process started it.
+    """
+
+    is_diffusion = False
+
+    def __init__(
+        self,
+        model: Any,  # morphapp.models.info.ModelInfo: the same files on every machine
+        options: EngineOptions,
+        cluster: ClusterOptions,
+        *,
+        device: str = "auto",
+        note: NoteFn | None = None,
+    ) -> None:
+        cluster.validate()
+        self.model = model
+        self.is_diffusion = bool(model.is_diffusion)
+        self.options = options
+        self.cluster = cluster
+        self.device = device
+        self.note = note or (lambda _line: None)
+        self.name = str(model.name)
+        self._ray: Any = None
+        self._started_ray = False  # this process started the Ray instance (and stops it)
+        self._joined = False  # this process connected to a running cluster (and disconnects)
+        self._pool: _Pool | None = None
+        self._worker_key: dict[str, str] = {}
+        self.resent = 0  # chunks sent again after their worker died
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    def __enter__(self) -> ClusterRender:
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _start(self) -> None:
+        ray = self._ray = import_ray()
+        from morphapp.cluster.worker import FrameWorker
+
+        local = self.cluster.address is None
+        if not local:
+            check_reachable(self.cluster.address)  # type: ignore[arg-type]
+            ray.init(address=self.cluster.address, log_to_driver=False, logging_level="ERROR")
+            self._joined = True
+        elif not ray.is_initialized():  # else: the caller's own Ray instance (an embedding app, tests)
+            workers = self.cluster.workers or 1
+            # This machine alone (no dashboard). Ray's servers still bind the machine's own address:
+            # it resolves a loopback node address to that one (ray._private.services).
+            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+            self._started_ray = True
+        resources = ray.cluster_resources()
+        gpus = int(resources.get("GPU", 0)) if self.device in ("auto", "cuda") else 0
+        if gpus:
+            count = min(self.cluster.workers or gpus, gpus)
+            kind, threads, options = "GPU", 0, {"num_gpus": 1, "num_cpus": 1}
+        else:
+            nodes = max(1, sum(1 for n in ray.nodes() if n.get("Alive")))
+            count = self.cluster.workers or nodes
+            cpus = max(1, int(resources.get("CPU", 1)) // count)
+            # Local: as many threads as a one-process render uses. oneDNN's float sums depend on the
+            # thread count (a few pixel values differ by 1 between 1 and 2 threads); the same count
+            # keeps the frames byte-identical to a one-process render, whatever the worker count.
+            threads = torch.get_num_threads() if local else cpus
+            kind, options = "CPU", {"num_cpus": 1 if local else cpus}
+        remote = ray.remote(max_restarts=0, max_task_retries=0)(FrameWorker)
+        device = "cuda" if kind == "GPU" else ("cpu" if self.device == "auto" else self.device)
+        actors = [
+            remote.options(**options).remote(self.model, device, self.options, threads) for _ in range(count)
+        ]
+        keys = ray.get([actor.resume_key.remote() for actor in actors])  # waits for every model to load
+        self._worker_key = keys[0]
+        self._pool = _Pool(actors, kind, threads, {actor: 0 for actor in actors})
+        where = "local instance" if local else f"cluster at {self.cluster.address}"
+        each = f", {threads} thread{'s' if threads > 1 else ''} each" if kind == "CPU" else ""
+        self.note(f"running on Ray ({where}): {count} {kind} worker{'s' if count > 1 else ''}{each}")
+
+    def close(self) -> None:
+        ray, pool = self._ray, self._pool
+        self._pool = None
+        if ray is None:
+            return
+        if pool is not None:
+            for actor in pool.actors:
+                with contextlib.suppress(Exception):  # already gone
+                    ray.kill(actor)
+        if ray.is_initialized() and (self._started_ray or self._joined):
+            ray.shutdown()  # a joined cluster keeps running; only this driver's connection ends
+        self._ray = None
+
+    # --- the engine's face -------------------------------------------------------------------
+    def describe(self) -> str:
+        pool = self._pool
+        count = 0 if pool is None else len(pool.actors)
+        return f"{self.name} on Ray, {count} {'' if pool is None else pool.kind} workers"
+
+    @property
+    def resume_key(self) -> dict[str, str]:
+        """The workers' engine key: a render resumed on one machine matches one made on Ray."""
+        return dict(self._worker_key)
+
+    def prepare(
+        self, keyframes: Sequence[AnyKeyframe], settings: MorphSettings, *, cancel: CancelToken | None = None
+    ) -> None:
+        """Nothing ahead: ``frames`` computes the shared state once per render."""
+
+    def frames(
+        self,
+        keyframes: Sequence[AnyKeyframe],
+        settings: MorphSettings,
+        *,
+        indices: Sequence[int] | None = None,
+        cancel: CancelToken | None = None,
+        progress: ProgressFn | None = None,
+        on_step: Any = None,  # denoising steps are not reported from workers
+    ) -> Iterator[Frame]:
+        from morphapp.core.render import plan_for
+
+        pool, ray = self._pool, self._ray
+        if pool is None or ray is None:
+            raise RuntimeError("ClusterRender.frames outside its `with` block")
+        keyframes = tuple(keyframes)
+        order = list(range(len(plan_for(settings, len(keyframes))))) if indices is None else list(indices)
+        if not order:
+            return
+        size = self.cluster.chunk or max(1, min(MAX_CHUNK, math.ceil(len(order) / (len(pool.actors) * 4))))
+        chunks = [_Chunk(n, order[i : i + size]) for n, i in enumerate(range(0, len(order), size))]
+        shared = self._shared_state(keyframes, settings)
+        fresh = list(reversed(chunks))  # popped from the end: in order
+        resend: list[_Chunk] = []  # sent again first (lowest number first): the writer waits on them
+        pending: dict[Any, tuple[_Chunk, Any]] = {}
+        ready: dict[int, list[Frame]] = {}
+        window = IN_FLIGHT * len(pool.actors)
+        next_chunk = done = 0
+
+        def send() -> None:
+            while resend or (fresh and len(pending) + len(ready) < window):
+                free = [a for a in pool.actors if pool.busy[a] < IN_FLIGHT]
+                if not free:
+                    return
+                actor = min(free, key=lambda a: pool.busy[a])
+                chunk = resend.pop(0) if resend else fresh.pop()
+                ref = actor.render.remote(keyframes, settings, chunk.indices, [shared])
+                pending[ref] = (chunk, actor)
+                pool.busy[actor] += 1
+
+        while next_chunk < len(chunks):
+            send()
+            if next_chunk in ready:
+                for frame in ready.pop(next_chunk):
+                    yield frame
+                    done += 1
+                    if progress is not None:
+                        progress(Progress("decode", done, len(order)))
+                next_chunk += 1
+                continue
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            finished, _ = ray.wait(list(pending), num_returns=1, timeout=_POLL_S)
+            for ref in finished:
+                chunk, actor = pending.pop(ref)
+                if actor in pool.busy:  # not dropped already (a dead worker's other chunk)
+                    pool.busy[actor] -= 1
+                try:
+                    ready[chunk.number] = ray.get(ref)
+                except ray.exceptions.RayActorError:
+                    self._lost(actor, chunk, resend)
+                except ray.exceptions.RayTaskError as exc:
+                    cause = getattr(exc, "cause", None)
+                    raise (cause if isinstance(cause, MorphError) else exc) from None
+
+    def _shared_state(self, keyframes: tuple[AnyKeyframe, ...], settings: MorphSettings) -> Any:
+        """What every frame needs (keyframe latents), computed by one actor, kept in the object store."""
+        pool, ray = self._pool, self._ray
+        assert pool is not None and ray is not None
+        while pool.actors:
+            actor = pool.actors[0]
+            ref = actor.shared_state.remote(keyframes, settings)
+            try:
+                ray.wait([ref])
+                ray.get(ref)  # raises the worker's error here, once, rather than in every chunk
+                return ref
+            except ray.exceptions.RayActorError:
+                self._drop(actor)
+            except ray.exceptions.RayTaskError as exc:
+                cause = getattr(exc, "cause", None)
+                raise (cause if isinstance(cause, MorphError) else exc) from None
+        raise MorphError("every Ray worker died before the render began")
+
+    def _lost(self, actor: Any, chunk: _Chunk, resend: list[_Chunk]) -> None:
+        """A worker died with ``chunk`` in hand: another one makes it again."""
+        if actor in (self._pool.actors if self._pool else []):
+            self._drop(actor)
+            self.note(f"a Ray worker died; its frames go to the {len(self._pool.actors)} left")  # type: ignore[union-attr]
+        chunk.tries += 1
+        if chunk.tries > 3:
+            raise MorphError(
+                f"frames {chunk.indices[0]}-{chunk.indices[-1]}: lost with {chunk.tries} workers"
+            )
+        resend.append(chunk)
+        resend.sort(key=lambda c: c.number)
+        self.resent += 1
+
+    def _drop(self, actor: Any) -> None:
+        pool = self._pool
+        assert pool is not None
+        pool.actors.remove(actor)
+        pool.busy.pop(actor, None)
+        if not pool.actors:
+            raise MorphError("every Ray worker died; nothing is left to render the frames")

@@ -1,0 +1,99 @@
+"""One render over Ray workers: the very frames of a one-process render, whatever happens to a worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from morphapp.cluster.ray_runner import ClusterOptions, ClusterRender
+from morphapp.core.diffusion_settings import DiffusionSettings
+from morphapp.core.keyframes import Keyframe
+from morphapp.core.settings import MorphSettings
+from morphapp.engine import EngineOptions, open_engine
+from morphapp.errors import InputError
+from morphapp.models.info import ModelInfo
+
+CPU = torch.device("cpu")
+FP32 = EngineOptions(backend="torch", precision="fp32")
+
+
+def keyframes(pairs_dir: Path) -> list[Keyframe]:
+    return [Keyframe(pairs_dir / name) for name in ("cat.png", "dog.png", "lion.png")]
+
+
+def one_process(info: ModelInfo, options: EngineOptions, kf: list[Keyframe], settings: MorphSettings) -> list:
+    return [f.pixels for f in open_engine(info, CPU, options).frames(kf, settings)]
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_autoencoder_frames_over_n_workers_are_byte_identical_to_one_process(
+    local_ray: Any, taef2_info: ModelInfo, pairs_dir: Path, workers: int
+) -> None:
+    settings = MorphSettings(size=(96, 96), segment_frames=(5,), loop="pingpong", hold=1)
+    want = one_process(taef2_info, FP32, keyframes(pairs_dir), settings)
+    notes: list[str] = []
+    with ClusterRender(taef2_info, FP32, ClusterOptions(workers=workers, chunk=2), note=notes.append) as c:
+        got = list(c.frames(keyframes(pairs_dir), settings))
+        assert c.resume_key == open_engine(taef2_info, CPU, FP32).resume_key  # a resume may switch
+    assert [f.index for f in got] == list(range(len(want)))
+    assert all(np.array_equal(a, f.pixels) for a, f in zip(want, got, strict=True))
+    assert notes[0].startswith(f"running on Ray (local instance): {workers} CPU worker")
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_diffusion_frames_over_n_workers_are_byte_identical_to_one_process(
+    local_ray: Any, tiny_sd_info: ModelInfo, pairs_dir: Path, workers: int
+) -> None:
+    settings = MorphSettings(size=(32, 32), frames=5, diffusion=DiffusionSettings(steps=3))
+    options = EngineOptions(dtype=torch.float32)
+    pair = keyframes(pairs_dir)[:2]
+    want = one_process(tiny_sd_info, options, pair, settings)
+    with ClusterRender(tiny_sd_info, options, ClusterOptions(workers=workers, chunk=1)) as c:
+        got = [f.pixels for f in c.frames(pair, settings, indices=[4, 1, 2])]
+    assert all(np.array_equal(want[i], g) for i, g in zip([4, 1, 2], got, strict=True))
+
+
+def test_a_worker_killed_mid_render_has_its_frames_made_by_another(
+    local_ray: Any, taef2_info: ModelInfo, pairs_dir: Path
+) -> None:
+    settings = MorphSettings(size=(96, 96), segment_frames=(8,))
+    want = one_process(taef2_info, FP32, keyframes(pairs_dir), settings)
+    notes: list[str] = []
+    with ClusterRender(taef2_info, FP32, ClusterOptions(workers=2, chunk=1), note=notes.append) as c:
+        victim = c._pool.actors[1]  # type: ignore[union-attr]
+        pid = local_ray.get(victim.pid.remote())
+        frames = c.frames(keyframes(pairs_dir), settings)
+        got = [next(frames)]
+        os.kill(pid, signal.SIGKILL)  # it has chunks in hand: IN_FLIGHT per worker
+        got += list(frames)
+        assert c.resent >= 1
+    assert any("a Ray worker died" in line for line in notes)
+    assert [f.index for f in got] == list(range(len(want)))
+    assert all(np.array_equal(a, f.pixels) for a, f in zip(want, got, strict=True))
+
+
+def test_options_and_addresses_are_checked_before_anything_starts() -> None:
+    with pytest.raises(InputError, match="--workers 0"):
+        ClusterOptions(workers=0).validate()
+    with pytest.raises(InputError, match="expected HOST:PORT"):
+        from morphapp.cluster.ray_runner import check_reachable
+
+        check_reachable("somewhere")
+
+
+def test_even_pacing_over_two_workers_gives_the_frames_of_one_process(
+    local_ray: Any, tiny_sd_info: ModelInfo, pairs_dir: Path
+) -> None:
+    settings = MorphSettings(size=(32, 32), frames=6, diffusion=DiffusionSettings(steps=3, pacing="even"))
+    options = EngineOptions(dtype=torch.float32)
+    pair = keyframes(pairs_dir)[:2]
+    want = one_process(tiny_sd_info, options, pair, settings)
+    with ClusterRender(tiny_sd_info, options, ClusterOptions(workers=2, chunk=2)) as c:
+        got = list(c.frames(pair, settings))
+    assert all(np.array_equal(a, f.pixels) for a, f in zip(want, got, strict=True))
