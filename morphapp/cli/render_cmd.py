@@ -35,6 +35,7 @@ from morphapp.engine import EngineOptions, MorphEngine, open_engine
 from morphapp.errors import InputError
 from morphapp.export import FORMATS, check_output, format_for_path, open_writer
 from morphapp.export.audio import AUDIO_CODECS, AudioSource
+from morphapp.export.gif import DITHERS, PALETTES
 from morphapp.export.png_sequence import PngSequenceWriter
 from morphapp.models.backend import BACKEND_CHOICES, DTYPE_TO_PRECISION, PRECISION_CHOICES
 from morphapp.models.info import ModelInfo
@@ -128,6 +129,14 @@ def add_parser(commands: Any) -> None:
         "--beats-per-keyframe", type=int, metavar="N",
         help="with --audio: a keyframe every N beats (default: the keyframes spread over the whole track)",
     )  # fmt: skip
+    gif = p.add_argument_group("GIF output")
+    gif.add_argument(
+        "--gif-palette", choices=PALETTES,
+        help="per-frame (default): the best 256 colours for each frame; global: one palette for the whole "
+        "morph (a smaller file, slightly less faithful colours)",
+    )  # fmt: skip
+    gif.add_argument("--gif-dither", choices=DITHERS, help="floyd-steinberg (default) or none")
+    gif.add_argument("--gif-loops", type=int, metavar="N", help="play N times (default 0: forever)")
     p.add_argument("--batch", type=int, default=1, help="frames decoded per model call (default 1)")
     cluster = p.add_argument_group("distributed renders (Ray; pip install 'morphapp[cluster]')")
     cluster.add_argument(
@@ -203,11 +212,12 @@ def run(args: argparse.Namespace) -> int:
     metadata = project_to_dict(with_hashes(project), args.output.resolve().parent)
     # Check the target first: an unwritable one fails before any model is loaded.
     check_output(args.output, fmt.name)
+    gif = _gif_options(args, fmt)
     device = resolve_device(args.device)
     report: list[str] = []
     with _engine(project, model, device, args, note) as engine, open_writer(
         args.output, fps=settings.fps, format=fmt.name, metadata=metadata, frame_count=len(plan),
-        resume_key=engine.resume_key, resume=args.resume, audio=audio,
+        resume_key=engine.resume_key, resume=args.resume, audio=audio, **gif,
     ) as writer:  # fmt: skip
         indices = writer.pending if args.resume and isinstance(writer, PngSequenceWriter) else None
         if indices is not None:
@@ -233,6 +243,20 @@ def run(args: argparse.Namespace) -> int:
     for line in notes:
         note(line)
     return 0
+
+
+def _gif_options(args: argparse.Namespace, fmt: Any) -> dict[str, Any]:
+    """--gif-palette / --gif-dither / --gif-loops as ``open_writer`` arguments (GIF output only)."""
+    given = {"palette": args.gif_palette, "dither": args.gif_dither}
+    options = {name: value for name, value in given.items() if value is not None}
+    if fmt.writer != "gif":
+        flags = [f"--gif-{n}" for n, v in (*given.items(), ("loops", args.gif_loops)) if v is not None]
+        if flags:
+            raise InputError(f"{', '.join(flags)}: GIF options, but {args.output.name} is {fmt.name}")
+        return {}
+    if args.gif_loops is not None and args.gif_loops < 0:
+        raise InputError(f"--gif-loops {args.gif_loops}: give 0 (forever) or a play count")
+    return {"options": options, "loop": 0 if args.gif_loops is None else args.gif_loops}
 
 
 def _project_audio(recorded: ProjectAudio, args: argparse.Namespace, note: NoteFn) -> AudioSource | None:

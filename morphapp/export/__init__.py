@@ -10,6 +10,7 @@ This package never imports Qt or the CLI.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from fractions import Fraction
 from pathlib import Path
@@ -54,6 +55,7 @@ def open_writer(
     resume_key: Mapping[str, Any] | None = None,
     resume: bool = False,
     audio: AudioSource | None = None,
+    options: Mapping[str, str] | None = None,
 ) -> FrameWriter:
     """Open a writer for ``path``; the format is ``format`` or chosen from the path.
 
@@ -62,12 +64,17 @@ def open_writer(
     forever, N = play N times); ``metadata`` is stored as JSON (GIF comment, video
     'comment' tag, PNG sidecar).
 
+    ``options`` override the preset's encoder options (a GIF's ``palette`` and ``dither``);
+    the writer checks them.
+
     PNG sequences only: ``frame_count`` and ``resume_key`` (what else decides the pixels:
     model, precision...) fingerprint the export; ``resume=True`` continues an interrupted
     export with the same fingerprint (see ``PngSequenceWriter``). Other formats cannot resume.
     """
     path = Path(path)
     fmt = format_for_path(path, format)
+    if options:
+        fmt = dataclasses.replace(fmt, options={**fmt.options, **options})
     if fmt.is_folder:
         check_folder_target(path)
     else:

@@ -32,6 +32,7 @@ class ExportFormat:
     # decoders assume it) or "rgb" (an RGB pixel format: no conversion, lossless).
     colorspace: str = "bt709"
     loop_option: str | None = None  # the muxer option that takes the play count (animated WebP/APNG)
+    codec_tag: str | None = None  # the stream's fourcc where the muxer's default is not what players want
 
     def __post_init__(self) -> None:
         # Presets are shared module-level data: make their option maps read-only.
@@ -52,7 +53,8 @@ _PRESETS = (
         pixel_format="pal8",
         # Per-frame adaptive palette (octree, then nearest-colour remap) with Floyd-Steinberg
         # dithering: without dithering, smooth photo backgrounds show visible bands.
-        options={"colors": "256", "dither": "floyd-steinberg"},
+        # Options: colors, dither (floyd-steinberg | none), palette (per-frame | global).
+        options={"colors": "256", "dither": "floyd-steinberg", "palette": "per-frame"},
         description="Animated GIF, 256-colour palette per frame, loops",
         writer="gif",
     ),
@@ -67,6 +69,44 @@ _PRESETS = (
         container="mp4",
         # moov atom first so browsers can start playing before the download finishes.
         container_options={"movflags": "+faststart"},
+    ),
+    ExportFormat(
+        name="mp4-444",
+        extension=".mp4",
+        codec="libx264",
+        pixel_format="yuv444p",
+        # Full-resolution colour (High 4:4:4 Predictive): thin coloured edges stay crisp; editors
+        # and ffmpeg play it, most browsers and phones do not.
+        options={"crf": "16", "preset": "medium"},
+        description="H.264 4:4:4 MP4 (CRF 16), full colour resolution, for editors",
+        writer="video",
+        container="mp4",
+        container_options={"movflags": "+faststart"},
+    ),
+    ExportFormat(
+        name="mp4-10bit",
+        extension=".mp4",
+        codec="libx264",
+        pixel_format="yuv420p10le",
+        # High 10: no banding in slow gradients; editors and ffmpeg play it, browsers mostly not.
+        options={"crf": "18", "preset": "medium"},
+        description="H.264 10-bit MP4 (CRF 18), smooth gradients, for editors",
+        writer="video",
+        container="mp4",
+        container_options={"movflags": "+faststart"},
+    ),
+    ExportFormat(
+        name="hevc",
+        extension=".mp4",
+        codec="libx265",
+        pixel_format="yuv420p10le",
+        # Main 10 at about half H.264's size; tagged hvc1, which QuickTime and iOS require.
+        options={"crf": "20", "preset": "medium", "x265-params": "log-level=error"},
+        description="H.265 (HEVC) 10-bit MP4 (CRF 20), small, smooth gradients",
+        writer="video",
+        container="mp4",
+        container_options={"movflags": "+faststart"},
+        codec_tag="hvc1",
     ),
     ExportFormat(
         name="webm",

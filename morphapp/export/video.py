@@ -66,6 +66,8 @@ class VideoWriter(FileFrameWriter):
         stream.width = width
         stream.height = height
         stream.pix_fmt = fmt.pixel_format
+        if fmt.codec_tag is not None:
+            stream.codec_tag = fmt.codec_tag
         if fmt.colorspace == "bt709":
             context = stream.codec_context
             context.colorspace = Colorspace.ITU709

@@ -100,6 +100,7 @@ class ExportJob:
     format: str
     fps: float
     choice: ModelChoice
+    options: dict[str, str] = field(default_factory=dict)  # the writer's (a GIF's palette, dither)
     cancel: CancelToken = field(default_factory=CancelToken)
 
 
@@ -353,8 +354,9 @@ class EngineWorker(QObject):
             metadata = project_to_dict(with_hashes(project), job.target.resolve().parent)
             audio = _project_music(project, job.format)
             with open_writer(
-                job.target, fps=job.fps, format=job.format, metadata=metadata, audio=audio
-            ) as writer:
+                job.target, fps=job.fps, format=job.format, metadata=metadata, audio=audio,
+                options=job.options,
+            ) as writer:  # fmt: skip
 
                 def progress(p: Progress) -> None:
                     if p.stage == "decode":

@@ -41,6 +41,9 @@ class Preset:
 PRESETS = (
     Preset("GIF for the web (≤ 480 px)", "gif", 480, None),
     Preset("MP4 to share (H.264)", "mp4", None, None),
+    Preset("MP4 H.265 10-bit (HEVC), small", "hevc", None, None),
+    Preset("MP4 H.264 10-bit for editors", "mp4-10bit", None, None),
+    Preset("MP4 H.264 4:4:4 for editors", "mp4-444", None, None),
     Preset("WebM (VP9)", "webm", None, None),
     Preset("Animated WebP for the web (≤ 720 px)", "webp", 720, None),
     Preset("Animated PNG, lossless", "apng", None, None),
@@ -94,6 +97,15 @@ class ExportDialog(QDialog):
         self.fps = QDoubleSpinBox()
         self.fps.setRange(1, 120)
         self.fps.setDecimals(2)
+        # GIF only: one palette per frame or one for the whole morph (smaller), and dithering.
+        self.gif_palette = QComboBox()
+        self.gif_palette.setObjectName("gifPalette")
+        self.gif_palette.addItem("One per frame (best colours)", "per-frame")
+        self.gif_palette.addItem("One for the whole morph (smaller file)", "global")
+        self.gif_dither = QComboBox()
+        self.gif_dither.setObjectName("gifDither")
+        self.gif_dither.addItem("Floyd–Steinberg (smooth gradients)", "floyd-steinberg")
+        self.gif_dither.addItem("None (flat colours, smaller)", "none")
         self.destination = QLineEdit()
         self.destination.setObjectName("exportDestination")
         browse = QPushButton("Browse…")
@@ -124,6 +136,9 @@ class ExportDialog(QDialog):
         form.addRow("Preset", self.preset)
         form.addRow("Size", size_widget)
         form.addRow("FPS", self.fps)
+        form.addRow("GIF palette", self.gif_palette)
+        form.addRow("Dithering", self.gif_dither)
+        self._form = form
         form.addRow("Save to", dest_widget)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -149,6 +164,8 @@ class ExportDialog(QDialog):
         self.height_spin.setValue(height)
         self.fps.setValue(preset.fps or self.project.settings.fps)
         fmt = FORMATS[preset.format]
+        for widget in (self.gif_palette, self.gif_dither):
+            self._form.setRowVisible(widget, fmt.writer == "gif")
         current = Path(self.destination.text()) if self.destination.text() else self.default_dir / "morph"
         stem = current.with_suffix("") if current.suffix else current
         self.destination.setText(str(stem if fmt.is_folder else stem.with_suffix(fmt.extension)))
@@ -174,7 +191,13 @@ class ExportDialog(QDialog):
         )
         project = dataclasses.replace(self.project, settings=settings)
         target = Path(self.destination.text()).expanduser()
-        return ExportJob(project, target, self.current_preset().format, self.fps.value(), self.choice)
+        fmt = self.current_preset().format
+        options = (
+            {"palette": self.gif_palette.currentData(), "dither": self.gif_dither.currentData()}
+            if FORMATS[fmt].writer == "gif"
+            else {}
+        )
+        return ExportJob(project, target, fmt, self.fps.value(), self.choice, options=options)
 
     def run_export(self) -> None:
         if not self.destination.text().strip():

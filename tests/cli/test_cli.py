@@ -149,3 +149,21 @@ def test_subprocess_error_has_no_traceback(tmp_path: Path, model_path_env: str) 
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def test_gif_palette_dither_and_loops_from_the_command_line(pairs_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "m.gif"
+    gif = ["--gif-palette", "global", "--gif-dither", "none", "--gif-loops", "3"]
+    code, err = run_cli("render", pairs_dir / "cat.png", pairs_dir / "dog.png", "-o", out, "--frames", "6",
+                        *gif, *FAST)  # fmt: skip
+    assert code == 0, err
+    data = out.read_bytes()
+    assert data[10] & 0x87 == 0x87  # one 256-colour global table
+    at = data.index(b"NETSCAPE2.0")
+    assert data[at + 13 : at + 15] == (2).to_bytes(2, "little")  # 3 plays = 2 repeats
+    with Image.open(out) as im:
+        assert im.n_frames == 6
+    code, err = run_cli("render", pairs_dir / "cat.png", pairs_dir / "dog.png", "-o", tmp_path / "m.mp4",
+                        "--gif-palette", "global", *FAST)  # fmt: skip
+    assert code == 2 and "--gif-palette: GIF options, but m.mp4 is mp4" in err
+    assert not (tmp_path / "m.mp4").exists()

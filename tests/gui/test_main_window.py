@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 
 from morphapp.core.images import load_image
 from morphapp.core.timeline import SegmentSpec
+from morphapp.gui.export_dialog import PRESETS
 from morphapp.gui.main_window import MainWindow
 
 TIMEOUT = 60_000
@@ -107,6 +108,26 @@ def test_export_through_the_dialog_and_read_back(
         assert stream.average_rate == 12
         frames = list(container.decode(stream))
     assert len(frames) == 5 and (frames[0].width, frames[0].height) == (96, 64)
+
+
+def test_gif_palette_and_dither_are_offered_for_gif_only_and_reach_the_file(
+    qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    window.add_images([pairs_dir / "cat.png", pairs_dir / "dog.png"])
+    window.open_export()
+    dialog = window.export_dialog
+    assert dialog is not None
+    dialog.preset.setCurrentIndex([p.format for p in PRESETS].index("mp4"))
+    assert not dialog._form.isRowVisible(dialog.gif_palette)
+    dialog.preset.setCurrentIndex([p.format for p in PRESETS].index("gif"))
+    assert dialog._form.isRowVisible(dialog.gif_palette) and dialog._form.isRowVisible(dialog.gif_dither)
+    dialog.gif_palette.setCurrentIndex(dialog.gif_palette.findData("global"))
+    dialog.gif_dither.setCurrentIndex(dialog.gif_dither.findData("none"))
+    target = tmp_path / "out.gif"
+    dialog.destination.setText(str(target))
+    with qtbot.waitSignal(window.engine.worker.export_done, timeout=TIMEOUT):
+        dialog.export_button.click()
+    assert target.read_bytes()[10] & 0x87 == 0x87  # the whole morph's one 256-colour table
 
 
 def test_cancel_export_leaves_no_file(qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
