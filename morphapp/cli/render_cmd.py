@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import itertools
 import json
 import sys
 import time
@@ -20,7 +21,7 @@ from morphapp.core.atomic import atomic_write_text, check_writable_target
 from morphapp.core.correspondence import load_points
 from morphapp.core.device import DEVICE_CHOICES, DTYPE_CHOICES, resolve_device, resolve_dtype
 from morphapp.core.diffusion_settings import PACING_CHOICES, DiffusionSettings
-from morphapp.core.easing import EASE_NAMES
+from morphapp.core.easing import EASE_NAMES, points_ease
 from morphapp.core.images import file_sha256, load_image, open_image, parse_color, parse_size
 from morphapp.core.interpolate import PATH_CHOICES
 from morphapp.core.keyframes import AnyKeyframe, Keyframe, PromptKeyframe, image_keyframes, parse_keyframe_arg
@@ -29,7 +30,7 @@ from morphapp.core.project import Project, ProjectAudio, load_project, project_t
 from morphapp.core.quality import ReportCollector
 from morphapp.core.render import NoteFn, plan_for
 from morphapp.core.settings import FIT_CHOICES, MorphSettings
-from morphapp.core.timeline import LOOP_CHOICES, segment_pairs
+from morphapp.core.timeline import LOOP_CHOICES, SegmentSpec, segment_pairs
 from morphapp.core.warp import WARP_MODES
 from morphapp.engine import EngineOptions, MorphEngine, open_engine
 from morphapp.errors import InputError
@@ -126,6 +127,11 @@ def add_parser(commands: Any) -> None:
         "where the video ends; without --frames every keyframe lands on a beat",
     )  # fmt: skip
     p.add_argument(
+        "--audio-reactive", action="store_true",
+        help="with --audio: the morph moves faster where the music is loud and busy (the in-between "
+        "spacing follows its onset strength); keyframes stay on their beats",
+    )  # fmt: skip
+    p.add_argument(
         "--beats-per-keyframe", type=int, metavar="N",
         help="with --audio: a keyframe every N beats (default: the keyframes spread over the whole track)",
     )  # fmt: skip
@@ -181,9 +187,13 @@ def run(args: argparse.Namespace) -> int:
         audio = AudioSource.open(args.audio)
         if args.frames is None and args.segment_frames is None:  # keyframes on the music's beats
             project, audio = _on_beats(project, audio, args.beats_per_keyframe, note)
+        if args.audio_reactive:
+            project = _audio_reactive(project, audio, note)
         project = dataclasses.replace(
             project, audio=ProjectAudio(audio.path, file_sha256(audio.path), audio.start)
         )  # the project keeps the music, and where the video starts in it
+    elif args.audio_reactive:
+        raise InputError("--audio-reactive follows music: give --audio FILE")
     elif project.audio is not None and args.output is not None:
         audio = _project_audio(project.audio, args, note)
     if args.save_project is not None:
@@ -268,6 +278,28 @@ def _project_audio(recorded: ProjectAudio, args: argparse.Namespace, note: NoteF
     if recorded.sha256 and file_sha256(recorded.path) != recorded.sha256:
         note(f"{recorded.path.name} changed since the project was saved; its beats may no longer match")
     return audio
+
+
+def _audio_reactive(project: Project, audio: AudioSource, note: NoteFn) -> Project:
+    """Segments eased so that the morph's speed follows the music's onset strength."""
+    from morphapp.music.beats import onset_envelope, reactive_positions
+
+    settings = project.settings
+    specs = settings.segment_specs(len(project.keyframes))
+    times, strength = onset_envelope(audio.path)
+    steps_per_segment = tuple(spec.steps for spec in specs)
+    positions = reactive_positions(times, strength, audio.start, float(settings.fps), steps_per_segment)
+    segments = tuple(
+        SegmentSpec(spec.steps, points_ease(values)) for spec, values in zip(specs, positions, strict=True)
+    )
+    steps = [b - a for values in positions for a, b in itertools.pairwise(values)]
+    settings = dataclasses.replace(settings, segments=segments, frames=None, segment_frames=steps_per_segment)
+    settings.validate()
+    note(
+        f"--audio-reactive: the in-between spacing follows the music's onset strength (largest frame "
+        f"step {max(steps) / max(min(steps), 1e-9):.1f}x the smallest)"
+    )
+    return dataclasses.replace(project, settings=settings)
 
 
 def _on_beats(

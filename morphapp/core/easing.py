@@ -1,11 +1,14 @@
 """Easing curves: map a segment's linear progress u in [0, 1] to the path position t.
 
-Names follow CSS: linear, ease-in, ease-out, ease-in-out, and ``cubic-bezier(x1, y1, x2, y2)``.
+Names follow CSS: linear, ease-in, ease-out, ease-in-out, and ``cubic-bezier(x1, y1, x2, y2)``;
+``points(v0, v1, ..., vn)`` is a piecewise-linear curve through (k/n, v_k), rising from 0 to 1:
+what ``--audio-reactive`` writes (one point per frame, so each frame's t is exactly v_k).
 Every curve maps 0 to exactly 0 and 1 to exactly 1, so keyframes land on their images.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Callable
@@ -21,9 +24,41 @@ NAMED_BEZIERS: dict[str, tuple[float, float, float, float]] = {
     "ease-out": (0.0, 0.0, 0.58, 1.0),
     "ease-in-out": (0.42, 0.0, 0.58, 1.0),
 }
-EASE_NAMES: tuple[str, ...] = ("linear", *NAMED_BEZIERS, "cubic-bezier(x1,y1,x2,y2)")
+EASE_NAMES: tuple[str, ...] = ("linear", *NAMED_BEZIERS, "cubic-bezier(x1,y1,x2,y2)", "points(0,...,1)")
 
 _BEZIER_RE = re.compile(r"^cubic-bezier\s*[(:]\s*([^)]*?)\s*\)?$")
+_POINTS_RE = re.compile(r"^points\s*\(\s*([^)]*?)\s*\)$")
+MAX_POINTS = 100_000
+
+
+@dataclass(frozen=True)
+class PiecewiseLinear:
+    """t through the points (k/n, values[k]); values rise from 0 to 1."""
+
+    values: tuple[float, ...]
+
+    def __call__(self, u: float) -> float:
+        n = len(self.values) - 1
+        x = min(1.0, max(0.0, u)) * n
+        k = min(n - 1, math.floor(x))
+        return self.values[k] + (x - k) * (self.values[k + 1] - self.values[k])
+
+
+def points_ease(values: list[float]) -> str:
+    """The ``points(...)`` name of a curve through ``values`` (0 first, 1 last), as projects store it."""
+    return "points(" + ",".join("0" if v == 0 else "1" if v == 1 else f"{v:.6g}" for v in values) + ")"
+
+
+def _parse_points(name: str, body: str) -> PiecewiseLinear:
+    try:
+        values = [float(p) for p in re.split(r"[\s,]+", body) if p]
+    except ValueError:
+        values = []
+    if not 2 <= len(values) <= MAX_POINTS:
+        raise InputError(f"--ease {name[:60]}: points() needs 2 or more numbers, from 0 up to 1")
+    if values[0] != 0.0 or values[-1] != 1.0 or any(b < a for a, b in itertools.pairwise(values)):
+        raise InputError(f"--ease {name[:60]}: points() must start at 0, end at 1 and never go down")
+    return PiecewiseLinear(tuple(values))
 
 
 @dataclass(frozen=True)
@@ -73,6 +108,9 @@ def parse_ease(name: str) -> EaseFn:
         return _linear
     if key in NAMED_BEZIERS:
         return CubicBezier(*NAMED_BEZIERS[key])
+    match = _POINTS_RE.match(key)
+    if match:
+        return _parse_points(name, match.group(1))
     match = _BEZIER_RE.match(key)
     if match:
         parts = [p for p in re.split(r"[\s,]+", match.group(1)) if p]

@@ -342,7 +342,7 @@ class SettingsPanel(QWidget):
             self.hold.setValue(s.hold)
             self.loop.setCurrentIndex(self.loop.findData(s.loop))
             self.path.setCurrentIndex(self.path.findData(s.path))
-            self.ease.setCurrentIndex(max(0, self.ease.findData(s.ease)))
+            _select_ease(self.ease, s.ease)
             self.seed.setValue(s.seed)
             self._refresh_segments()
             index = self.model.findData(doc.model)
@@ -375,4 +375,15 @@ class SettingsPanel(QWidget):
         self.segment.setCurrentIndex(current)
         spec = doc.segments()[current]
         self.segment_frames.setValue(spec.steps)
-        self.segment_ease.setCurrentIndex(max(0, self.segment_ease.findData(spec.ease)))
+        _select_ease(self.segment_ease, spec.ease)
+
+
+def _select_ease(combo: QComboBox, ease: str) -> None:
+    """Show ``ease`` in ``combo``, adding it when it is not one of the named curves (a project's
+    cubic-bezier, or the per-frame spacing that --audio-reactive saves), so that it reads true."""
+    index = combo.findData(ease)
+    if index < 0:
+        label = "music-reactive (from --audio-reactive)" if ease.startswith("points(") else ease
+        combo.addItem(label, ease)
+        index = combo.count() - 1
+    combo.setCurrentIndex(index)

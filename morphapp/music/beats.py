@@ -85,3 +85,42 @@ def keyframes_on_beats(
     if min(steps) < 1:
         raise InputError("--audio: beats closer together than one frame; raise --fps or --beats-per-keyframe")
     return BeatTiming(start, steps, tuple(chosen), tuple(frames))
+
+
+REACTIVE_MARGIN = 0.25  # of the mean loudness, added everywhere: quiet passages still move
+_SAMPLES_PER_STEP = 8  # envelope samples averaged over each frame-to-frame step
+
+
+def onset_envelope(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(times in seconds, onset strength): how much new sound starts at each moment (librosa)."""
+    try:
+        import librosa
+    except ImportError as exc:
+        raise InputError("--audio-reactive needs librosa: pip install 'morphapp[music]'") from exc
+    samples = load_mono(path)
+    envelope = librosa.onset.onset_strength(y=samples, sr=ANALYSIS_RATE)
+    times = librosa.times_like(envelope, sr=ANALYSIS_RATE)
+    return np.asarray(times, dtype=np.float64), np.asarray(envelope, dtype=np.float64)
+
+
+def reactive_positions(
+    times: np.ndarray, strength: np.ndarray, start: float, fps: float, segment_frames: tuple[int, ...]
+) -> list[list[float]]:
+    """Per segment, the t of each of its frames (0 first) and 1 last, spaced so that each frame step
+    is proportional to the music's onset strength during it (plus ``REACTIVE_MARGIN`` of the mean):
+    the morph moves faster on loud, busy passages. Keyframes stay on their frames."""
+    floor = REACTIVE_MARGIN * max(float(strength.mean()), 1e-9) if strength.size else 1.0
+    out: list[list[float]] = []
+    first = 0
+    for steps in segment_frames:
+        # Each step k runs from frame first + k to first + k + 1, seconds into the music from `start`.
+        edges = start + (first + np.arange(steps + 1)) / fps
+        inner = np.linspace(0.0, 1.0, _SAMPLES_PER_STEP, endpoint=False) + 0.5 / _SAMPLES_PER_STEP
+        at = edges[:-1, None] + inner[None, :] / fps
+        loud = np.interp(at, times, strength).mean(axis=1) if strength.size else np.zeros(steps)
+        weights = loud + floor
+        cumulative = np.concatenate([[0.0], np.cumsum(weights)]) / weights.sum()
+        cumulative[-1] = 1.0
+        out.append([float(v) for v in cumulative])
+        first += steps
+    return out

@@ -89,6 +89,24 @@ def test_save_open_round_trip(qtbot, window: MainWindow, pairs_dir: Path, tmp_pa
     assert str(target.resolve()) in window._recent()
 
 
+def test_a_music_reactive_spacing_from_a_project_reads_true_and_is_kept(
+    qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    window.add_images([pairs_dir / "lion.png", pairs_dir / "tiger.png"])
+    reactive = "points(0,0.05,0.1,0.4,0.7,0.8,1)"
+    window.document.set_settings("reactive", segments=(SegmentSpec(6, reactive),))
+    target = tmp_path / "proj.json"
+    assert window.save_to(target)
+    window.document.clear()
+    assert window.open_project(target)
+    panel = window.settings_panel
+    assert panel.segment_ease.currentData() == reactive
+    assert panel.segment_ease.currentText() == "music-reactive (from --audio-reactive)"
+    assert window.document.segments()[0].ease == reactive  # showing it changed nothing
+    assert window.save_to(target)
+    assert json.loads(target.read_text())["settings"]["segments"][0]["ease"] == reactive
+
+
 def test_export_through_the_dialog_and_read_back(
     qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]

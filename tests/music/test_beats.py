@@ -119,3 +119,61 @@ def test_a_saved_project_keeps_the_music_and_renders_it_again(
 def _frame_count(video: Path) -> int:
     with av.open(str(video)) as container:
         return sum(1 for _ in container.decode(video=0))
+
+
+def test_reactive_positions_step_with_the_loudness_and_keep_the_keyframes() -> None:
+    from morphapp.music.beats import REACTIVE_MARGIN, reactive_positions
+
+    times = np.arange(0, 10, 0.01)
+    strength = np.where(times < 2.0, 1.0, 5.0)  # quiet for 2 s, then loud
+    (first, second) = reactive_positions(times, strength, start=0.5, fps=10.0, segment_frames=(10, 20))
+    assert len(first) == 11 and len(second) == 21
+    assert first[0] == second[0] == 0.0 and first[-1] == second[-1] == 1.0
+    assert (np.diff(first) > 0).all()
+    steps = np.diff(first)  # segment 1: 0.5 s - 1.5 s of the music, all quiet: even steps
+    assert np.allclose(steps, 0.1)
+    steps = np.diff(second)  # 1.5 s - 3.5 s: quiet until 2 s (5 steps), then loud
+    floor = REACTIVE_MARGIN * strength.mean()
+    assert steps[6:].mean() / steps[:4].mean() == pytest.approx((5 + floor) / (1 + floor), rel=0.02)
+
+
+def test_cli_audio_reactive_moves_faster_on_the_loud_half_and_keeps_the_beats(
+    tmp_path: Path, pairs_dir: Path, model_path_env: str
+) -> None:
+    rng = np.random.default_rng(1)
+    seconds = 6.0
+    # A soft noise floor throughout; faint ticks on the beat in the first half, then loud bursts
+    # 16 times a second: onset strength (log-spectral flux) low, then high.
+    busy = rng.standard_normal(int(seconds * RATE)) * 0.005
+    half = len(busy) // 2
+    for start in range(0, half, RATE // 2):
+        busy[start : start + 400] += rng.standard_normal(400) * 0.02
+    for start in range(half, len(busy) - 800, RATE // 16):
+        busy[start : start + 400] += rng.standard_normal(400) * 0.5
+    with wave.open(str(tmp_path / "busy.wav"), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(RATE)
+        out.writeframes((np.clip(busy, -1, 1) * 32767).astype(np.int16).tobytes())
+    project = tmp_path / "p.json"
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main([
+            "render", str(pairs_dir / "cat.png"), str(pairs_dir / "dog.png"), "-o", str(tmp_path / "m.mp4"),
+            "--size", "32x32", "--audio", str(tmp_path / "busy.wav"), "--audio-reactive", "--frames", "121",
+            "--save-project", str(project), "--backend", "torch", "--precision", "fp32",
+        ])  # fmt: skip
+    assert code == 0, err.getvalue()
+    assert (
+        "note: --audio-reactive: the in-between spacing follows the music's onset strength" in err.getvalue()
+    )
+    (segment,) = json.loads(project.read_text())["settings"]["segments"]
+    values = [float(v) for v in segment["ease"].removeprefix("points(").removesuffix(")").split(",")]
+    assert len(values) == segment["steps"] + 1 and values[0] == 0.0 and values[-1] == 1.0
+    steps = np.diff(values)
+    split = round(seconds / 2 * 24)  # --frames: the morph starts with the music; busy from 3 s on
+    assert steps[split + 2 :].mean() > 1.5 * steps[: split - 2].mean()
+    assert _frame_count(tmp_path / "m.mp4") == segment["steps"] + 1 == 121  # the keyframes stay put
+    with contextlib.redirect_stderr(io.StringIO()):
+        assert main(["render", str(pairs_dir / "cat.png"), str(pairs_dir / "dog.png"), "-o",
+                     str(tmp_path / "x.mp4"), "--audio-reactive"]) == 2  # fmt: skip
