@@ -3,11 +3,13 @@
 The driver (this process) plans the morph, starts or joins a Ray cluster, and makes one actor
 per GPU (``num_gpus=1``), or CPU actors where the cluster has no GPU. Each actor opens the model
 once through the engine facade (``morphapp.engine.open_engine``). What every frame shares is
-computed once, by the first actor, and handed to the others through Ray's object store (for an
-autoencoder: the keyframe latents). Frames go out in chunks of consecutive indices, at most
-``IN_FLIGHT`` chunks per actor, and come back in any order; ``ClusterRender.frames`` yields them
-in plan order from a reorder buffer that the in-flight limit keeps small, so the same streaming,
-atomic writers as a one-process render take them.
+computed once, by the first actor, and handed to the others through Ray's object store (an
+autoencoder's keyframe latents; a diffusion model's keyframe states: inverted noise, conditioning,
+recorded attention and the denoised keyframe, for morphs of up to four keyframes). Frames go out
+in chunks of consecutive indices, at most ``IN_FLIGHT`` chunks per actor, and come back in any
+order; ``ClusterRender.frames`` yields them in plan order from a reorder buffer that the
+in-flight limit keeps small, so the same streaming, atomic writers as a one-process render take
+them.
 
 A worker that dies mid-chunk (its process killed, its machine gone) loses only that chunk: it is
 sent again to another actor. The frames do not depend on which actor makes them: per-frame seeds
@@ -175,7 +177,11 @@ class ClusterRender:
         actors = [
             remote.options(**options).remote(self.model, device, self.options, threads) for _ in range(count)
         ]
-        keys = ray.get([actor.resume_key.remote() for actor in actors])  # waits for every model to load
+        try:
+            keys = ray.get([actor.resume_key.remote() for actor in actors])  # waits for every model to load
+        except ray.exceptions.RayActorError as exc:  # its __init__ failed: the model, the device...
+            reason = _last_line(str(getattr(exc, "error_msg", "") or exc))
+            raise ModelError(f"a Ray worker could not open {self.name}: {reason}") from None
         self._worker_key = keys[0]
         self._pool = _Pool(actors, kind, threads, {actor: 0 for actor in actors})
         where = "local instance" if local else f"cluster at {self.cluster.address}"
@@ -315,3 +321,11 @@ class ClusterRender:
         pool.busy.pop(actor, None)
         if not pool.actors:
             raise MorphError("every Ray worker died; nothing is left to render the frames")
+
+
+def _last_line(traceback_text: str) -> str:
+    """The exception line of a worker's traceback, without its module path: the message."""
+    lines = [line.strip() for line in traceback_text.splitlines() if line.strip()]
+    last = lines[-1] if lines else "unknown error"
+    name, sep, message = last.partition(": ")
+    return message if sep and name.rsplit(".", 1)[-1].endswith(("Error", "Exception")) else last

@@ -31,6 +31,10 @@ class FrameWorker:
     def pid(self) -> int:
         return os.getpid()
 
+    def states_made(self) -> int:
+        """Diffusion: keyframe states this worker denoised itself (0 when all were adopted)."""
+        return int(getattr(self.engine, "states_made", 0))
+
     def shared_state(self, keyframes: Sequence[AnyKeyframe], settings: MorphSettings) -> Any:
         return self.engine.shared_state(keyframes, settings)
 

@@ -110,6 +110,7 @@ class DiffusionMorpher:
         )  # fmt: skip
         self.attn_until = self.attn_plan.until_step
         self.inversions_run = 0  # for tests and the CLI's summary
+        self.states_made = 0  # keyframe states denoised here (not adopted from another worker)
         self.split_batch = False
         self.state = attention.AttentionState(layers=self.attn_plan.layers)
         attention.install(model.unet, self.state)
@@ -166,13 +167,36 @@ class DiffusionMorpher:
         self._states.move_to_end(index)
         return state
 
+    def export_states(self, indices: Sequence[int]) -> dict[int, KeyframeState]:
+        """The states of keyframes ``indices`` (made now where missing), on the CPU, for another
+        morpher of the same model and ``key`` (a distributed worker) to ``adopt_states``."""
+        cpu = torch.device("cpu")
+        out: dict[int, KeyframeState] = {}
+        for index in sorted(set(indices)):
+            state = self.keyframe_state(index)
+            kv = {k: (keys.to(cpu), values.to(cpu)) for k, (keys, values) in state.kv.items()}
+            cond = state.cond.to(cpu, state.cond.embeds.dtype)
+            out[index] = KeyframeState(state.noise.to(cpu), cond, kv, state.pixels, state.guidance)
+        return out
+
+    def adopt_states(self, states: dict[int, KeyframeState]) -> None:
+        """Take keyframe states made by ``export_states`` elsewhere: no keyframe is denoised again."""
+        device = self.model.device
+        for index, state in sorted(states.items()):
+            kv = {k: (keys.to(device), values.to(device)) for k, (keys, values) in state.kv.items()}
+            cond = state.cond.to(device, state.cond.embeds.dtype)
+            self._states[index] = KeyframeState(state.noise, cond, kv, state.pixels, state.guidance)
+            self._states.move_to_end(index)
+        while len(self._states) > MAX_KEYFRAME_STATES:
+            self._states.popitem(last=False)
+
     def prepare(self, indices: Sequence[int]) -> None:
         """Invert the image keyframes of ``indices`` now (reporting "encode" progress), so a bad
         image fails before any frame and every later state only needs its recorded denoise."""
         todo = sorted(set(indices))
         for done, index in enumerate(todo):
             keyframe = self.keyframes[index]
-            if isinstance(keyframe, Keyframe):
+            if isinstance(keyframe, Keyframe) and index not in self._states:  # adopted: nothing to invert
                 cond = self.model.encode_prompt(keyframe.prompt, self.settings.size)
                 self.ladder.run(
                     lambda index=index, keyframe=keyframe, cond=cond: self._noise(index, keyframe, cond)
@@ -196,6 +220,7 @@ class DiffusionMorpher:
         return self._decode(latent)
 
     def _keyframe_state(self, index: int) -> KeyframeState:
+        self.states_made += 1
         keyframe = self.keyframes[index]
         size = self.settings.size
         cond = self.model.encode_prompt(keyframe.prompt, size)

@@ -42,6 +42,7 @@ class DiffusionEngine:
         self.preview = preview
         self.note = note
         self._morpher: Any = None
+        self._adopted: dict[str, Any] | None = None  # keyframe states from another engine (a worker)
 
     @property
     def name(self) -> str:
@@ -73,6 +74,9 @@ class DiffusionEngine:
         from morphapp.diffusion.render import render_diffusion_frames
 
         morpher = self._morpher_for(keyframes, settings)
+        if self._adopted is not None and self._adopted["key"] == morpher.key:
+            morpher.adopt_states(self._adopted["states"])
+            self._adopted = None
         yield from render_diffusion_frames(
             keyframes, self.model, settings, frame_indices=indices, cancel=cancel, progress=progress,
             note=self.note, on_step=on_step, morpher=morpher,
@@ -92,13 +96,26 @@ class DiffusionEngine:
 
     def shared_state(
         self, keyframes: Sequence[AnyKeyframe], settings: MorphSettings, *, cancel: CancelToken | None = None
-    ) -> None:
-        """None yet: each worker inverts and denoises the keyframes itself (the same states, since
-        they depend on the project alone; the inversions come from the on-disk cache where shared)."""
-        return None
+    ) -> dict[str, Any] | None:
+        """Every keyframe's state (inverted noise, conditioning, recorded attention within the
+        attention budget, denoised picture), on the CPU, with the key it holds for. None when the
+        morph has more keyframes than a morpher keeps states for: workers then make their own."""
+        from morphapp.diffusion.morph import MAX_KEYFRAME_STATES
+
+        if len(keyframes) > MAX_KEYFRAME_STATES:
+            return None
+        morpher = self._morpher_for(keyframes, settings)
+        morpher.cancel = cancel
+        return {"key": morpher.key, "states": morpher.export_states(range(len(keyframes)))}
 
     def adopt(self, state: object) -> None:
-        """Nothing to take (see ``shared_state``)."""
+        """Keep ``shared_state`` from another engine for the next render of the same morph."""
+        self._adopted = state if isinstance(state, dict) else None
+
+    @property
+    def states_made(self) -> int:
+        """Keyframe states this engine's current morpher denoised itself (not adopted)."""
+        return 0 if self._morpher is None else int(self._morpher.states_made)
 
     def _morpher_for(self, keyframes: Sequence[AnyKeyframe], settings: MorphSettings) -> Any:
         from morphapp.diffusion.morph import DiffusionMorpher

@@ -56,7 +56,9 @@ def test_diffusion_frames_over_n_workers_are_byte_identical_to_one_process(
     want = one_process(tiny_sd_info, options, pair, settings)
     with ClusterRender(tiny_sd_info, options, ClusterOptions(workers=workers, chunk=1)) as c:
         got = [f.pixels for f in c.frames(pair, settings, indices=[4, 1, 2])]
+        made = local_ray.get([actor.states_made.remote() for actor in c._pool.actors])  # type: ignore[union-attr]
     assert all(np.array_equal(want[i], g) for i, g in zip([4, 1, 2], got, strict=True))
+    assert sum(made) == 2  # both keyframe states made once, by the first worker, and shipped
 
 
 def test_a_worker_killed_mid_render_has_its_frames_made_by_another(
@@ -97,3 +99,18 @@ def test_even_pacing_over_two_workers_gives_the_frames_of_one_process(
     with ClusterRender(tiny_sd_info, options, ClusterOptions(workers=2, chunk=2)) as c:
         got = list(c.frames(pair, settings))
     assert all(np.array_equal(a, f.pixels) for a, f in zip(want, got, strict=True))
+
+
+def test_a_worker_that_cannot_open_the_model_is_one_clear_error(
+    local_ray: Any, taef2_info: ModelInfo
+) -> None:
+    import dataclasses
+
+    from morphapp.errors import ModelError
+
+    missing = dataclasses.replace(taef2_info, decoder=Path("/nonexistent/taef2.safetensors"))
+    with pytest.raises(ModelError) as caught, ClusterRender(missing, FP32, ClusterOptions(workers=1)):
+        pass
+    assert str(caught.value) == (
+        "a Ray worker could not open taef2: /nonexistent/taef2.safetensors: model file not found"
+    )
