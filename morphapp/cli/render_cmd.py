@@ -24,7 +24,15 @@ from morphapp.core.diffusion_settings import PACING_CHOICES, DiffusionSettings
 from morphapp.core.easing import EASE_NAMES, points_ease
 from morphapp.core.images import file_sha256, load_image, open_image, parse_color, parse_size
 from morphapp.core.interpolate import PATH_CHOICES
-from morphapp.core.keyframes import AnyKeyframe, Keyframe, PromptKeyframe, image_keyframes, parse_keyframe_arg
+from morphapp.core.keyframes import (
+    AnyKeyframe,
+    Keyframe,
+    PromptKeyframe,
+    image_files,
+    image_keyframes,
+    latent_keyframes,
+    parse_keyframe_arg,
+)
 from morphapp.core.pipeline import write_frames
 from morphapp.core.project import Project, ProjectAudio, load_project, project_to_dict, with_hashes
 from morphapp.core.quality import ReportCollector
@@ -357,7 +365,7 @@ def _engine_options(
 ) -> EngineOptions:
     """How to run ``model``, after the checks of the flags that only one kind of model takes."""
     if not model.is_diffusion:
-        image_keyframes(project.keyframes, model.name)
+        latent_keyframes(project.keyframes, model.name)
         _refuse_diffusion_flags(args, model)
         backend, precision = _backend_and_precision(args, device)
         return EngineOptions(backend, precision, batch_size=args.batch)
@@ -437,9 +445,8 @@ def _save(project: Project, path: Path, note: NoteFn, writer: Any = None) -> Non
 
 def _check_keyframes(project: Project) -> None:
     """Every image keyframe opens as an image (a clear error naming the file otherwise)."""
-    for keyframe in project.keyframes:
-        if isinstance(keyframe, Keyframe):
-            open_image(keyframe.path)
+    for keyframe in image_files(project.keyframes):
+        open_image(keyframe.path)
 
 
 def _backend_and_precision(args: argparse.Namespace, device: Any) -> tuple[str, str]:
@@ -472,8 +479,8 @@ def _project_from_args(args: argparse.Namespace, note: Any) -> Project:
         )
     if len(inputs) < 2:
         raise InputError("give two or more keyframe images (or one PROJECT.json)")
-    for keyframe in inputs:
-        if isinstance(keyframe, Keyframe) and not keyframe.path.exists():
+    for keyframe in image_files(inputs):  # expression terms too
+        if not keyframe.path.exists():
             raise InputError(f"{keyframe.path}: file not found")
     overrides = _settings_overrides(args, note)
     settings = MorphSettings(**overrides, diffusion=DiffusionSettings(**_diffusion_overrides(args)))

@@ -9,6 +9,7 @@ rendering a project never depends on defaults that a later version might change.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from dataclasses import asdict, dataclass, replace
@@ -19,7 +20,14 @@ from morphapp.core.atomic import atomic_write_text
 from morphapp.core.correspondence import parse_points, points_to_json
 from morphapp.core.diffusion_settings import DiffusionSettings
 from morphapp.core.images import file_sha256
-from morphapp.core.keyframes import AnyKeyframe, Keyframe, PromptKeyframe, check_keyframes
+from morphapp.core.keyframes import (
+    AnyKeyframe,
+    ExprKeyframe,
+    ExprTerm,
+    Keyframe,
+    PromptKeyframe,
+    check_keyframes,
+)
 from morphapp.core.settings import MorphSettings
 from morphapp.core.timeline import SegmentSpec
 from morphapp.core.warp import DEFAULT_WARP_MODE
@@ -100,6 +108,9 @@ def project_to_dict(project: Project, base: Path) -> dict[str, Any]:
 
 
 def _keyframe_to_dict(keyframe: AnyKeyframe, base: Path) -> dict[str, Any]:
+    if isinstance(keyframe, ExprKeyframe):  # "expr" is for people reading the file; "terms" is loaded
+        terms = [{"weight": term.weight, **_keyframe_to_dict(term.source, base)} for term in keyframe.terms]
+        return {"type": "expr", "expr": keyframe.text(names=True), "terms": terms}
     if isinstance(keyframe, PromptKeyframe):
         return {"type": "prompt", "prompt": keyframe.prompt, "seed": keyframe.seed}
     doc: dict[str, Any] = {
@@ -207,15 +218,31 @@ def _audio(data: dict[str, Any], reader: _Reader, base: Path) -> ProjectAudio | 
     )
 
 
-def _keyframe_from_dict(doc: Any, where: str, base: Path, reader: _Reader) -> AnyKeyframe:
+def _keyframe_from_dict(
+    doc: Any, where: str, base: Path, reader: _Reader, *, term: bool = False
+) -> AnyKeyframe:
     kind = doc.get("type", "image") if isinstance(doc, dict) else None
+    if kind == "expr" and not term:
+        docs = reader.array(doc, "terms", where)
+        if not docs:
+            raise InputError(f"{reader.where}: {where}.terms is empty: an expression needs a term")
+        terms = []
+        for i, term_doc in enumerate(docs):
+            at = f"{where}.terms[{i}]"
+            source = _keyframe_from_dict(term_doc, at, base, reader, term=True)
+            weight = reader.number(term_doc, "weight", at)
+            if not math.isfinite(weight):
+                raise InputError(f"{reader.where}: {at}.weight must be a finite number")
+            terms.append(ExprTerm(weight, source))  # type: ignore[arg-type]
+        return ExprKeyframe(tuple(terms))
     if kind == "prompt":
         seed = doc.get("seed")
         if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
             raise InputError(f"{reader.where}: {where}.seed must be a whole number or null")
         return PromptKeyframe(reader.text(doc, "prompt", where), seed)
     if kind != "image":
-        raise InputError(f'{reader.where}: {where}.type must be "image" or "prompt"')
+        kinds = '"image" or "prompt"' if term else '"image", "prompt" or "expr"'
+        raise InputError(f"{reader.where}: {where}.type must be {kinds}")
     path = _absolute(reader.path(doc, "path", where), base)
     return Keyframe(path, reader.opt_text(doc, "sha256"), reader.opt_text(doc, "prompt") or "")
 
@@ -257,10 +284,16 @@ def _model_record(
 
 def with_hashes(project: Project) -> Project:
     """The project with every keyframe's current content hash filled in."""
-    keyframes = tuple(
-        replace(k, sha256=file_sha256(k.path)) if isinstance(k, Keyframe) else k for k in project.keyframes
-    )
-    return replace(project, keyframes=keyframes)
+    return replace(project, keyframes=tuple(_with_hash(k) for k in project.keyframes))
+
+
+def _with_hash(keyframe: AnyKeyframe) -> AnyKeyframe:
+    if isinstance(keyframe, Keyframe):
+        return replace(keyframe, sha256=file_sha256(keyframe.path))
+    if isinstance(keyframe, ExprKeyframe):
+        terms = tuple(replace(term, source=_with_hash(term.source)) for term in keyframe.terms)
+        return ExprKeyframe(terms)
+    return keyframe
 
 
 class _Reader:

@@ -17,7 +17,7 @@ from morphapp.core.cancel import CancelToken
 from morphapp.core.codec import LatentCodec
 from morphapp.core.images import file_sha256, load_image
 from morphapp.core.interpolate import interpolate
-from morphapp.core.keyframes import Keyframe, check_keyframes
+from morphapp.core.keyframes import ExprKeyframe, Keyframe, check_keyframes
 from morphapp.core.latent_cache import LatentCache, LatentKey
 from morphapp.core.settings import MorphSettings
 from morphapp.core.timeline import FrameSpec, plan_frames, segment_pairs
@@ -55,7 +55,7 @@ def plan_for(settings: MorphSettings, n_keyframes: int) -> list[FrameSpec]:
 
 
 def encode_keyframes(
-    keyframes: Sequence[Keyframe],
+    keyframes: Sequence[Keyframe | ExprKeyframe],
     codec: LatentCodec,
     settings: MorphSettings,
     *,
@@ -65,34 +65,61 @@ def encode_keyframes(
     progress: ProgressFn | None = None,
     note: NoteFn | None = None,
 ) -> dict[int, torch.Tensor]:
-    """Latents (1, C, h, w) of the keyframes in ``needed`` (default: all), through the cache."""
+    """Latents (1, C, h, w) of the keyframes in ``needed`` (default: all), through the cache.
+
+    An expression keyframe's latent is the weighted sum of its images' latents (latent arithmetic)."""
     indices = sorted(range(len(keyframes)) if needed is None else needed)
     latents: dict[int, torch.Tensor] = {}
     for done, i in enumerate(indices):
-        if cancel is not None:
-            cancel.raise_if_cancelled()
         keyframe = keyframes[i]
-        digest = file_sha256(keyframe.path)
-        if keyframe.sha256 and digest != keyframe.sha256 and note:
-            note(f"{keyframe.path}: the image changed since the project was saved")
-        key = LatentKey(digest, codec.model_id, settings.size, settings.fit, settings.background)
-        latent = cache.get(key) if cache is not None else None
-        if latent is None:
-            loaded = load_image(keyframe.path, settings.size, settings.fit, settings.background)
-            for line in loaded.notes:
-                if note:
-                    note(f"{keyframe.path.name}: {line}")
-            latent = codec.encode(to_tensor(loaded.pixels))
-            if cache is not None:
-                cache.put(key, latent)
-        latents[i] = latent
+        if isinstance(keyframe, ExprKeyframe):
+            parts = [
+                term.weight * _image_latent(image, codec, settings, cache, cancel, note)
+                for term, image in zip(keyframe.terms, _term_images(keyframe), strict=True)
+            ]
+            latents[i] = torch.stack(parts).sum(0)
+        else:
+            latents[i] = _image_latent(keyframe, codec, settings, cache, cancel, note)
         if progress:
             progress(Progress("encode", done + 1, len(indices)))
     return latents
 
 
+def _term_images(keyframe: ExprKeyframe) -> list[Keyframe]:
+    images = [term.source for term in keyframe.terms if isinstance(term.source, Keyframe)]
+    if len(images) != len(keyframe.terms):
+        raise InputError(f"expr:{keyframe.text(names=True)}: prompt terms need a Stable Diffusion model")
+    return images
+
+
+def _image_latent(
+    keyframe: Keyframe,
+    codec: LatentCodec,
+    settings: MorphSettings,
+    cache: LatentCache | None,
+    cancel: CancelToken | None,
+    note: NoteFn | None,
+) -> torch.Tensor:
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+    digest = file_sha256(keyframe.path)
+    if keyframe.sha256 and digest != keyframe.sha256 and note:
+        note(f"{keyframe.path}: the image changed since the project was saved")
+    key = LatentKey(digest, codec.model_id, settings.size, settings.fit, settings.background)
+    latent = cache.get(key) if cache is not None else None
+    if latent is None:
+        loaded = load_image(keyframe.path, settings.size, settings.fit, settings.background)
+        for line in loaded.notes:
+            if note:
+                note(f"{keyframe.path.name}: {line}")
+        latent = codec.encode(to_tensor(loaded.pixels))
+        if cache is not None:
+            cache.put(key, latent)
+    return latent
+
+
 def render_frames(
-    keyframes: Sequence[Keyframe],
+    keyframes: Sequence[Keyframe | ExprKeyframe],
     codec: LatentCodec,
     settings: MorphSettings,
     *,
@@ -155,7 +182,10 @@ def _path_point(
 
 
 def shape_morph_for(
-    keyframes: Sequence[Keyframe], codec: LatentCodec, settings: MorphSettings, needed: set[int]
+    keyframes: Sequence[Keyframe | ExprKeyframe],
+    codec: LatentCodec,
+    settings: MorphSettings,
+    needed: set[int],
 ) -> ShapeMorph | None:
     """The warp of a morph with correspondences (``settings.points``), or None without any."""
     pairs = segment_pairs(len(keyframes), settings.loop)
@@ -165,7 +195,15 @@ def shape_morph_for(
     if len(points) > len(pairs):
         raise InputError(f"points are given for {len(points)} segments but the morph has {len(pairs)}")
     fit, background = settings.fit, settings.background
-    loaded = {i: load_image(keyframes[i].path, settings.size, fit, background) for i in needed}
+    for seg, seg_points in enumerate(points):
+        for k in pairs[seg] if seg_points else ():
+            if isinstance(keyframes[k], ExprKeyframe):  # points are placed on an image's own pixels
+                raise InputError(
+                    f"segment {seg + 1} has correspondence points, but keyframe {k + 1} is an expression: "
+                    "points and alignment need image keyframes"
+                )
+    images = {i: k for i, k in enumerate(keyframes) if i in needed and isinstance(k, Keyframe)}
+    loaded = {i: load_image(k.path, settings.size, fit, background) for i, k in images.items()}
     in_frame = []
     for seg, seg_points in enumerate(points):
         a, b = pairs[seg]

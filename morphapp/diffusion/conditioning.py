@@ -23,6 +23,20 @@ class Conditioning:
             self.time_ids,
         )
 
+    @staticmethod
+    def weighted_sum(weights: list[float], conds: list[Conditioning]) -> Conditioning:
+        """Latent arithmetic on the text: "a king" - "a man" + "a woman" (the expression keyframe's)."""
+
+        def total(parts: list[torch.Tensor]) -> torch.Tensor:
+            return torch.stack([w * x for w, x in zip(weights, parts, strict=True)]).sum(0)
+
+        pooled = [c.pooled for c in conds]
+        return Conditioning(
+            total([c.embeds for c in conds]),
+            None if any(p is None for p in pooled) else total(pooled),  # type: ignore[arg-type]
+            conds[0].time_ids,
+        )
+
     def batch_with(self, uncond: Conditioning) -> Conditioning:
         """(uncond, cond) stacked along the batch, for classifier-free guidance in one UNet call."""
         return Conditioning(

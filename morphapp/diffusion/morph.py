@@ -20,7 +20,7 @@ import torch
 from morphapp.core.cancel import CancelToken
 from morphapp.core.codec import LatentCodec
 from morphapp.core.images import file_sha256, load_image
-from morphapp.core.keyframes import AnyKeyframe, Keyframe, PromptKeyframe
+from morphapp.core.keyframes import AnyKeyframe, ExprKeyframe, Keyframe, PromptKeyframe
 from morphapp.core.render import Progress, ProgressFn, to_pixels, to_tensor
 from morphapp.core.settings import MAX_SEED, MorphSettings
 from morphapp.diffusion import attention, attention_budget
@@ -29,7 +29,7 @@ from morphapp.diffusion.conditioning import Conditioning
 from morphapp.diffusion.ddim import DdimSchedule, denoise, invert
 from morphapp.diffusion.memory import MemoryLadder
 from morphapp.diffusion.model import DiffusionModel
-from morphapp.diffusion.noise import slerp_adain
+from morphapp.diffusion.noise import combine_noise, slerp_adain
 
 NoteFn = Callable[[str], None]
 MAX_KEYFRAME_STATES = 4  # a segment needs two; a few more spare re-denoising at loop and pingpong turns
@@ -92,7 +92,7 @@ class DiffusionMorpher:
         self.preview = preview
         options = settings.diffusion
         self.schedule = DdimSchedule.from_scheduler_config(model.scheduler_config, options.steps)
-        has_prompts = any(isinstance(k, PromptKeyframe) for k in self.keyframes)
+        has_prompts = any(_has_prompt(k) for k in self.keyframes)
         self.guidance = options.guidance_for(has_prompts)
         inverted = options.inverted_steps()
         if has_prompts and inverted < options.steps:
@@ -196,11 +196,13 @@ class DiffusionMorpher:
         todo = sorted(set(indices))
         for done, index in enumerate(todo):
             keyframe = self.keyframes[index]
-            if isinstance(keyframe, Keyframe) and index not in self._states:  # adopted: nothing to invert
-                cond = self.model.encode_prompt(keyframe.prompt, self.settings.size)
-                self.ladder.run(
-                    lambda index=index, keyframe=keyframe, cond=cond: self._noise(index, keyframe, cond)
-                )
+            images = keyframe.images if isinstance(keyframe, ExprKeyframe) else [keyframe]
+            for image in images if index not in self._states else []:  # adopted: nothing to invert
+                if isinstance(image, Keyframe):
+                    cond = self.model.encode_prompt(image.prompt, self.settings.size)
+                    self.ladder.run(
+                        lambda index=index, image=image, cond=cond: self._noise(index, image, cond)
+                    )
             if self.progress:
                 self.progress(Progress("encode", done + 1, len(todo)))
 
@@ -222,9 +224,11 @@ class DiffusionMorpher:
     def _keyframe_state(self, index: int) -> KeyframeState:
         self.states_made += 1
         keyframe = self.keyframes[index]
-        size = self.settings.size
-        cond = self.model.encode_prompt(keyframe.prompt, size)
-        noise = self._noise(index, keyframe, cond)
+        if isinstance(keyframe, ExprKeyframe):
+            noise, cond = self._expression_start(index, keyframe)
+        else:
+            cond = self.model.encode_prompt(keyframe.prompt, self.settings.size)
+            noise = self._noise(index, keyframe, cond)
         guidance = self.keyframe_guidance(index)
         self.state.record(self.attn_until)
         try:
@@ -238,9 +242,18 @@ class DiffusionMorpher:
         """An image keyframe is denoised with the guidance it was inverted with (none), so its frame
         stays the photo's faithful rendition whatever the prompts ask; a prompt keyframe with the
         morph's guidance."""
-        return 1.0 if isinstance(self.keyframes[index], Keyframe) else self.guidance
+        return self.guidance if _has_prompt(self.keyframes[index]) else 1.0
 
-    def _noise(self, index: int, keyframe: AnyKeyframe, cond: Conditioning) -> torch.Tensor:
+    def _expression_start(self, index: int, keyframe: ExprKeyframe) -> tuple[torch.Tensor, Conditioning]:
+        """The noise and conditioning of an expression keyframe: the weighted sums of its terms'.
+        Prompt terms without a seed share the keyframe's, so "a king - a man + a woman" moves the
+        text alone and keeps the noise (and with it the layout)."""
+        weights = [term.weight for term in keyframe.terms]
+        conds = [self.model.encode_prompt(term.source.prompt, self.settings.size) for term in keyframe.terms]
+        noises = [self._noise(index, t.source, c) for t, c in zip(keyframe.terms, conds, strict=True)]
+        return combine_noise(weights, noises), Conditioning.weighted_sum(weights, conds)
+
+    def _noise(self, index: int, keyframe: Keyframe | PromptKeyframe, cond: Conditioning) -> torch.Tensor:
         width, height = self.settings.size
         shape = (1, self.model.latent_channels, height // self.model.downscale, width // self.model.downscale)
         if isinstance(keyframe, PromptKeyframe):
@@ -335,3 +348,10 @@ class DiffusionMorpher:
             self.model.move_to(torch.device("cpu"))
             self._states.clear()  # recorded attention and conditionings lived on the GPU
             self._uncond = None
+
+
+def _has_prompt(keyframe: AnyKeyframe) -> bool:
+    """Whether the keyframe is made from text (and so denoised with guidance)."""
+    return isinstance(keyframe, PromptKeyframe) or (
+        isinstance(keyframe, ExprKeyframe) and keyframe.has_prompts
+    )

@@ -29,6 +29,24 @@ def slerp_adain(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
     return ((mixed - mean) / std * target_std + target_mean).to(a.dtype)
 
 
+def combine_noise(weights: list[float], noises: list[torch.Tensor]) -> torch.Tensor:
+    """The noise of an expression keyframe: the weighted sum of its terms' noises, given per channel
+    the mean and spread of the terms' own (weighted by |w|), since a sum of three independent noises
+    has 1.7 times their spread and the model would denoise it into grey mush. Terms that share one
+    noise (prompt terms of one seed) keep it exactly when the weights sum to 1."""
+    total = sum(w * n.double() for w, n in zip(weights, noises, strict=True))
+    assert isinstance(total, torch.Tensor)
+    if all(torch.equal(noises[0], n) for n in noises[1:]) and abs(sum(weights) - 1.0) < 1e-9:
+        return noises[0].clone()
+    share = torch.tensor([abs(w) for w in weights], dtype=torch.float64)
+    share = share / share.sum()
+    stats = [_stats(n.double()) for n in noises]
+    target_mean = sum(s * m for s, (m, _) in zip(share, stats, strict=True))
+    target_std = sum(s * d for s, (_, d) in zip(share, stats, strict=True))
+    mean, std = _stats(total)
+    return ((total - mean) / std * target_std + target_mean).to(noises[0].dtype)
+
+
 def _stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     mean = x.mean(dim=(2, 3), keepdim=True)
     std = x.std(dim=(2, 3), keepdim=True).clamp_min(1e-6)

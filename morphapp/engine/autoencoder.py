@@ -10,7 +10,7 @@ from morphapp.core.cancel import CancelToken
 from morphapp.core.codec import LatentCodec
 from morphapp.core.device import describe_device
 from morphapp.core.images import file_sha256
-from morphapp.core.keyframes import AnyKeyframe, image_keyframes
+from morphapp.core.keyframes import AnyKeyframe, image_files, latent_keyframes
 from morphapp.core.latent_cache import LatentCache, LatentKey
 from morphapp.core.render import Frame, NoteFn, ProgressFn, encode_keyframes, render_frames
 from morphapp.core.settings import MorphSettings
@@ -64,7 +64,7 @@ class AutoencoderEngine:
         on_step: StepFn | None = None,  # no denoising steps here
     ) -> Iterator[Frame]:
         return render_frames(
-            image_keyframes(keyframes, self.codec.name), self.codec, settings, frame_indices=indices,
+            latent_keyframes(keyframes, self.codec.name), self.codec, settings, frame_indices=indices,
             cache=self.cache, cancel=cancel, progress=progress, note=self.note, batch_size=self.batch_size,
         )  # fmt: skip
 
@@ -76,14 +76,18 @@ class AutoencoderEngine:
         cancel: CancelToken | None = None,
     ) -> None:
         encode_keyframes(
-            image_keyframes(keyframes, self.codec.name), self.codec, settings, cache=self.cache, cancel=cancel
+            latent_keyframes(keyframes, self.codec.name),
+            self.codec,
+            settings,
+            cache=self.cache,
+            cancel=cancel,
         )
 
     def shared_state(
         self, keyframes: Sequence[AnyKeyframe], settings: MorphSettings, *, cancel: CancelToken | None = None
     ) -> dict[LatentKey, torch.Tensor]:
         """The keyframe latents, by cache key (about 0.5 MB each at 512²)."""
-        images = image_keyframes(keyframes, self.codec.name)
+        images = image_files(latent_keyframes(keyframes, self.codec.name))  # expression terms too
         latents = encode_keyframes(images, self.codec, settings, cache=self.cache, cancel=cancel)
         where = (self.codec.model_id, settings.size, settings.fit, settings.background)
         return {LatentKey(file_sha256(k.path), *where): latents[i] for i, k in enumerate(images)}

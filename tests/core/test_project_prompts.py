@@ -42,7 +42,7 @@ def test_autoencoder_projects_do_not_grow_diffusion_fields(pairs_dir: Path, tmp_
 @pytest.mark.parametrize(
     ("keyframe", "message"),
     [
-        ({"type": "video", "path": "x.mp4"}, 'keyframes[1].type must be "image" or "prompt"'),
+        ({"type": "video", "path": "x.mp4"}, 'keyframes[1].type must be "image", "prompt" or "expr"'),
         ({"type": "prompt"}, "missing keyframes[1].prompt"),
         ({"type": "prompt", "prompt": "a", "seed": "7"}, "keyframes[1].seed must be a whole number or null"),
         ({"type": "prompt", "prompt": "x" * 5000}, "a prompt of 5,000 characters"),
