@@ -22,6 +22,7 @@ SIZE = 256
 OUT = Path(__file__).with_name("morph-strip.jpg")
 SCREENSHOT = Path(__file__).with_name("window.png")
 SHAPES = Path(__file__).with_name("shape-morph.jpg")
+ARITHMETIC = Path(__file__).with_name("latent-arithmetic.jpg")
 
 
 def _gradient(top: tuple[int, int, int], bottom: tuple[int, int, int]) -> Image.Image:
@@ -39,10 +40,11 @@ def _hills(draw: ImageDraw.ImageDraw, colour: Colour, base: int, amp: float, pha
     draw.polygon([(0, SIZE), *zip(xs.tolist(), ys.tolist(), strict=True), (SIZE, SIZE)], fill=colour)
 
 
-def day() -> Image.Image:
+def day(sun: bool = True) -> Image.Image:
     img = _gradient((90, 160, 235), (200, 230, 250))
     draw = ImageDraw.Draw(img)
-    draw.ellipse((160, 30, 215, 85), fill=(255, 220, 90))
+    if sun:
+        draw.ellipse((160, 30, 215, 85), fill=(255, 220, 90))
     _hills(draw, (95, 160, 80), 175, 14, 0.0)
     _hills(draw, (60, 125, 55), 210, 10, 1.7)
     return img.filter(ImageFilter.GaussianBlur(0.8))
@@ -107,6 +109,32 @@ def render_strip(keys: list[Path], out: Path, *extra: str) -> Image.Image:
     return strip
 
 
+def arithmetic_row(folder: Path) -> Image.Image:
+    """day - day without its sun + night, evaluated on TAEF2 latents by an ``expr:`` keyframe."""
+    day().save(folder / "day.png")
+    day(sun=False).save(folder / "day_nosun.png")
+    night().save(folder / "night.png")
+    terms = [folder / n for n in ("day.png", "day_nosun.png", "night.png")]
+    expression = f"expr:{terms[2]} + {terms[0]} - {terms[1]}"
+    out = folder / "arith"
+    subprocess.run(
+        [sys.executable, "-m", "morphapp", "render", str(terms[2]), expression, "-o", str(out),
+         "--size", f"{SIZE}x{SIZE}", "--frames", "2", "--quiet"],
+        check=True,
+    )  # fmt: skip
+    result = Image.open(sorted(out.glob("frame_*.png"))[-1]).convert("RGB")  # the expression keyframe
+    tiles = [Image.open(p).convert("RGB") for p in (terms[2], terms[0], terms[1])] + [result]
+    thumb, gap = 160, 36
+    row = Image.new("RGB", (4 * thumb + 3 * gap, thumb), (255, 255, 255))
+    draw = ImageDraw.Draw(row)
+    for i, (tile, sign) in enumerate(zip(tiles, ["+", "-", "="], strict=False)):
+        row.paste(tile.resize((thumb, thumb), Image.Resampling.LANCZOS), (i * (thumb + gap), 0))
+        x = i * (thumb + gap) + thumb + gap // 2
+        draw.text((x, thumb // 2), sign, fill=(0, 0, 0), anchor="mm", font_size=30)
+    row.paste(tiles[3].resize((thumb, thumb), Image.Resampling.LANCZOS), (3 * (thumb + gap), 0))
+    return row
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -114,6 +142,8 @@ def main() -> int:
         night().save(folder / "night.png")
         render_strip([folder / "day.png", folder / "night.png"], folder / "frames").save(OUT, quality=90)
         print(f"wrote {OUT}")
+        arithmetic_row(folder).save(ARITHMETIC, quality=90)
+        print(f"wrote {ARITHMETIC}")
 
         face("a").save(folder / "face_a.png")
         face("b").save(folder / "face_b.png")
