@@ -14,7 +14,14 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from morphapp.core.keyframes import MAX_PROMPT_CHARS, AnyKeyframe, Keyframe, PromptKeyframe, describe_keyframe
+from morphapp.core.keyframes import (
+    MAX_PROMPT_CHARS,
+    AnyKeyframe,
+    ExprKeyframe,
+    Keyframe,
+    PromptKeyframe,
+    describe_keyframe,
+)
 from morphapp.core.project import Project, ProjectAudio, load_project, save_project, with_hashes
 from morphapp.core.settings import DEFAULT_SEGMENT_FRAMES, MorphSettings
 from morphapp.core.timeline import SegmentSpec, distribute_frames, segment_pairs
@@ -92,6 +99,17 @@ class Document(QObject):
         at = len(self._keyframes) if index is None else index
         new = (*self._keyframes[:at], PromptKeyframe(text, seed), *self._keyframes[at:])
         self._push(f"Add prompt “{text[:30]}”", keyframes=new)
+
+    def add_expression_keyframe(self, keyframe: ExprKeyframe, index: int | None = None) -> None:
+        """A keyframe computed from others (latent arithmetic), e.g. ``a.png - b.png + c.png``."""
+        at = len(self._keyframes) if index is None else index
+        new = (*self._keyframes[:at], keyframe, *self._keyframes[at:])
+        self._push(f"Add expression “{keyframe.text(names=True)[:30]}”", keyframes=new)
+
+    def replace_keyframe(self, index: int, keyframe: AnyKeyframe) -> None:
+        if keyframe != self._keyframes[index]:
+            new = (*self._keyframes[:index], keyframe, *self._keyframes[index + 1 :])
+            self._push(f"Edit keyframe {index + 1}", keyframes=new)
 
     def remove_keyframe(self, index: int) -> None:
         name = describe_keyframe(self._keyframes[index])

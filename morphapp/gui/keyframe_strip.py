@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -17,10 +18,11 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QWidget
 
-from morphapp.core.keyframes import AnyKeyframe, PromptKeyframe
+from morphapp.core.keyframes import AnyKeyframe, ExprKeyframe, Keyframe, PromptKeyframe
 
 THUMB = 96
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.gif)"  # file dialogs
 
 
 def image_paths_from_urls(urls: list) -> list[Path]:  # type: ignore[type-arg]
@@ -53,9 +55,29 @@ def prompt_icon(prompt: str) -> QIcon:
     return QIcon(pixmap)
 
 
+def expression_icon(keyframe: ExprKeyframe, image_icon: Callable[[Path], QIcon]) -> QIcon:
+    """An expression keyframe's tile: its first four terms in a grid, each with its sign."""
+    pixmap = QPixmap(THUMB, THUMB)
+    pixmap.fill(QColor("#2d3142"))
+    painter = QPainter(pixmap)
+    cell = THUMB // 2
+    for i, term in enumerate(keyframe.terms[:4]):
+        x, y = (i % 2) * cell, (i // 2) * cell
+        source = term.source
+        icon = image_icon(source.path) if isinstance(source, Keyframe) else prompt_icon(source.prompt)
+        painter.drawPixmap(x + 2, y + 2, icon.pixmap(cell - 4, cell - 4))
+        sign = "−" if term.weight < 0 else "+"
+        painter.fillRect(x + 2, y + 2, 14, 14, QColor(0, 0, 0, 160))
+        painter.setPen(QColor("#ffffff"))
+        painter.drawText(x + 2, y + 2, 14, 14, Qt.AlignmentFlag.AlignCenter, sign)
+    painter.end()
+    return QIcon(pixmap)
+
+
 class KeyframeStrip(QListWidget):
     files_dropped = Signal(list, int)  # paths, insert position
     moved = Signal(int, int)  # from, to
+    edit_requested = Signal(int)  # a double-clicked keyframe (expressions open their editor)
     remove_requested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -75,21 +97,29 @@ class KeyframeStrip(QListWidget):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.setToolTip("Drop images here (or use File ▸ Add Images…). Drag to reorder, Delete to remove.")
         self._icons: dict[Path, QIcon] = {}
+        self.itemDoubleClicked.connect(lambda item: self.edit_requested.emit(self.row(item)))
 
     def set_keyframes(self, keyframes: tuple[AnyKeyframe, ...]) -> None:
         self.clear()
         for i, keyframe in enumerate(keyframes):
             if isinstance(keyframe, PromptKeyframe):
                 icon, label, tip = prompt_icon(keyframe.prompt), f"{i + 1}. prompt", keyframe.prompt
+            elif isinstance(keyframe, ExprKeyframe):
+                icon = expression_icon(keyframe, self._thumbnail)
+                label, tip = f"{i + 1}. expression", f"expr:{keyframe.text()}\n(double-click to edit)"
             else:
-                icon = self._icons.get(keyframe.path)
-                if icon is None:
-                    icon = self._icons[keyframe.path] = thumbnail(keyframe.path)
+                icon = self._thumbnail(keyframe.path)
                 label, tip = f"{i + 1}. {keyframe.path.name}", str(keyframe.path)
             item = QListWidgetItem(icon, label)
             item.setToolTip(tip)
             item.setData(Qt.ItemDataRole.UserRole, i)
             self.addItem(item)
+
+    def _thumbnail(self, path: Path) -> QIcon:
+        icon = self._icons.get(path)
+        if icon is None:
+            icon = self._icons[path] = thumbnail(path)
+        return icon
 
     # Drops from outside add files; drops from inside reorder (through the document, for undo).
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from morphapp.core.images import open_image
-from morphapp.core.keyframes import Keyframe, PromptKeyframe
+from morphapp.core.keyframes import ExprKeyframe, Keyframe, image_files
 from morphapp.errors import MorphError
 from morphapp.gui.about import AboutDialog
 from morphapp.gui.align_job import AlignRunner
@@ -29,14 +29,14 @@ from morphapp.gui.document import Document
 from morphapp.gui.engine_worker import ModelChoice
 from morphapp.gui.error_bar import ErrorBar
 from morphapp.gui.export_dialog import ExportDialog
-from morphapp.gui.keyframe_strip import KeyframeStrip, image_paths_from_urls
+from morphapp.gui.expression_dialog import ExpressionDialog
+from morphapp.gui.keyframe_strip import IMAGE_FILTER, KeyframeStrip, image_paths_from_urls
 from morphapp.gui.model_setup import ModelSetupDialog
 from morphapp.gui.point_editor import PointEditor
 from morphapp.gui.preview_controller import EngineThread, PreviewController
 from morphapp.gui.preview_view import PreviewPanel
 from morphapp.gui.settings_panel import SettingsPanel
 
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.gif)"
 PROJECT_FILTER = "morphapp projects (*.json)"
 MAX_RECENT = 8
 AUTOSAVE_MS = 15_000
@@ -109,6 +109,9 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "&Add Images…", self.add_images_dialog, QKeySequence("Ctrl+I"))
         self._action(file_menu, "Add &Prompt Keyframe…", self.add_prompt, QKeySequence("Ctrl+T"))
+        self._action(
+            file_menu, "Add E&xpression Keyframe…", self.add_expression, QKeySequence("Ctrl+Shift+E")
+        )
         self.export_action = self._action(file_menu, "&Export…", self.open_export, QKeySequence("Ctrl+E"))
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
@@ -152,6 +155,7 @@ class MainWindow(QMainWindow):
         self.strip.files_dropped.connect(lambda paths, at: self.add_images(paths, at))
         self.strip.moved.connect(doc.move_keyframe)
         self.strip.remove_requested.connect(self.remove_keyframe)
+        self.strip.edit_requested.connect(self.edit_keyframe)
         self.preview.status.connect(self.statusBar().showMessage)
         self.preview.error.connect(self.show_error)
         self.preview.finished.connect(
@@ -263,7 +267,7 @@ class MainWindow(QMainWindow):
         keyframes = self.document.keyframes
         if not self.auto_align_action.isChecked() or len(keyframes) < 2:
             return
-        if any(isinstance(k, PromptKeyframe) for k in keyframes):
+        if not all(isinstance(k, Keyframe) for k in keyframes):
             return  # points belong to images
         settings = dataclasses.replace(self.document.settings, points=None, segments=None)
         self.statusBar().showMessage("Auto-aligning the new keyframes…")
@@ -305,6 +309,24 @@ class MainWindow(QMainWindow):
             return False
         self.error_bar.hide()
         return True
+
+    def add_expression(self) -> bool:
+        """An expression keyframe (latent arithmetic) at the end, from the expression editor."""
+        dialog = ExpressionDialog(self)
+        if dialog.exec() != ExpressionDialog.DialogCode.Accepted or dialog.keyframe is None:
+            return False
+        self.document.add_expression_keyframe(dialog.keyframe)
+        self.error_bar.hide()
+        return True
+
+    def edit_keyframe(self, index: int) -> None:
+        """A double-clicked expression keyframe opens the editor on its expression."""
+        keyframes = self.document.keyframes
+        if not 0 <= index < len(keyframes) or not isinstance(keyframes[index], ExprKeyframe):
+            return
+        dialog = ExpressionDialog(self, start=keyframes[index])  # type: ignore[arg-type]
+        if dialog.exec() == ExpressionDialog.DialogCode.Accepted and dialog.keyframe is not None:
+            self.document.replace_keyframe(index, dialog.keyframe)
 
     def _denoise_step(self, generation: int, label: str, step: int, total: int, image: object) -> None:
         """A diffusion model's step: progress in the status bar, and the step's preview if any."""
@@ -350,9 +372,7 @@ class MainWindow(QMainWindow):
         except MorphError as exc:
             self.show_error(str(exc))
             return False
-        missing = [
-            k.path.name for k in self.document.keyframes if isinstance(k, Keyframe) and not k.path.is_file()
-        ]
+        missing = [k.path.name for k in image_files(self.document.keyframes) if not k.path.is_file()]
         if missing:
             notes.insert(0, f"{path.name}: keyframe images not found: {', '.join(missing)}")
         if notes:
@@ -451,8 +471,10 @@ class MainWindow(QMainWindow):
         if not self.document.can_render():
             self.show_error("Add two or more images before placing points.")
             return
-        if any(isinstance(k, PromptKeyframe) for k in self.document.keyframes):
-            self.show_error("Correspondence points join images: remove the prompt keyframes to place them.")
+        if not all(isinstance(k, Keyframe) for k in self.document.keyframes):
+            self.show_error(
+                "Correspondence points join images: remove the prompt and expression keyframes to place them."
+            )
             return
         if self.point_editor is None:
             self.point_editor = PointEditor(self.document, self)

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from morphapp.core.correspondence import PointPair
 from morphapp.core.face_align import face_mesh_points
-from morphapp.core.keyframes import PromptKeyframe, describe_keyframe
+from morphapp.core.keyframes import Keyframe, describe_keyframe
 from morphapp.core.timeline import segment_pairs
 from morphapp.errors import MorphError
 from morphapp.gui.align_job import AlignRunner
@@ -223,7 +223,7 @@ class PointEditor(QDialog):
     def pairs(self) -> list[tuple[int, int]]:
         """The segments, while every keyframe is an image (points belong to images, not prompts)."""
         keyframes = self.doc.keyframes
-        if len(keyframes) < 2 or any(isinstance(k, PromptKeyframe) for k in keyframes):
+        if len(keyframes) < 2 or not all(isinstance(k, Keyframe) for k in keyframes):
             return []
         return segment_pairs(len(keyframes), self.doc.settings.loop)
 

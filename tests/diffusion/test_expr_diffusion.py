@@ -60,8 +60,8 @@ def test_prompt_arithmetic_keyframe(tiny_sd: DiffusionModel) -> None:
     assert torch.equal(state.noise, woman.keyframe_state(0).noise)
     assert np.abs(state.pixels.astype(int) - woman.keyframe_pixels(0).astype(int)).mean() > 1.0
     # a one-term expression is its prompt keyframe, exactly
-    single = DiffusionMorpher(tiny_sd, [ExprKeyframe((ExprTerm(1.0, PromptKeyframe("a woman")),)), keyframes[1]],
-                              settings())  # fmt: skip
+    one_term = ExprKeyframe((ExprTerm(1.0, PromptKeyframe("a woman")),))
+    single = DiffusionMorpher(tiny_sd, [one_term, keyframes[1]], settings())
     np.testing.assert_array_equal(single.keyframe_pixels(0), woman.keyframe_pixels(0))
 
 
