@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
@@ -28,6 +29,7 @@ from morphapp.core.timeline import SegmentSpec, distribute_frames, segment_pairs
 from morphapp.errors import InputError, MorphError
 from morphapp.models.discovery import find_model
 from morphapp.models.project_model import model_changes, with_model
+from morphapp.music.beats import keyframes_on_beats
 
 
 class Document(QObject):
@@ -41,7 +43,7 @@ class Document(QObject):
         self._keyframes: tuple[AnyKeyframe, ...] = ()
         self._settings = MorphSettings()
         self._model: str | None = None
-        # A project's music (set by the CLI's --audio): kept through open and save, not edited here.
+        # The project's music: added in the window (Add Music…) or by the CLI's --audio.
         self._audio: ProjectAudio | None = None
         self.path: Path | None = None
 
@@ -57,6 +59,10 @@ class Document(QObject):
     @property
     def model(self) -> str | None:
         return self._model
+
+    @property
+    def audio(self) -> ProjectAudio | None:
+        return self._audio
 
     @property
     def dirty(self) -> bool:
@@ -110,6 +116,29 @@ class Document(QObject):
         if keyframe != self._keyframes[index]:
             new = (*self._keyframes[:index], keyframe, *self._keyframes[index + 1 :])
             self._push(f"Edit keyframe {index + 1}", keyframes=new)
+
+    def set_audio(self, audio: ProjectAudio | None) -> None:
+        """Music for the morph (None: none); exports to MP4/WebM/MOV carry it."""
+        if audio != self._audio:
+            self._push("Remove music" if audio is None else f"Music {audio.path.name}", audio=audio)
+
+    def snap_to_beats(self, beats: Sequence[float], beats_per_keyframe: int | None = None) -> str:
+        """Segment lengths that put every keyframe on a beat, and the music starting at the first:
+        the CLI's ``--audio`` timing, as one undo step. Returns a line for the status bar."""
+        s = self._settings
+        if self._audio is None:
+            raise InputError("add music first (File ▸ Add Music…)")
+        if s.loop != "none" or s.hold:
+            raise InputError("keyframes on beats: set Loop to none and Hold keyframes to 0 first")
+        timing = keyframes_on_beats(np.asarray(beats, dtype=np.float64), len(self._keyframes), float(s.fps),
+                                    beats_per_keyframe)  # fmt: skip
+        eases = [seg.ease for seg in self.segments()]
+        segments = tuple(map(SegmentSpec, timing.segment_frames, eases))
+        settings = dataclasses.replace(s, segments=segments)
+        audio = dataclasses.replace(self._audio, start=timing.start)
+        self._push("Snap keyframes to beats", settings=settings, audio=audio)
+        beats_used = ", ".join(str(b + 1) for b in timing.beat_indices)
+        return f"Keyframes on beats {beats_used}; the music starts at {timing.start:.2f} s"
 
     def remove_keyframe(self, index: int) -> None:
         name = describe_keyframe(self._keyframes[index])
@@ -202,10 +231,12 @@ class Document(QObject):
         self._keyframes = state.get("keyframes", self._keyframes)  # type: ignore[assignment]
         self._settings = state.get("settings", self._settings)  # type: ignore[assignment]
         self._model = state.get("model", self._model)  # type: ignore[assignment]
+        self._audio = state.get("audio", self._audio)  # type: ignore[assignment]
         self.changed.emit()
 
     def _snapshot(self, keys: Sequence[str]) -> dict[str, object]:
-        current = {"keyframes": self._keyframes, "settings": self._settings, "model": self._model}
+        current = {"keyframes": self._keyframes, "settings": self._settings, "model": self._model,
+                   "audio": self._audio}  # fmt: skip
         return {k: current[k] for k in keys}
 
 

@@ -32,6 +32,8 @@ from morphapp.gui.export_dialog import ExportDialog
 from morphapp.gui.expression_dialog import ExpressionDialog
 from morphapp.gui.keyframe_strip import IMAGE_FILTER, KeyframeStrip, image_paths_from_urls
 from morphapp.gui.model_setup import ModelSetupDialog
+from morphapp.gui.music_strip import MusicPanel
+from morphapp.gui.music_sync import MusicSync
 from morphapp.gui.point_editor import PointEditor
 from morphapp.gui.preview_controller import EngineThread, PreviewController
 from morphapp.gui.preview_view import PreviewPanel
@@ -70,6 +72,8 @@ class MainWindow(QMainWindow):
         left_layout = QVBoxLayout(left)
         left_layout.addWidget(self.error_bar)
         left_layout.addWidget(self.preview_panel, 1)
+        self.music_panel = MusicPanel()
+        left_layout.addWidget(self.music_panel)
         left_layout.addWidget(QLabel("Keyframes"))
         left_layout.addWidget(self.strip)
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -81,6 +85,10 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.model_label)
         self.setAcceptDrops(True)
 
+        self.music = MusicSync(
+            self.document, self.preview, self.preview_panel, self.music_panel, show_error=self.show_error,
+            show_status=lambda line: self.statusBar().showMessage(line, 10_000), parent=self,
+        )  # fmt: skip
         self._build_menus()
         self._connect()
         self._restore_settings()
@@ -111,6 +119,12 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Add &Prompt Keyframe…", self.add_prompt, QKeySequence("Ctrl+T"))
         self._action(
             file_menu, "Add E&xpression Keyframe…", self.add_expression, QKeySequence("Ctrl+Shift+E")
+        )
+        self._action(
+            file_menu, "Add &Music…", lambda: self.music.add_music_dialog(self), QKeySequence("Ctrl+M")
+        )
+        self.remove_music_action = self._action(
+            file_menu, "Remove Music", lambda: self.document.set_audio(None)
         )
         self.export_action = self._action(file_menu, "&Export…", self.open_export, QKeySequence("Ctrl+E"))
         file_menu.addSeparator()
@@ -151,6 +165,7 @@ class MainWindow(QMainWindow):
         doc = self.document
         doc.changed.connect(lambda: self.strip.set_keyframes(doc.keyframes))
         doc.changed.connect(lambda: self.export_action.setEnabled(doc.can_render()))
+        doc.changed.connect(lambda: self.remove_music_action.setEnabled(doc.audio is not None))
         doc.path_changed.connect(self.update_title)
         self.strip.files_dropped.connect(lambda paths, at: self.add_images(paths, at))
         self.strip.moved.connect(doc.move_keyframe)
@@ -170,6 +185,7 @@ class MainWindow(QMainWindow):
         self.settings_panel.add_prompt_requested.connect(self.add_prompt)
         self.engine.worker.step_ready.connect(self._denoise_step)
         self.export_action.setEnabled(False)
+        self.remove_music_action.setEnabled(False)
 
     # -- errors and status ---------------------------------------------------------------------
     def show_error(self, message: str) -> None:
@@ -523,6 +539,7 @@ class MainWindow(QMainWindow):
         if self.model_setup is not None:
             self.model_setup.done(0)  # stops its download thread before the window goes
         self.drop_aligner.stop()
+        self.music.stop()
         if self.point_editor is not None:
             self.point_editor.aligner.stop()
         self.engine.stop()

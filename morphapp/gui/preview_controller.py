@@ -76,6 +76,7 @@ class PreviewController(QObject):
         self._job: PreviewJob | None = None
         self._encode_job: EncodeJob | None = None
         self._signature: object = None
+        self._seen: object = None  # the keyframes, settings and model the last schedule saw
         # Edits often come in bursts (typing a number, dragging a spin box): wait for a pause.
         self._debounce = QTimer(self, singleShot=True, interval=120)
         self._debounce.timeout.connect(self.restart)
@@ -85,7 +86,7 @@ class PreviewController(QObject):
         engine.worker.preview_done.connect(self._on_done)
         engine.worker.preview_failed.connect(self._on_failed)
         engine.worker.model_missing.connect(self._on_failed)  # no model: nothing will arrive either
-        document.changed.connect(self.schedule)
+        document.changed.connect(self._document_changed)
 
     def set_choice(self, choice: ModelChoice) -> None:
         if choice != self.choice:
@@ -120,6 +121,14 @@ class PreviewController(QObject):
         passes = [PreviewPass(self._settings(), missing)]
         self._job = PreviewJob(self.generation, self.document.keyframes, passes, self.model_choice())
         self.engine.post_preview.emit(self._job)
+
+    def _document_changed(self) -> None:
+        doc = self.document
+        seen = (doc.keyframes, doc.settings, doc.model)
+        if seen == self._seen and self.total:
+            return  # an edit that changes no frame (the music): keep the preview
+        self._seen = seen
+        self.schedule()
 
     def schedule(self) -> None:
         self._pre_encode()

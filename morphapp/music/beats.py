@@ -38,8 +38,8 @@ def load_mono(path: Path, rate: int = ANALYSIS_RATE) -> np.ndarray:
     return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
 
 
-def detect_beats(path: Path) -> tuple[np.ndarray, float]:
-    """(beat times in seconds, tempo in BPM)."""
+def detect_beats(path: Path, samples: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """(beat times in seconds, tempo in BPM); ``samples``: the track from ``load_mono``, if read."""
     try:
         import librosa
     except ImportError as exc:
@@ -47,7 +47,7 @@ def detect_beats(path: Path) -> tuple[np.ndarray, float]:
             "beat detection needs librosa: pip install 'morphapp[music]' (or give --frames to "
             "time the morph yourself)"
         ) from exc
-    samples = load_mono(path)
+    samples = load_mono(path) if samples is None else samples
     envelope = librosa.onset.onset_strength(y=samples, sr=ANALYSIS_RATE)
     tempo, beats = librosa.beat.beat_track(onset_envelope=envelope, sr=ANALYSIS_RATE, units="time")
     return np.asarray(beats, dtype=np.float64), float(np.atleast_1d(tempo)[0])

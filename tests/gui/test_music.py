@@ -1,0 +1,110 @@
+"""Music in the window: add a track, waveform and beats, snap keyframes to beats, seek, playback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from morphapp.core.project import load_project
+from morphapp.core.timeline import SegmentSpec
+from morphapp.gui.main_window import MainWindow
+from morphapp.music.analysis import PEAKS_PER_SECOND, analyse_music
+from tests.music.tracks import click_track
+
+pytest.importorskip("librosa")
+TIMEOUT = 120_000  # the first beat tracking in a fresh environment compiles librosa's kernels (~30 s)
+
+
+@pytest.fixture(scope="module")
+def track(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray]:
+    path = tmp_path_factory.mktemp("music") / "clicks120.wav"
+    return path, click_track(path, 120, seconds=8.0, first=0.5)
+
+
+def test_analysis_has_the_envelope_and_the_beats(track: tuple[Path, np.ndarray]) -> None:
+    path, clicks = track
+    music = analyse_music(path)
+    assert music.duration == pytest.approx(8.0, abs=0.01)
+    assert abs(len(music.peaks) - 8 * PEAKS_PER_SECOND) <= 1
+    assert music.tempo == pytest.approx(120, rel=0.05)
+    assert all(np.min(np.abs(clicks - b)) < 0.03 for b in music.beats)
+    # loud at a click, silent between two
+    columns = music.peaks_between(0.0, 8.0, 800)  # 10 ms per column
+    assert columns[50] > 0.5 and columns[75] == 0.0
+    assert music.peaks_between(8.0, 9.0, 10).max() == 0.0  # past the end of the track
+
+
+def _wait_analysed(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    qtbot.waitUntil(lambda: window.music_panel.strip.analysis is not None, timeout=TIMEOUT)
+
+
+def test_add_music_snap_to_beats_undo_and_save(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path, track: tuple[Path, np.ndarray]
+) -> None:
+    path, _ = track
+    assert window.add_images([pairs_dir / "cat.png", pairs_dir / "dog.png", pairs_dir / "lion.png"])
+    assert not window.music_panel.isVisible()
+    assert window.music.add_music(path)
+    assert window.music_panel.isVisible() and "analysing" in window.music_panel.info.text()
+    _wait_analysed(qtbot, window)
+    music = window.music_panel.strip.analysis
+    assert music is not None and music.tempo == pytest.approx(120, rel=0.05)
+    info = window.music_panel.info.text()
+    assert info == f"clicks120.wav · 8.0 s · {music.tempo:.0f} BPM · {len(music.beats)} beats"
+    assert window.music_panel.snap_button.isEnabled()
+    before = window.document.settings.segments
+    window.music_panel.per_keyframe.setValue(4)
+    window.music_panel.snap_button.click()
+    assert "Keyframes on beats 1, 5, 9" in window.statusBar().currentMessage()
+    qtbot.waitUntil(window.preview.complete, timeout=TIMEOUT)
+    beats = window.music_panel.strip.analysis.beats  # type: ignore[union-attr]
+    # keyframe k sits on beat 4k: 2 s apart at 120 BPM = 48 frames at 24 fps
+    assert [s.steps for s in window.document.settings.segments] == [48, 48]  # type: ignore[union-attr]
+    assert window.document.audio.start == pytest.approx(beats[0])  # type: ignore[union-attr]
+    strip = window.music_panel.strip
+    assert strip.keyframe_frames == [0, 48, 96] and strip.keyframes_on_beats() == [True, True, True]
+    window.document.undo_stack.undo()  # one step: the timing and the music's start together
+    assert window.document.settings.segments == before and window.document.audio.start == 0.0  # type: ignore[union-attr]
+    window.document.undo_stack.redo()
+    target = tmp_path / "music.json"
+    assert window.save_to(target)
+    saved = load_project(target).audio
+    assert saved is not None and saved.path == path and saved.start == pytest.approx(beats[0])
+    assert saved.sha256 is not None and len(saved.sha256) == 64
+
+
+def test_strip_click_seeks_and_playback_follows(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow, pairs_dir: Path, track: tuple[Path, np.ndarray]
+) -> None:
+    path, _ = track
+    window.document.set_settings("test", segments=(SegmentSpec(24),))
+    assert window.add_images([pairs_dir / "cat.png", pairs_dir / "dog.png"])
+    assert window.music.add_music(path)
+    qtbot.waitUntil(window.preview.complete, timeout=TIMEOUT)
+    strip = window.music_panel.strip
+    assert strip.total == 25
+    assert strip.playhead == window.preview_panel.current == 12  # a fresh morph opens on its midpoint
+    at = QPoint(strip.width() * 3 // 4, strip.height() // 2)
+    qtbot.mouseClick(strip, Qt.MouseButton.LeftButton, pos=at)
+    assert window.preview_panel.current == 18 and strip.playhead == 18
+    player = window.music.player
+    if player.unavailable:
+        assert "no audio playback" in window.music_panel.info.toolTip()
+        pytest.skip(player.unavailable)
+    assert player.player is not None
+    assert player.player.position() == player.position_for(18, 24.0) == 750  # paused: seeks with the playhead
+    window.preview_panel.set_playing(True)
+    qtbot.waitUntil(lambda: player.playing, timeout=10_000)
+    window.preview_panel.set_playing(False)
+    assert not player.playing
+
+
+def test_a_file_that_is_not_music_is_refused(window: MainWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    fake = tmp_path / "song.mp3"
+    fake.write_bytes(b"not music at all" * 100)
+    assert not window.music.add_music(fake)
+    assert "song.mp3: not an audio file FFmpeg can read" in window.error_bar.text
+    assert window.document.audio is None and not window.music_panel.isVisible()
