@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import itertools
 import json
 import sys
 import time
@@ -21,7 +20,7 @@ from morphapp.core.atomic import atomic_write_text, check_writable_target
 from morphapp.core.correspondence import load_points
 from morphapp.core.device import DEVICE_CHOICES, DTYPE_CHOICES, resolve_device, resolve_dtype
 from morphapp.core.diffusion_settings import PACING_CHOICES, DiffusionSettings
-from morphapp.core.easing import EASE_NAMES, points_ease
+from morphapp.core.easing import EASE_NAMES
 from morphapp.core.images import file_sha256, load_image, open_image, parse_color, parse_size
 from morphapp.core.interpolate import PATH_CHOICES
 from morphapp.core.keyframes import (
@@ -33,12 +32,13 @@ from morphapp.core.keyframes import (
     latent_keyframes,
     parse_keyframe_arg,
 )
+from morphapp.core.music_timing import reactive_segments
 from morphapp.core.pipeline import write_frames
 from morphapp.core.project import Project, ProjectAudio, load_project, project_to_dict, with_hashes
 from morphapp.core.quality import ReportCollector
 from morphapp.core.render import NoteFn, plan_for
 from morphapp.core.settings import FIT_CHOICES, MorphSettings
-from morphapp.core.timeline import LOOP_CHOICES, SegmentSpec, segment_pairs
+from morphapp.core.timeline import LOOP_CHOICES, segment_pairs
 from morphapp.core.warp import WARP_MODES
 from morphapp.engine import EngineOptions, MorphEngine, open_engine
 from morphapp.errors import InputError
@@ -290,22 +290,18 @@ def _project_audio(recorded: ProjectAudio, args: argparse.Namespace, note: NoteF
 
 def _audio_reactive(project: Project, audio: AudioSource, note: NoteFn) -> Project:
     """Segments eased so that the morph's speed follows the music's onset strength."""
-    from morphapp.music.beats import onset_envelope, reactive_positions
+    from morphapp.music.beats import onset_envelope
 
     settings = project.settings
     specs = settings.segment_specs(len(project.keyframes))
     times, strength = onset_envelope(audio.path)
-    steps_per_segment = tuple(spec.steps for spec in specs)
-    positions = reactive_positions(times, strength, audio.start, float(settings.fps), steps_per_segment)
-    segments = tuple(
-        SegmentSpec(spec.steps, points_ease(values)) for spec, values in zip(specs, positions, strict=True)
-    )
-    steps = [b - a for values in positions for a, b in itertools.pairwise(values)]
-    settings = dataclasses.replace(settings, segments=segments, frames=None, segment_frames=steps_per_segment)
+    segments, ratio = reactive_segments(specs, times, strength, audio.start, float(settings.fps))
+    steps = tuple(spec.steps for spec in specs)
+    settings = dataclasses.replace(settings, segments=segments, frames=None, segment_frames=steps)
     settings.validate()
     note(
         f"--audio-reactive: the in-between spacing follows the music's onset strength (largest frame "
-        f"step {max(steps) / max(min(steps), 1e-9):.1f}x the smallest)"
+        f"step {ratio:.1f}x the smallest)"
     )
     return dataclasses.replace(project, settings=settings)
 

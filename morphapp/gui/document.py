@@ -23,6 +23,7 @@ from morphapp.core.keyframes import (
     PromptKeyframe,
     describe_keyframe,
 )
+from morphapp.core.music_timing import reactive_segments
 from morphapp.core.project import Project, ProjectAudio, load_project, save_project, with_hashes
 from morphapp.core.settings import DEFAULT_SEGMENT_FRAMES, MorphSettings
 from morphapp.core.timeline import SegmentSpec, distribute_frames, segment_pairs
@@ -139,6 +140,20 @@ class Document(QObject):
         self._push("Snap keyframes to beats", settings=settings, audio=audio)
         beats_used = ", ".join(str(b + 1) for b in timing.beat_indices)
         return f"Keyframes on beats {beats_used}; the music starts at {timing.start:.2f} s"
+
+    def music_reactive(self, times: np.ndarray, onsets: np.ndarray) -> str:
+        """Each segment's in-betweens spaced by the music's onset strength (``--audio-reactive``):
+        the morph moves faster on loud passages, keyframes stay on their frames. One undo step."""
+        if self._audio is None:
+            raise InputError("add music first (File ▸ Add Music…)")
+        if not onsets.size:
+            raise InputError(
+                "music-reactive spacing needs the music's onsets (librosa: pip install 'morphapp[music]')"
+            )
+        start = self._audio.start
+        segments, ratio = reactive_segments(self.segments(), times, onsets, start, float(self._settings.fps))
+        self.set_settings("Music-reactive spacing", segments=segments)
+        return f"In-betweens spaced by the music's loudness (largest frame step {ratio:.1f}x the smallest)"
 
     def remove_keyframe(self, index: int) -> None:
         name = describe_keyframe(self._keyframes[index])

@@ -155,6 +155,7 @@ class MusicPanel(QWidget):
     """The strip with its line of facts and the snap controls; hidden while there is no music."""
 
     snap_requested = Signal(object)  # beats per keyframe (None: spread over all beats)
+    reactive_requested = Signal()
     remove_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -172,12 +173,19 @@ class MusicPanel(QWidget):
         self.snap_button = QPushButton("Snap Keyframes to Beats")
         self.snap_button.setEnabled(False)
         self.snap_button.clicked.connect(lambda: self.snap_requested.emit(self.per_keyframe.value() or None))
+        self.reactive_button = QPushButton("Music-Reactive Spacing")
+        self.reactive_button.setToolTip(
+            "Space the in-betweens by the music's loudness: faster on loud passages"
+        )
+        self.reactive_button.setEnabled(False)
+        self.reactive_button.clicked.connect(self.reactive_requested)
         remove = QPushButton("Remove Music")
         remove.clicked.connect(self.remove_requested)
         row = QHBoxLayout()
         row.addWidget(self.info, 1)
         row.addWidget(self.per_keyframe)
         row.addWidget(self.snap_button)
+        row.addWidget(self.reactive_button)
         row.addWidget(remove)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -194,6 +202,7 @@ class MusicPanel(QWidget):
             self.path = path
             self.strip.analysis = None
             self.snap_button.setEnabled(False)
+            self.reactive_button.setEnabled(False)
             self.info.setText(f"{path.name}: analysing the music…" if path is not None else "")
             self.strip.update()
 
@@ -213,4 +222,5 @@ class MusicPanel(QWidget):
             facts.append(self.playback_note)
         self.info.setText(" · ".join(facts))
         self.snap_button.setEnabled(len(result.beats) >= 2)
+        self.reactive_button.setEnabled(result.onsets.size > 0)
         self.strip.update()

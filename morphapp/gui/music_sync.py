@@ -49,6 +49,7 @@ class MusicSync(QObject):
         preview_panel.playing_changed.connect(self._playing_changed)
         panel.strip.seek_requested.connect(preview_panel.slider.setValue)
         panel.snap_requested.connect(self.snap)
+        panel.reactive_requested.connect(self.reactive)
         panel.remove_requested.connect(lambda: document.set_audio(None))
         self.refresh()
 
@@ -74,6 +75,17 @@ class MusicSync(QObject):
             return
         try:
             line = self.document.snap_to_beats(analysis.beats, beats_per_keyframe)
+        except MorphError as exc:
+            self.show_error(str(exc))
+            return
+        self.show_status(line)
+
+    def reactive(self) -> None:
+        analysis = self.panel.strip.analysis
+        if analysis is None:
+            return
+        try:
+            line = self.document.music_reactive(analysis.onset_times, analysis.onsets)
         except MorphError as exc:
             self.show_error(str(exc))
             return

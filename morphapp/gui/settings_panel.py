@@ -380,10 +380,10 @@ class SettingsPanel(QWidget):
 
 def _select_ease(combo: QComboBox, ease: str) -> None:
     """Show ``ease`` in ``combo``, adding it when it is not one of the named curves (a project's
-    cubic-bezier, or the per-frame spacing that --audio-reactive saves), so that it reads true."""
+    cubic-bezier, or the per-frame spacing that music-reactive spacing saves), so that it reads true."""
     index = combo.findData(ease)
     if index < 0:
-        label = "music-reactive (from --audio-reactive)" if ease.startswith("points(") else ease
+        label = "music-reactive" if ease.startswith("points(") else ease
         combo.addItem(label, ease)
         index = combo.count() - 1
     combo.setCurrentIndex(index)

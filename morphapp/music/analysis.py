@@ -8,13 +8,13 @@ says what is missing, so the window can show why there are no beat markers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from morphapp.errors import InputError
-from morphapp.music.beats import ANALYSIS_RATE, detect_beats, load_mono
+from morphapp.music.beats import ANALYSIS_RATE, beats_from_onsets, load_mono, onset_strength
 
 PEAKS_PER_SECOND = 210  # envelope resolution: 4.8 ms (a whole number of samples), finer than any frame
 assert ANALYSIS_RATE % PEAKS_PER_SECOND == 0
@@ -28,6 +28,8 @@ class MusicAnalysis:
     beats: np.ndarray  # beat times in seconds (empty when they could not be found)
     tempo: float  # BPM; 0 without beats
     beats_error: str = ""  # why there are no beats, when that is an error (librosa missing)
+    onset_times: np.ndarray = field(default_factory=lambda: np.zeros(0))  # seconds
+    onsets: np.ndarray = field(default_factory=lambda: np.zeros(0))  # onset strength (--audio-reactive)
 
     def peaks_between(self, start: float, end: float, columns: int) -> np.ndarray:
         """The envelope from ``start`` to ``end`` seconds in ``columns`` bins (0 past the track)."""
@@ -53,10 +55,11 @@ def analyse_music(path: Path) -> MusicAnalysis:
     top = float(peaks.max()) if peaks.size else 0.0
     peaks = (peaks / top if top > 0 else peaks).astype(np.float32)
     try:
-        beats, tempo = detect_beats(path, samples)
+        times, onsets = onset_strength(samples)
+        beats, tempo = beats_from_onsets(onsets)
         error = ""
     except InputError as exc:  # librosa missing: a waveform without beat markers
-        beats, tempo, error = np.zeros(0), 0.0, str(exc)
-    return MusicAnalysis(
-        path, samples.size / ANALYSIS_RATE, peaks, beats, tempo if len(beats) else 0.0, error
-    )
+        times, onsets, beats, tempo, error = np.zeros(0), np.zeros(0), np.zeros(0), 0.0, str(exc)
+    duration = samples.size / ANALYSIS_RATE
+    tempo = tempo if len(beats) else 0.0
+    return MusicAnalysis(path, duration, peaks, beats, tempo, error, onset_times=times, onsets=onsets)

@@ -38,19 +38,36 @@ def load_mono(path: Path, rate: int = ANALYSIS_RATE) -> np.ndarray:
     return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
 
 
-def detect_beats(path: Path, samples: np.ndarray | None = None) -> tuple[np.ndarray, float]:
-    """(beat times in seconds, tempo in BPM); ``samples``: the track from ``load_mono``, if read."""
+def _librosa(what: str):  # type: ignore[no-untyped-def]
     try:
         import librosa
     except ImportError as exc:
-        raise InputError(
-            "beat detection needs librosa: pip install 'morphapp[music]' (or give --frames to "
-            "time the morph yourself)"
-        ) from exc
-    samples = load_mono(path) if samples is None else samples
+        raise InputError(f"{what} needs librosa: pip install 'morphapp[music]'") from exc
+    return librosa
+
+
+def onset_strength(samples: np.ndarray, what: str = "beat detection") -> tuple[np.ndarray, np.ndarray]:
+    """(times in seconds, onset strength): how much new sound starts at each moment (librosa)."""
+    librosa = _librosa(what)
     envelope = librosa.onset.onset_strength(y=samples, sr=ANALYSIS_RATE)
+    times = librosa.times_like(envelope, sr=ANALYSIS_RATE)
+    return np.asarray(times, dtype=np.float64), np.asarray(envelope, dtype=np.float64)
+
+
+def beats_from_onsets(envelope: np.ndarray) -> tuple[np.ndarray, float]:
+    """(beat times in seconds, tempo in BPM) from ``onset_strength``'s envelope."""
+    librosa = _librosa("beat detection")
     tempo, beats = librosa.beat.beat_track(onset_envelope=envelope, sr=ANALYSIS_RATE, units="time")
     return np.asarray(beats, dtype=np.float64), float(np.atleast_1d(tempo)[0])
+
+
+def detect_beats(path: Path) -> tuple[np.ndarray, float]:
+    """(beat times in seconds, tempo in BPM)."""
+    try:
+        _, envelope = onset_strength(load_mono(path))
+    except InputError as exc:
+        raise InputError(f"{exc} (or give --frames to time the morph yourself)") from exc
+    return beats_from_onsets(envelope)
 
 
 @dataclass(frozen=True)
@@ -92,15 +109,8 @@ _SAMPLES_PER_STEP = 8  # envelope samples averaged over each frame-to-frame step
 
 
 def onset_envelope(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(times in seconds, onset strength): how much new sound starts at each moment (librosa)."""
-    try:
-        import librosa
-    except ImportError as exc:
-        raise InputError("--audio-reactive needs librosa: pip install 'morphapp[music]'") from exc
-    samples = load_mono(path)
-    envelope = librosa.onset.onset_strength(y=samples, sr=ANALYSIS_RATE)
-    times = librosa.times_like(envelope, sr=ANALYSIS_RATE)
-    return np.asarray(times, dtype=np.float64), np.asarray(envelope, dtype=np.float64)
+    """(times in seconds, onset strength) of the track at ``path``."""
+    return onset_strength(load_mono(path), "--audio-reactive")
 
 
 def reactive_positions(

@@ -101,7 +101,7 @@ def test_a_music_reactive_spacing_from_a_project_reads_true_and_is_kept(
     assert window.open_project(target)
     panel = window.settings_panel
     assert panel.segment_ease.currentData() == reactive
-    assert panel.segment_ease.currentText() == "music-reactive (from --audio-reactive)"
+    assert panel.segment_ease.currentText() == "music-reactive"
     assert window.document.segments()[0].ease == reactive  # showing it changed nothing
     assert window.save_to(target)
     assert json.loads(target.read_text())["settings"]["segments"][0]["ease"] == reactive

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -100,6 +101,38 @@ def test_strip_click_seeks_and_playback_follows(  # type: ignore[no-untyped-def]
     qtbot.waitUntil(lambda: player.playing, timeout=10_000)
     window.preview_panel.set_playing(False)
     assert not player.playing
+
+
+def test_music_reactive_spacing_from_the_window(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path
+) -> None:
+    # faint ticks for 2 s, then loud bursts 16 times a second: the second half should move faster
+    rng = np.random.default_rng(0)
+    rate, seconds = 22_050, 4.0
+    samples = rng.standard_normal(int(seconds * rate)) * 0.005
+    for start in range(int(2.0 * rate), len(samples) - 800, rate // 16):
+        samples[start : start + 400] += rng.standard_normal(400) * 0.6
+    path = tmp_path / "busy.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes((np.clip(samples, -1, 1) * 32767).astype(np.int16).tobytes())
+    window.document.set_settings("test", segments=(SegmentSpec(96),))
+    assert window.add_images([pairs_dir / "cat.png", pairs_dir / "dog.png"])
+    assert window.music.add_music(path)
+    _wait_analysed(qtbot, window)
+    assert window.music_panel.reactive_button.isEnabled()
+    window.music_panel.reactive_button.click()
+    assert "largest frame step" in window.statusBar().currentMessage()
+    (segment,) = window.document.settings.segments  # type: ignore[misc]
+    assert segment.steps == 96 and segment.ease.startswith("points(0,")
+    values = [float(v) for v in segment.ease.removeprefix("points(").rstrip(")").split(",")]
+    steps = np.diff(values)
+    assert len(values) == 97 and steps[60:90].mean() > 1.5 * steps[5:40].mean()
+    assert window.settings_panel.segment_ease.currentText() == "music-reactive"
+    window.document.undo_stack.undo()
+    assert window.document.settings.segments[0].ease == "linear"  # type: ignore[index]
 
 
 def test_a_file_that_is_not_music_is_refused(window: MainWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
