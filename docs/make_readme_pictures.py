@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ OUT = Path(__file__).with_name("morph-strip.jpg")
 SCREENSHOT = Path(__file__).with_name("window.png")
 SHAPES = Path(__file__).with_name("shape-morph.jpg")
 ARITHMETIC = Path(__file__).with_name("latent-arithmetic.jpg")
+MUSIC = Path(__file__).with_name("window-music.png")
 
 
 def _gradient(top: tuple[int, int, int], bottom: tuple[int, int, int]) -> Image.Image:
@@ -135,6 +137,45 @@ def arithmetic_row(folder: Path) -> Image.Image:
     return row
 
 
+def drum_track(path: Path, bpm: float = 120.0, seconds: float = 10.0) -> None:
+    """A synthetic beat (a kick on every beat, a softer hat between), so no music is committed."""
+    rate = 22_050
+    rng = np.random.default_rng(1)
+    samples = np.zeros(int(seconds * rate))
+    beat = 60.0 / bpm
+    t = np.arange(int(0.25 * rate)) / rate
+    kick = np.sin(2 * np.pi * (60 + 90 * np.exp(-t * 30)) * t) * np.exp(-t * 12)
+    hat = rng.standard_normal(int(0.05 * rate)) * np.exp(-np.arange(int(0.05 * rate)) / 300) * 0.25
+    for i in range(int(seconds / beat)):
+        at = int((0.4 + i * beat) * rate)
+        for sound, offset in ((kick, 0), (hat, int(beat / 2 * rate))):
+            part = samples[at + offset : at + offset + len(sound)]
+            part += sound[: len(part)]
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes((np.clip(samples, -1, 1) * 32767 * 0.8).astype(np.int16).tobytes())
+
+
+def music_screenshot(folder: Path) -> None:
+    """The window with music: keyframes snapped to the beats by ``--audio``, the strip under the timeline."""
+    drum_track(folder / "beat.wav")
+    project = folder / "music.json"
+    keys = [str(folder / n) for n in ("day.png", "night.png", "day_nosun.png")]
+    subprocess.run(
+        [sys.executable, "-m", "morphapp", "render", *keys, "--audio", str(folder / "beat.wav"),
+         "--beats-per-keyframe", "8", "--size", "512x512", "-o", str(folder / "music.mp4"),
+         "--save-project", str(project), "--quiet"],
+        check=True,
+    )  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "morphapp", "gui", str(project), "--screenshot", str(MUSIC),
+         "--window-size", "1280x800"],
+        check=True,
+    )  # fmt: skip
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -144,6 +185,8 @@ def main() -> int:
         print(f"wrote {OUT}")
         arithmetic_row(folder).save(ARITHMETIC, quality=90)
         print(f"wrote {ARITHMETIC}")
+        music_screenshot(folder)
+        print(f"wrote {MUSIC}")
 
         face("a").save(folder / "face_a.png")
         face("b").save(folder / "face_b.png")

@@ -50,7 +50,7 @@ def run_gui(
 
 
 def _screenshot_when_ready(app: QApplication, window: MainWindow, target: Path) -> None:
-    """Wait for the preview to finish, then grab the window and quit.
+    """Wait for the preview (and the music's analysis) to finish, then grab the window and quit.
 
     A preview that fails (no model, a bad keyframe, an engine error) or never finishes is an
     error: its message goes to stderr, the exit status is 2 and no screenshot is written.
@@ -68,9 +68,13 @@ def _screenshot_when_ready(app: QApplication, window: MainWindow, target: Path) 
     done = {"fired": False}
 
     def once(*_args: object) -> None:
-        if not done["fired"]:
-            done["fired"] = True
-            QTimer.singleShot(200, grab)
+        if done["fired"]:
+            return
+        if window.music.analysing():  # the music strip: its waveform and beats belong in the picture
+            QTimer.singleShot(200, once)
+            return
+        done["fired"] = True
+        QTimer.singleShot(200, grab)
 
     def fail(message: str) -> None:
         if not done["fired"]:

@@ -113,6 +113,11 @@ class MusicSync(QObject):
         self.panel.strip.set_timing(start, float(settings.fps), self.preview.total, marks)
         self.panel.strip.set_playhead(self.preview_panel.current)
 
+    def analysing(self) -> bool:
+        """Whether the project's music is still being analysed (the strip says "analysing…")."""
+        path = self.panel.path
+        return path is not None and path not in self.analyser.results
+
     def _analysed(self, path: Path, result: MusicAnalysis | str) -> None:
         self.panel.show_analysis(path, result)
 
