@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 from morphapp import __version__
 from morphapp.core.atomic import atomic_path
 from morphapp.gui.about import app_icon
+from morphapp.gui.file_open import FileOpenHandler
 from morphapp.gui.main_window import MainWindow
 from morphapp.gui.platform_check import check_platform
 from morphapp.gui.theme import apply_dark_theme
@@ -32,6 +33,7 @@ def run_gui(
     app.setDesktopFileName("morphapp")  # Wayland/X11 match the window to morphapp.desktop's icon
     apply_dark_theme(app)
     window = MainWindow()
+    app.installEventFilter(FileOpenHandler(window))  # macOS: projects double-clicked while running
     if size is not None:
         window.resize(*size)
     window.show()

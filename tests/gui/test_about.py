@@ -78,3 +78,28 @@ def test_a_project_s_music_survives_open_and_save_in_the_window(
     window.document.save(tmp_path / "saved.json")
     kept = load_project(tmp_path / "saved.json").audio
     assert kept is not None and kept.path == music and kept.start == 0.5 and kept.sha256
+
+
+def test_a_file_open_event_opens_the_project(qtbot, window, pairs_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """macOS hands a double-clicked project to the running app as a QFileOpenEvent."""
+    from PySide6.QtCore import QCoreApplication
+    from PySide6.QtGui import QFileOpenEvent
+
+    from morphapp.core.keyframes import Keyframe
+    from morphapp.core.project import Project, save_project
+    from morphapp.core.settings import MorphSettings
+    from morphapp.gui.file_open import FileOpenHandler
+
+    target = tmp_path / "opened.json"
+    pair = (Keyframe(pairs_dir / "lion.png"), Keyframe(pairs_dir / "tiger.png"))
+    save_project(Project(pair, MorphSettings()), target)
+    handler = FileOpenHandler(window)
+    app = QCoreApplication.instance()
+    app.installEventFilter(handler)
+    try:
+        QCoreApplication.sendEvent(app, QFileOpenEvent(str(target)))
+        assert window.document.path == target and window.strip.item(1).text() == "2. tiger.png"
+        QCoreApplication.sendEvent(app, QFileOpenEvent(str(pairs_dir / "cat.png")))  # an image joins
+        assert window.strip.count() == 3 and window.strip.item(2).text() == "3. cat.png"
+    finally:
+        app.removeEventFilter(handler)
