@@ -19,7 +19,7 @@ from morphapp.core.align import ALIGN_MODES, align_keyframes
 from morphapp.core.atomic import atomic_write_text, check_writable_target
 from morphapp.core.correspondence import load_points
 from morphapp.core.device import DEVICE_CHOICES, DTYPE_CHOICES, resolve_device, resolve_dtype
-from morphapp.core.diffusion_settings import PACING_CHOICES, DiffusionSettings
+from morphapp.core.diffusion_settings import METHOD_CHOICES, PACING_CHOICES, DiffusionSettings
 from morphapp.core.easing import EASE_NAMES
 from morphapp.core.images import file_sha256, load_image, open_image, parse_color, parse_size
 from morphapp.core.interpolate import PATH_CHOICES
@@ -115,6 +115,12 @@ def add_parser(commands: Any) -> None:
     diffusion.add_argument(
         "--attn-steps", type=float,
         help="share of the steps that mix the endpoints' self-attention into in-betweens (default 0.6)",
+    )  # fmt: skip
+    diffusion.add_argument(
+        "--method", choices=METHOD_CHOICES,
+        help="how in-betweens attend to the keyframes (AID's fused attention interpolation): inner "
+        "(default: over their own and the keyframes' lerped keys/values) or outer (to each keyframe "
+        "apart, the two results blended by t)",
     )  # fmt: skip
     diffusion.add_argument(
         "--pacing", choices=PACING_CHOICES,
@@ -384,7 +390,8 @@ def _describe_diffusion(project: Project, model: ModelInfo, note: NoteFn) -> Non
     has_prompts = any(isinstance(k, PromptKeyframe) for k in project.keyframes)
     note(
         f"diffusion: {options.steps} DDIM steps, guidance {options.guidance_for(has_prompts):g}, "
-        f"strength {options.strength:g}, attention mixing {options.attn_steps:g}, pacing {options.pacing}"
+        f"strength {options.strength:g}, attention mixing {options.attn_steps:g} ({options.method}), "
+        f"pacing {options.pacing}"
     )
 
 
@@ -484,7 +491,7 @@ def _project_from_args(args: argparse.Namespace, note: Any) -> Project:
     return Project(_with_prompts(tuple(inputs), args.prompt), settings, args.model)
 
 
-DIFFUSION_FLAGS = ("steps", "guidance", "strength", "attn_steps", "pacing", "prompt", "attn_budget")
+DIFFUSION_FLAGS = ("steps", "guidance", "strength", "attn_steps", "pacing", "method", "prompt", "attn_budget")
 
 
 def _diffusion_overrides(args: argparse.Namespace) -> dict[str, Any]:

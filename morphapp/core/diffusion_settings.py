@@ -12,6 +12,10 @@ from dataclasses import dataclass
 from morphapp.errors import InputError
 
 PACING_CHOICES: tuple[str, ...] = ("linear", "even")
+# How an in-between attends to its keyframes' recorded self-attention (AID, He et al., NeurIPS 2024,
+# "fused" forms): "inner" attends over its own keys/values and the lerp of the two keyframes';
+# "outer" attends to each keyframe (with its own) separately and blends the two outputs by t.
+METHOD_CHOICES: tuple[str, ...] = ("inner", "outer")
 MAX_STEPS = 200  # DDIM gains nothing past ~100; far beyond is a typo that would run for hours
 GUIDANCE_FOR_PROMPTS = 7.5  # Stable Diffusion's usual scale: prompt keyframes need it to look like anything
 GUIDANCE_FOR_IMAGES = 1.0  # no classifier-free guidance: DDIM inversion is only faithful without it
@@ -24,6 +28,7 @@ class DiffusionSettings:
     strength: float = 1.0  # how far images are inverted: 1 = to pure noise, 0.5 = half way
     attn_steps: float = 0.6  # share of the denoising that interpolates the endpoints' self-attention
     pacing: str = "linear"  # "even": re-place in-betweens so neighbouring frames differ evenly
+    method: str = "inner"  # attention interpolation (METHOD_CHOICES)
 
     def validate(self) -> None:
         if not 1 <= self.steps <= MAX_STEPS:
@@ -34,6 +39,8 @@ class DiffusionSettings:
             raise InputError(f"--strength {self.strength}: must be above 0 and at most 1")
         if not (math.isfinite(self.attn_steps) and 0 <= self.attn_steps <= 1):
             raise InputError(f"--attn-steps {self.attn_steps}: must be between 0 and 1")
+        if self.method not in METHOD_CHOICES:
+            raise InputError(f"--method {self.method}: choose one of {', '.join(METHOD_CHOICES)}")
         if self.pacing not in PACING_CHOICES:
             raise InputError(f"--pacing {self.pacing}: choose one of {', '.join(PACING_CHOICES)}")
 

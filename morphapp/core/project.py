@@ -259,6 +259,7 @@ def _diffusion_settings(raw: dict[str, Any], reader: _Reader) -> DiffusionSettin
         strength=reader.number(doc, "strength", where),
         attn_steps=reader.number(doc, "attn_steps", where),
         pacing=reader.text(doc, "pacing", where),
+        method=reader.opt_text(doc, "method") or "inner",  # absent in projects saved before --method
     )
 
 

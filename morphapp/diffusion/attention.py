@@ -6,6 +6,11 @@ are recorded per layer and step; an in-between at t then attends over its own ke
 the endpoints' (1 - t)·K_a + t·K_b, V likewise, for the first ``attn_steps`` share of the
 steps, where layout is decided. At t = 0 the mixed keys equal the frame's own, so a keyframe is
 reproduced exactly; in between, structure comes from both ends.
+
+That is AID's fused *inner* attention interpolation (He et al., "AID: Attention Interpolation of
+Text-to-Image Diffusion", NeurIPS 2024), ``method="inner"``. Its fused *outer* form,
+``method="outer"``, attends to each keyframe apart, each together with the frame's own keys and
+values, and blends the two outputs: (1 - t)·Attn(Q, [K_a, K], [V_a, V]) + t·Attn(Q, [K_b, K], [V_b, V]).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ class AttentionState:
     part: int | None = None
     # The layers that record and mix (``attention_budget.plan``); None: every self-attention layer.
     layers: frozenset[str] | None = None
+    method: str = "inner"  # how "mix" attends to the two keyframes (the module's docstring)
 
     def record(self, until_step: int) -> None:
         self.mode, self.until_step, self.recorded = "record", until_step, {}
@@ -78,19 +84,24 @@ class MorphSelfAttention:
         query = attn.to_q(hidden_states)
         key = attn.to_k(source)
         value = attn.to_v(source)
-        key, value = self._hook(key, value)
-        if attention_mask is not None:
-            mask = attn.prepare_attention_mask(attention_mask, key.shape[1], batch)
-            attention_mask = mask.view(batch, attn.heads, -1, mask.shape[-1])
         head_dim = query.shape[-1] // attn.heads
         query = query.view(batch, -1, attn.heads, head_dim).transpose(1, 2)
-        key = key.view(batch, -1, attn.heads, head_dim).transpose(1, 2)
-        value = value.view(batch, -1, attn.heads, head_dim).transpose(1, 2)
         if attn.norm_q is not None:
             query = attn.norm_q(query)
-        if attn.norm_k is not None:
-            key = attn.norm_k(key)
-        out = F.scaled_dot_product_attention(query, key, value, attn_mask=attention_mask)
+        out = None
+        for weight, key_part, value_part in self._hook(key, value):  # one attention, or two blended
+            mask = None
+            if attention_mask is not None:
+                mask = attn.prepare_attention_mask(attention_mask, key_part.shape[1], batch)
+                mask = mask.view(batch, attn.heads, -1, mask.shape[-1])
+            key_part = key_part.view(batch, -1, attn.heads, head_dim).transpose(1, 2)
+            value_part = value_part.view(batch, -1, attn.heads, head_dim).transpose(1, 2)
+            if attn.norm_k is not None:
+                key_part = attn.norm_k(key_part)
+            part = F.scaled_dot_product_attention(query, key_part, value_part, attn_mask=mask)
+            part = part if weight == 1.0 else weight * part  # one plain attention stays bit-exact
+            out = part if out is None else out + part
+        assert out is not None
         out = out.transpose(1, 2).reshape(batch, -1, attn.heads * head_dim).to(query.dtype)
         out = attn.to_out[1](attn.to_out[0](out))
         if input_ndim == 4:
@@ -99,12 +110,13 @@ class MorphSelfAttention:
             out = out + residual
         return out / attn.rescale_output_factor
 
-    def _hook(self, key: torch.Tensor, value: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _hook(self, key: torch.Tensor, value: torch.Tensor) -> list[tuple[float, torch.Tensor, torch.Tensor]]:
+        """The (weight, keys, values) to attend over; the layer's output is the weighted sum."""
         state = self.state
         if state.mode == "off" or state.step >= state.until_step:
-            return key, value
+            return [(1.0, key, value)]
         if state.layers is not None and self.layer not in state.layers:
-            return key, value  # outside the attention budget: neither recorded nor mixed
+            return [(1.0, key, value)]  # outside the attention budget: neither recorded nor mixed
         slot = (self.layer, state.step)
         if state.mode == "record":
             # Stored in float16 (half the bytes; K and V stay well inside its range).
@@ -113,13 +125,23 @@ class MorphSelfAttention:
                 key_0, value_0 = state.recorded[slot]
                 stored = (torch.cat([key_0, stored[0]]), torch.cat([value_0, stored[1]]))
             state.recorded[slot] = stored
-            return key, value
+            return [(1.0, key, value)]
         assert state.a is not None and state.b is not None
         key_a, value_a = self._part(state.a[slot], key.shape[0])
         key_b, value_b = self._part(state.b[slot], key.shape[0])
+        if state.method == "outer":
+            with_a = (
+                torch.cat([key_a.to(key.dtype), key], dim=1),
+                torch.cat([value_a.to(value.dtype), value], dim=1),
+            )
+            with_b = (
+                torch.cat([key_b.to(key.dtype), key], dim=1),
+                torch.cat([value_b.to(value.dtype), value], dim=1),
+            )
+            return [(1.0 - state.t, *with_a), (state.t, *with_b)]
         mixed_key = torch.lerp(key_a, key_b, state.t).to(key.dtype)
         mixed_value = torch.lerp(value_a, value_b, state.t).to(value.dtype)
-        return torch.cat([key, mixed_key], dim=1), torch.cat([value, mixed_value], dim=1)
+        return [(1.0, torch.cat([key, mixed_key], dim=1), torch.cat([value, mixed_value], dim=1))]
 
     def _part(self, kv: tuple[torch.Tensor, torch.Tensor], batch: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The recorded keys/values matching this call's batch. A keyframe may have been recorded

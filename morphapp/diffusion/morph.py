@@ -59,7 +59,8 @@ class KeyframeState:
 
 def states_key(keyframes: Sequence[AnyKeyframe], settings: MorphSettings) -> tuple[object, ...]:
     """What keyframe states depend on: the keyframes and the settings that reach the denoising."""
-    options = dataclasses.replace(settings.diffusion, pacing="linear")  # pacing only moves in-betweens
+    # pacing only moves in-betweens; the method only changes how in-betweens attend to the keyframes
+    options = dataclasses.replace(settings.diffusion, pacing="linear", method="inner")
     return (tuple(keyframes), settings.size, settings.fit, settings.background, settings.seed, options)
 
 
@@ -112,7 +113,7 @@ class DiffusionMorpher:
         self.inversions_run = 0  # for tests and the CLI's summary
         self.states_made = 0  # keyframe states denoised here (not adopted from another worker)
         self.split_batch = False
-        self.state = attention.AttentionState(layers=self.attn_plan.layers)
+        self.state = attention.AttentionState(layers=self.attn_plan.layers, method=options.method)
         attention.install(model.unet, self.state)
         # Recorded attention is large (hundreds of MB per keyframe for SD at 512²): keep the states
         # of the few keyframes the current segments use; an evicted one is denoised again when
@@ -142,6 +143,7 @@ class DiffusionMorpher:
         settings and callbacks."""
         attention.install(self.model.unet, self.state)
         self.settings = settings
+        self.state.method = settings.diffusion.method
         self.cancel, self.progress, self.on_step = cancel, progress, on_step
         self.note = note or (lambda _line: None)
         self.ladder = MemoryLadder(self._apply_rung, self.note)

@@ -40,3 +40,38 @@ def test_cubic_bezier_accepts_colon_form_and_rejects_bad_input() -> None:
         parse_ease("cubic-bezier(1.5,0,0.5,1)")
     with pytest.raises(InputError, match="unknown easing"):
         parse_ease("bounce")
+
+
+def test_beta_quantile_ease_is_aids_coefficient_prior() -> None:
+    scipy_stats = pytest.importorskip("scipy.stats")
+    for a, b in ((2.0, 2.0), (3.0, 1.5), (0.7, 0.7)):
+        ease = parse_ease(f"beta({a:g},{b:g})")
+        for u in (0.01, 0.1, 0.3, 0.5, 0.77, 0.99):
+            assert ease(u) == pytest.approx(scipy_stats.beta.ppf(u, a, b), abs=1e-3)  # << a frame step
+        values = [ease(k / 64) for k in range(65)]
+        assert values[0] == 0.0 and values[-1] == 1.0 and values == sorted(values)
+    linear = parse_ease("beta(1)")
+    assert all(linear(k / 10) == pytest.approx(k / 10, abs=1e-9) for k in range(11))
+    middle = parse_ease("beta(2)")  # a = b > 1: in-betweens crowd towards the middle
+    assert middle(0.25) - middle(0.125) < 0.125 < middle(0.125)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("beta()", "beta needs one or two numbers"), ("beta(1,2,3)", "beta needs one or two numbers"),
+     ("beta(x)", "beta needs one or two numbers"), ("beta(0.1)", "a and b must lie between 0.5 and 50"),
+     ("beta(500)", "a and b must lie between 0.5 and 50")],
+)  # fmt: skip
+def test_bad_beta_eases(name: str, message: str) -> None:
+    with pytest.raises(InputError, match=message.replace("(", r"\(")):
+        parse_ease(name)
+
+
+def test_a_beta_eased_morph_places_its_frames_on_the_quantiles() -> None:
+    from morphapp.core.render import plan_for
+    from morphapp.core.settings import MorphSettings
+
+    plan = plan_for(MorphSettings(segment_frames=(8,), ease="beta(2)"), 2)
+    ease = parse_ease("beta(2)")
+    assert [spec.t for spec in plan] == pytest.approx([ease(k / 8) for k in range(9)])
+    assert plan[1].t == pytest.approx(0.2211, abs=1e-3)  # Beta(2, 2)'s 1/8 quantile
