@@ -8,6 +8,8 @@ Anything else escaping the engine is a bug.
 
 from __future__ import annotations
 
+import sys
+
 
 class MorphError(Exception):
     """Base of all errors caused by the user's input or environment."""
@@ -27,3 +29,16 @@ class OutputError(MorphError):
 
 class Cancelled(MorphError):
     """The job was cancelled by the user; nothing was written."""
+
+
+BUNDLE_NOTE = (
+    "; this app bundle leaves that feature out: install morphapp with pip (see its README) to use it"
+)
+
+
+def as_installed(message: str) -> str:
+    """``message`` as it should read in this install: a desktop bundle (PyInstaller sets
+    ``sys.frozen``) has no pip, so advice to ``pip install`` an extra gets what to do instead."""
+    if getattr(sys, "frozen", False) and "pip install" in message:
+        return message + BUNDLE_NOTE
+    return message

@@ -14,7 +14,7 @@ from typing import Any
 
 from morphapp import __version__
 from morphapp.cli import gui_cmd, models_cmd, render_cmd
-from morphapp.errors import Cancelled, MorphError
+from morphapp.errors import Cancelled, MorphError, as_installed
 
 EXIT_OK, EXIT_BUG, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -61,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\nmorphapp: interrupted; nothing was written", file=sys.stderr)
         return EXIT_INTERRUPTED
     except MorphError as exc:
-        print(f"morphapp: error: {exc}", file=sys.stderr)
+        print(f"morphapp: error: {as_installed(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:  # a bug: say so plainly, keep the traceback for --debug
         if args.debug:

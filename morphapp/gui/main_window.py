@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from morphapp.core.images import open_image
 from morphapp.core.keyframes import ExprKeyframe, Keyframe, image_files
-from morphapp.errors import MorphError
+from morphapp.errors import MorphError, as_installed
 from morphapp.gui.about import AboutDialog
 from morphapp.gui.align_job import AlignRunner
 from morphapp.gui.autosave import Autosave
@@ -189,6 +189,7 @@ class MainWindow(QMainWindow):
 
     # -- errors and status ---------------------------------------------------------------------
     def show_error(self, message: str) -> None:
+        message = as_installed(message)
         self.error_bar.show_message(message)
         self.statusBar().showMessage("Error: " + message.splitlines()[0], 10_000)
 

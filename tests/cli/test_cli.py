@@ -167,3 +167,20 @@ def test_gif_palette_dither_and_loops_from_the_command_line(pairs_dir: Path, tmp
                         "--gif-palette", "global", *FAST)  # fmt: skip
     assert code == 2 and "--gif-palette: GIF options, but m.mp4 is mp4" in err
     assert not (tmp_path / "m.mp4").exists()
+
+
+def test_in_an_app_bundle_pip_advice_says_what_to_do_instead(
+    pairs_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A PyInstaller bundle (sys.frozen) has no pip: an error advising `pip install` an extra says
+    the bundle leaves the feature out."""
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setitem(sys.modules, "ray", None)  # as in the bundle, which leaves Ray out
+    code, err = run_cli("render", pairs_dir / "cat.png", pairs_dir / "dog.png", "-o", tmp_path / "m.gif",
+                        "--workers", "2", *FAST)  # fmt: skip
+    assert code == 2
+    assert "pip install 'morphapp[cluster]'" in err and "this app bundle leaves that feature out" in err
+    monkeypatch.setattr(sys, "frozen", False)
+    code, err = run_cli("render", pairs_dir / "cat.png", pairs_dir / "dog.png", "-o", tmp_path / "m.gif",
+                        "--workers", "2", *FAST)  # fmt: skip
+    assert code == 2 and "app bundle" not in err
