@@ -19,6 +19,7 @@ and keyframe states come from the project alone.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import socket
 from collections.abc import Iterator, Sequence
@@ -233,9 +234,60 @@ class ClusterRender:
         if pool is None or ray is None:
             raise RuntimeError("ClusterRender.frames outside its `with` block")
         keyframes = tuple(keyframes)
-        order = list(range(len(plan_for(settings, len(keyframes))))) if indices is None else list(indices)
+        plan = plan_for(settings, len(keyframes))
+        order = list(range(len(plan))) if indices is None else list(indices)
         if not order:
             return
+        pacing = None
+        if self.is_diffusion and settings.diffusion.pacing == "even":
+            pacing = self._measure_pacing(keyframes, settings, plan, order, cancel)
+        yield from self._render(keyframes, settings, order, cancel, progress, pacing)
+
+    def _measure_pacing(
+        self,
+        keyframes: tuple[AnyKeyframe, ...],
+        settings: MorphSettings,
+        plan: Sequence[Any],
+        order: Sequence[int],
+        cancel: CancelToken | None,
+    ) -> dict[int, dict[float, float]]:
+        """Even pacing's first pass, once for all workers: each segment's planned in-betweens
+        rendered over the cluster, then re-placed here (one process does the same within itself)."""
+        from morphapp.diffusion.render import even_remap, planned_ts
+
+        segments = sorted({plan[i].segment for i in order if plan[i].keyframe is None})
+        wanted: dict[tuple[int, float | None], int] = {}  # (keyframe or segment, t) -> a plan index
+        for spec in plan:
+            if spec.keyframe is not None:
+                wanted.setdefault((spec.keyframe, None), spec.index)
+            elif spec.segment in segments:
+                wanted.setdefault((spec.segment, spec.t), spec.index)
+        linear = dataclasses.replace(
+            settings, diffusion=dataclasses.replace(settings.diffusion, pacing="linear")
+        )
+        first = sorted(set(wanted.values()))
+        pixels = {f.index: f.pixels for f in self._render(keyframes, linear, first, cancel, None, None)}
+        remaps: dict[int, dict[float, float]] = {}
+        for segment in segments:
+            spec = next(s for s in plan if s.segment == segment)
+            planned = planned_ts(plan, segment)
+            frames = [pixels[wanted[(spec.a, None)]], *(pixels[wanted[(segment, t)]] for t in planned),
+                      pixels[wanted[(spec.b, None)]]]  # fmt: skip
+            remaps[segment], report = even_remap(segment, planned, frames)
+            self.note(report.line())
+        return remaps
+
+    def _render(
+        self,
+        keyframes: tuple[AnyKeyframe, ...],
+        settings: MorphSettings,
+        order: list[int],
+        cancel: CancelToken | None,
+        progress: ProgressFn | None,
+        pacing: dict[int, dict[float, float]] | None,
+    ) -> Iterator[Frame]:
+        pool, ray = self._pool, self._ray
+        assert pool is not None and ray is not None
         size = self.cluster.chunk or max(1, min(MAX_CHUNK, math.ceil(len(order) / (len(pool.actors) * 4))))
         chunks = [_Chunk(n, order[i : i + size]) for n, i in enumerate(range(0, len(order), size))]
         shared = self._shared_state(keyframes, settings)
@@ -253,7 +305,7 @@ class ClusterRender:
                     return
                 actor = min(free, key=lambda a: pool.busy[a])
                 chunk = resend.pop(0) if resend else fresh.pop()
-                ref = actor.render.remote(keyframes, settings, chunk.indices, [shared])
+                ref = actor.render.remote(keyframes, settings, chunk.indices, [shared], pacing)
                 pending[ref] = (chunk, actor)
                 pool.busy[actor] += 1
 

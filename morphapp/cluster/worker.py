@@ -35,6 +35,10 @@ class FrameWorker:
         """Diffusion: keyframe states this worker denoised itself (0 when all were adopted)."""
         return int(getattr(self.engine, "states_made", 0))
 
+    def frames_made(self) -> int:
+        """Diffusion: in-betweens this worker denoised."""
+        return int(getattr(self.engine, "frames_made", 0))
+
     def shared_state(self, keyframes: Sequence[AnyKeyframe], settings: MorphSettings) -> Any:
         return self.engine.shared_state(keyframes, settings)
 
@@ -44,9 +48,13 @@ class FrameWorker:
         settings: MorphSettings,
         indices: Sequence[int],
         shared: list[Any],
+        pacing: dict[int, dict[float, float]] | None = None,
     ) -> list[Frame]:
+        """``pacing``: even pacing's placed t per segment, measured once by the driver."""
         import ray
 
+        if hasattr(self.engine, "pacing"):
+            self.engine.pacing = pacing
         (ref,) = shared  # wrapped in a list so Ray hands over the reference, fetched once per worker
         if ref.hex() != self._adopted:
             self.engine.adopt(ray.get(ref))

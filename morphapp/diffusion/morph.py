@@ -112,6 +112,7 @@ class DiffusionMorpher:
         self.attn_until = self.attn_plan.until_step
         self.inversions_run = 0  # for tests and the CLI's summary
         self.states_made = 0  # keyframe states denoised here (not adopted from another worker)
+        self.frames_made = 0  # in-betweens denoised here
         self.split_batch = False
         self.state = attention.AttentionState(layers=self.attn_plan.layers, method=options.method)
         attention.install(model.unet, self.state)
@@ -210,6 +211,7 @@ class DiffusionMorpher:
 
     # --- internals ----------------------------------------------------------------------------
     def _frame(self, a: int, b: int, t: float) -> np.ndarray:
+        self.frames_made += 1
         state_a, state_b = self.keyframe_state(a), self.keyframe_state(b)
         noise = slerp_adain(state_a.noise, state_b.noise, t)
         cond = state_a.cond.lerp(state_b.cond, t)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -54,12 +54,14 @@ def render_diffusion_frames(
     preview: LatentCodec | None = None,
     pacing_reports: list[PacingReport] | None = None,
     morpher: DiffusionMorpher | None = None,
+    remaps: Mapping[int, Mapping[float, float]] | None = None,
 ) -> Iterator[Frame]:
     """Yield the morph's frames; raises ``Cancelled`` between denoising steps when ``cancel`` is set.
 
     ``morpher``: a ``DiffusionMorpher`` kept from an earlier render, whose keyframe states (recorded
     attention, denoised keyframes) are reused when they still hold, as the GUI's previews do after
-    a timing edit; a new one is made otherwise.
+    a timing edit; a new one is made otherwise. ``remaps``: even pacing's planned t -> placed t per
+    segment, measured elsewhere (a distributed render measures each segment once, for all workers).
     """
     check_keyframes(list(keyframes))
     plan = plan_for(settings, len(keyframes))
@@ -75,7 +77,8 @@ def render_diffusion_frames(
         note(morpher.attn_plan.describe())
     morpher.prepare({k for spec in order for k in (spec.a, spec.b)})
     reports = pacing_reports if pacing_reports is not None else []
-    remaps: dict[int, dict[float, float]] = {}
+    remaps = {segment: dict(remap) for segment, remap in (remaps or {}).items()}
+    measured: set[int] = set()  # segments re-placed here (the "after" figure is measured here too)
     rendered: dict[int, dict[float, np.ndarray]] = {}  # thumbnails per segment, for the "after" figure
     # pingpong's way back shows the very same in-betweens: render each once, keep it until its
     # last showing (within MAX_REUSE_BYTES; past that a frame is denoised again, identically).
@@ -89,6 +92,7 @@ def render_diffusion_frames(
             if settings.diffusion.pacing == "even" and spec.segment not in remaps:
                 remaps[spec.segment], report = _even_remap(morpher, plan, spec)
                 reports.append(report)
+                measured.add(spec.segment)
                 if note:
                     note(report.line())
             key = (spec.a, spec.b, spec.t)
@@ -106,7 +110,7 @@ def render_diffusion_frames(
                 if visits[key] > 0 and kept_bytes + pixels.nbytes <= MAX_REUSE_BYTES:
                     kept[key] = pixels
                     kept_bytes += pixels.nbytes
-            if spec.segment in remaps and not reused:
+            if spec.segment in measured and not reused:
                 rendered.setdefault(spec.segment, {})[t] = thumbnail(pixels)
                 _after_figure(morpher, spec, remaps, rendered, reports, note)
         yield Frame(spec, len(plan), pixels)
@@ -114,21 +118,33 @@ def render_diffusion_frames(
             progress(Progress("decode", done + 1, len(order)))
 
 
+def planned_ts(plan: Sequence[FrameSpec], segment: int) -> list[float]:
+    """The in-betweens' t of ``segment`` (all of them, from the whole plan, so a resumed render
+    re-places its frames exactly as the first run did)."""
+    return sorted({s.t for s in plan if s.segment == segment and s.keyframe is None})
+
+
+def even_remap(
+    segment: int, planned: Sequence[float], frames: Sequence[np.ndarray]
+) -> tuple[dict[float, float], PacingReport]:
+    """Planned t -> even t, from the first pass's ``frames``: keyframe a, the in-betweens at
+    ``planned``, keyframe b."""
+    distances = [frame_distance(x, y) for x, y in itertools.pairwise(frames)]
+    placed = even_positions([0.0, *planned, 1.0], distances, planned)
+    return dict(zip(planned, placed, strict=True)), PacingReport(segment, step_ratio(distances))
+
+
 def _even_remap(
     morpher: DiffusionMorpher, plan: Sequence[FrameSpec], spec: FrameSpec
 ) -> tuple[dict[float, float], PacingReport]:
-    """Planned t -> even t for the in-betweens of ``spec``'s segment (all of them, from the whole plan,
-    so a resumed render re-places its frames exactly as the first run did)."""
-    planned = sorted({s.t for s in plan if s.segment == spec.segment and s.keyframe is None})
+    planned = planned_ts(plan, spec.segment)
     a, b = spec.a, spec.b  # a segment's frames all share its (a, b), the way back of pingpong too
     frames = [
         morpher.keyframe_pixels(a),
         *(morpher.frame(a, b, t) for t in planned),
         morpher.keyframe_pixels(b),
     ]
-    distances = [frame_distance(x, y) for x, y in itertools.pairwise(frames)]
-    placed = even_positions([0.0, *planned, 1.0], distances, planned)
-    return dict(zip(planned, placed, strict=True)), PacingReport(spec.segment, step_ratio(distances))
+    return even_remap(spec.segment, planned, frames)
 
 
 def _after_figure(

@@ -43,6 +43,7 @@ class DiffusionEngine:
         self.note = note
         self._morpher: Any = None
         self._adopted: dict[str, Any] | None = None  # keyframe states from another engine (a worker)
+        self.pacing: dict[int, dict[float, float]] | None = None  # even pacing measured elsewhere
 
     @property
     def name(self) -> str:
@@ -80,6 +81,7 @@ class DiffusionEngine:
         yield from render_diffusion_frames(
             keyframes, self.model, settings, frame_indices=indices, cancel=cancel, progress=progress,
             note=self.note, on_step=on_step, morpher=morpher,
+            remaps=self.pacing if settings.diffusion.pacing == "even" else None,
         )  # fmt: skip
         if self.model.float32_retries and self.note is not None:
             redone = self.model.float32_retries
@@ -116,6 +118,11 @@ class DiffusionEngine:
     def states_made(self) -> int:
         """Keyframe states this engine's current morpher denoised itself (not adopted)."""
         return 0 if self._morpher is None else int(self._morpher.states_made)
+
+    @property
+    def frames_made(self) -> int:
+        """In-betweens this engine's current morpher denoised."""
+        return 0 if self._morpher is None else int(self._morpher.frames_made)
 
     def _morpher_for(self, keyframes: Sequence[AnyKeyframe], settings: MorphSettings) -> Any:
         from morphapp.diffusion.morph import DiffusionMorpher

@@ -96,9 +96,15 @@ def test_even_pacing_over_two_workers_gives_the_frames_of_one_process(
     options = EngineOptions(dtype=torch.float32)
     pair = keyframes(pairs_dir)[:2]
     want = one_process(tiny_sd_info, options, pair, settings)
-    with ClusterRender(tiny_sd_info, options, ClusterOptions(workers=2, chunk=2)) as c:
+    notes: list[str] = []
+    with ClusterRender(tiny_sd_info, options, ClusterOptions(workers=2, chunk=2), note=notes.append) as c:
         got = list(c.frames(pair, settings))
+        made = local_ray.get([actor.frames_made.remote() for actor in c._pool.actors])  # type: ignore[union-attr]
     assert all(np.array_equal(a, f.pixels) for a, f in zip(want, got, strict=True))
+    # The first pass runs once over the cluster (4 in-betweens), then the 4 re-placed ones: as one
+    # process does. (Before, every worker touching the segment ran its own first pass.)
+    assert sum(made) == 8
+    assert any(line.startswith("segment 1 pacing: max/mean step") for line in notes)
 
 
 def test_a_worker_that_cannot_open_the_model_is_one_clear_error(
