@@ -101,6 +101,11 @@ def add_parser(commands: Any) -> None:
         help="find corresponding points: auto (faces when both keyframes show one, else feature matching "
         "and optical flow, else no warp), or force faces / features",
     )  # fmt: skip
+    p.add_argument(
+        "--align-model", metavar="NAME|PATH",
+        help="with --align auto: a Stable Diffusion model whose UNet features (DIFT) pair points of "
+        "different objects (a cat's eye with a dog's); kept only where it beats the other paths",
+    )  # fmt: skip
     p.add_argument("--warp", choices=WARP_MODES, help="with points: warp pixels (default, sharp) or latents")
     p.add_argument("--report", action="store_true", help="print quality figures of each segment")
     diffusion = p.add_argument_group("diffusion models (Stable Diffusion 1.x/2.x/SDXL given with --model)")
@@ -185,8 +190,11 @@ def run(args: argparse.Namespace) -> int:
         if args.points is not None:
             raise InputError(f"--points and --align {args.align}: give one or the other")
         keyframes = image_keyframes(project.keyframes, f"--align {args.align}")
-        found = align_keyframes(keyframes, project.settings, note, args.align)
+        semantic = _semantic_aligner(args, note)
+        found = align_keyframes(keyframes, project.settings, note, args.align, semantic=semantic)
         project = dataclasses.replace(project, settings=dataclasses.replace(project.settings, points=found))
+    elif args.align_model is not None:
+        raise InputError("--align-model goes with --align auto")
     if project.settings.points is not None and len(project.settings.points) > _segment_count(project):
         given, wanted = len(project.settings.points), _segment_count(project)
         raise InputError(f"{args.points or 'points'}: {given} lists of points for {wanted} segment(s)")
@@ -292,6 +300,28 @@ def _project_audio(recorded: ProjectAudio, args: argparse.Namespace, note: NoteF
     if recorded.sha256 and file_sha256(recorded.path) != recorded.sha256:
         note(f"{recorded.path.name} changed since the project was saved; its beats may no longer match")
     return audio
+
+
+def _semantic_aligner(args: argparse.Namespace, note: NoteFn) -> Any:
+    """--align-model: DIFT correspondences from that diffusion model, for --align auto."""
+    if args.align_model is None:
+        return None
+    if args.align != "auto":
+        raise InputError(f"--align-model goes with --align auto, not --align {args.align}")
+    from morphapp.models.discovery import find_model
+
+    info = find_model(args.align_model)
+    if not info.is_diffusion:
+        raise InputError(
+            f"--align-model {args.align_model}: {info.name} is not a diffusion model (SD 1.x/2.x/SDXL)"
+        )
+    from morphapp.diffusion.features import semantic_align
+    from morphapp.diffusion.model import DiffusionModel
+
+    started = time.perf_counter()
+    model = DiffusionModel(info, resolve_device(args.device), note=note)
+    note(f"--align-model {info.name}: loaded in {time.perf_counter() - started:.1f} s")
+    return lambda a, b: semantic_align(model, a, b)
 
 
 def _audio_reactive(project: Project, audio: AudioSource, note: NoteFn) -> Project:

@@ -267,10 +267,13 @@ def align_keyframes(
     note: Callable[[str], None] | None = None,
     mode: str = "auto",
     cancel: CancelToken | None = None,
+    semantic: Callable[[np.ndarray, np.ndarray], AlignResult] | None = None,
 ) -> tuple[SegmentPoints, ...]:
     """``--align auto`` for a whole morph: points per segment (source-image coordinates, as a project
     stores them); a segment whose alignment fails gets none (plain slerp there). ``cancel`` is
-    checked between keyframes and segments (one pair takes 0.1-3 s on a 2-core CPU)."""
+    checked between keyframes and segments (one pair takes 0.1-3 s on a 2-core CPU). ``semantic``:
+    another path (a diffusion model's features, ``morphapp.diffusion.features``), tried with
+    ``auto`` too; the result the guard rates higher is kept."""
     pairs = segment_pairs(len(keyframes), settings.loop)
     fit, background = settings.fit, settings.background
     loaded = []
@@ -283,6 +286,12 @@ def align_keyframes(
         if cancel is not None:
             cancel.raise_if_cancelled()
         result = auto_align(loaded[a].pixels, loaded[b].pixels, mode)
+        if semantic is not None and mode == "auto":
+            other = semantic(loaded[a].pixels, loaded[b].pixels)
+            if other.points and (not result.points or other.psnr_after > result.psnr_after):
+                result = other
+            elif note:
+                note(f"segment {seg + 1}: semantic features: {other.describe().removeprefix('auto-align: ')}")
         if note:
             note(f"segment {seg + 1}: {result.describe()}")
         points = []

@@ -105,3 +105,33 @@ def min_jacobian(points: SegmentPoints, side: int = 24) -> float:
             det = (1 + scale * dfx_dx) * (1 + scale * dfy_dy) - scale * scale * dfx_dy * dfy_dx
             worst = min(worst, float(det.min()))
     return worst
+
+
+SEMANTIC_GAIN_DB = 0.4  # semantic points (different objects): the flow path's bar, a small but real gain
+
+
+def judge_points(
+    pixels_a: np.ndarray,
+    pixels_b: np.ndarray,
+    points: SegmentPoints,
+    method: str,
+    detail: str,
+    reason_if_none: str = "",
+    need_db: float = SEMANTIC_GAIN_DB,
+) -> AlignResult:
+    """``points`` found by some path, judged by the guard: kept when b pulled onto a with them is at
+    least ``need_db`` closer to a than unwarped b, and the warp never folds; else no warp, and why."""
+    judge_a, judge_b = resize(pixels_a, JUDGE_SIDE), resize(pixels_b, JUDGE_SIDE)
+    before = similarity(judge_a, judge_b)
+    if not points:
+        return no_warp(reason_if_none or "no points found", before)
+    if min_jacobian(points) < MIN_JACOBIAN:
+        return no_warp(f"{method}: its warp would fold the image over itself", before)
+    after = similarity(judge_a, pull_b(judge_b, points))
+    if after < before + need_db:
+        return no_warp(
+            f"{method}: a-b similarity {before:.1f} -> {after:.1f} dB, needs a gain of {need_db:.1f} dB",
+            before, after=after,
+        )  # fmt: skip
+    confidence = float(min(1.0, max(0.0, (after - before) / 3.0)))
+    return AlignResult(points, method, 0, confidence, before, after, needed_db=need_db, detail=detail)

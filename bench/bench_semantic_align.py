@@ -1,0 +1,75 @@
+"""--align auto with and without a diffusion model's features (DIFT) on the test pairs.
+
+    MORPHAPP_MODEL_PATH=../shared/models python bench/bench_semantic_align.py --model PATH_TO_SD15 \\
+        [--size 512] [--device cuda] [--pairs cat_dog,lion_tiger,...]
+
+Prints one row per pair: the guard's a-b similarity with no warp, with the pixel paths (faces /
+SIFT + flow) and with DIFT points, which result ``align_keyframes`` keeps, and the seconds of
+each path. The similarity is the guard's own figure (grey, normalised PSNR of b pulled onto a,
+dB; higher: lined up). With random weights (tests/diffusion/tiny_sd.py) the DIFT column only
+shows the plumbing: its features carry no semantics, and the guard turns its points down.
+Not measured here: no SD weights and no GPU on the development machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+
+from morphapp.core.align import auto_align
+from morphapp.core.images import load_image
+from morphapp.diffusion.features import semantic_align
+from morphapp.diffusion.model import DiffusionModel
+from morphapp.models.discovery import find_model
+
+PAIRS = {
+    "cat_dog": ("cat.png", "dog.png"),
+    "lion_tiger": ("lion.png", "tiger.png"),
+    "house": ("house0.jpg", "house1.jpg"),
+    "sculp": ("sculp0.png", "sculp1.png"),
+    "realdog01": ("realdog0.jpg", "realdog1.jpg"),
+    "mit_thu": ("mit.jpg", "thu.jpg"),
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--model", required=True, help="a Stable Diffusion model (name or path)")
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--pairs", default=",".join(PAIRS))
+    parser.add_argument(
+        "--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/testdata/pairs"
+    )
+    args = parser.parse_args()
+    model = DiffusionModel(find_model(args.model), torch.device(args.device))
+    print(f"model {model.name} on {args.device}, {args.size}², guard figures in dB (higher: lined up)\n")
+    print("| pair | no warp | pixel paths | DIFT | kept | pixel s | DIFT s |")
+    print("|---|---|---|---|---|---|---|")
+    for name in args.pairs.split(","):
+        a, b = (load_image(args.data / f, (args.size, args.size)).pixels for f in PAIRS[name])
+        started = time.perf_counter()
+        pixel = auto_align(a, b)
+        pixel_s = time.perf_counter() - started
+        started = time.perf_counter()
+        dift = semantic_align(model, a, b)
+        dift_s = time.perf_counter() - started
+        kept = (
+            "DIFT"
+            if dift.points and (not pixel.points or dift.psnr_after > pixel.psnr_after)
+            else (pixel.method if pixel.points else "none")
+        )
+        print(
+            f"| {name} | {pixel.psnr_before:.2f} | {pixel.psnr_after:.2f} ({pixel.method}) | "
+            f"{dift.psnr_after:.2f} ({len(dift.points)} pts) | {kept} | {pixel_s:.1f} | {dift_s:.1f} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
