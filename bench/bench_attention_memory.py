@@ -45,17 +45,20 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=25)
     parser.add_argument("--attn-steps", type=float, default=0.6)
     parser.add_argument("--budget-gb", type=float, default=4.0)
+    parser.add_argument("--host-gb", type=float, default=16.0, help="CPU memory an offloaded store may take")
     args = parser.parse_args()
     recorded_steps = round(args.steps * args.attn_steps)
     budget = int(args.budget_gb * attention_budget.GIB)
     gb = attention_budget.GIB
     print(f"{args.steps} steps, attention on the first {recorded_steps}; budget {args.budget_gb:g} GB "
           "for 4 keyframe states\n")  # fmt: skip
+    host = int(args.host_gb * attention_budget.GIB)
     header = (
-        "| UNet | size | attn1 layers | before (fp32) unguided / guided | after unguided / guided | plan |"
+        "| UNet | size | attn1 layers | before (fp32) unguided / guided | after unguided / guided | plan | "
+        f"on a GPU with {args.host_gb:g} GB for CPU offload |"
     )
     print(header)
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for name, config in CONFIGS.items():
         with torch.device("meta"):
             unet = UNet2DConditionModel(**config)  # type: ignore[arg-type]
@@ -68,9 +71,13 @@ def main() -> int:
                 )
                 for b in (1, 2)
             ]
+            gpu = attention_budget.plan(
+                shapes, start=0, until=recorded_steps, batch=2, budget=budget, keyframes=4, host=host
+            )
+            on_gpu = f"{gpu.what}, {gpu.steps} steps" + (", offloaded" if gpu.offload else "")
             print(f"| {name} | {side}² | {len(shapes)} | {before[0] / gb:.2f} / {before[1] / gb:.2f} GB | "
                   f"{plans[0].bytes_per_keyframe / gb:.2f} / {plans[1].bytes_per_keyframe / gb:.2f} GB | "
-                  f"{plans[1].what}, {plans[1].steps} steps |")  # fmt: skip
+                  f"{plans[1].what}, {plans[1].steps} steps | {on_gpu} |")  # fmt: skip
     return 0
 
 

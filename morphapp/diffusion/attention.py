@@ -43,6 +43,9 @@ class AttentionState:
     # The layers that record and mix (``attention_budget.plan``); None: every self-attention layer.
     layers: frozenset[str] | None = None
     method: str = "inner"  # how "mix" attends to the two keyframes (the module's docstring)
+    # Where recorded keys/values live: None, the UNet's device; the CPU when the plan offloads them
+    # (they are copied back to the UNet's device, layer by layer, when an in-between uses them).
+    store_device: torch.device | None = None
 
     def record(self, until_step: int) -> None:
         self.mode, self.until_step, self.recorded = "record", until_step, {}
@@ -120,15 +123,20 @@ class MorphSelfAttention:
         slot = (self.layer, state.step)
         if state.mode == "record":
             # Stored in float16 (half the bytes; K and V stay well inside its range).
-            stored = (key.detach().to(STORE_DTYPE), value.detach().to(STORE_DTYPE))
+            where = state.store_device or key.device
+            stored = (key.detach().to(where, STORE_DTYPE), value.detach().to(where, STORE_DTYPE))
             if state.part == 1:  # the second half of a split batch: stored as one (uncond, cond) batch
                 key_0, value_0 = state.recorded[slot]
                 stored = (torch.cat([key_0, stored[0]]), torch.cat([value_0, stored[1]]))
             state.recorded[slot] = stored
             return [(1.0, key, value)]
         assert state.a is not None and state.b is not None
-        key_a, value_a = self._part(state.a[slot], key.shape[0])
-        key_b, value_b = self._part(state.b[slot], key.shape[0])
+        key_a, value_a = (
+            x.to(key.device, non_blocking=True) for x in self._part(state.a[slot], key.shape[0])
+        )
+        key_b, value_b = (
+            x.to(key.device, non_blocking=True) for x in self._part(state.b[slot], key.shape[0])
+        )
         if state.method == "outer":
             with_a = (
                 torch.cat([key_a.to(key.dtype), key], dim=1),

@@ -108,6 +108,7 @@ class DiffusionMorpher:
             attention_budget.layer_shapes(model.unet, settings.size, model.downscale),
             start=self.start, until=self.attn_until, batch=2 if guided_prompts else 1,
             budget=model.attn_budget, keyframes=min(MAX_KEYFRAME_STATES, len(self.keyframes)),
+            host=attention_budget.host_budget() if model.device.type != "cpu" else 0,
         )  # fmt: skip
         self.attn_until = self.attn_plan.until_step
         self.inversions_run = 0  # for tests and the CLI's summary
@@ -115,6 +116,8 @@ class DiffusionMorpher:
         self.frames_made = 0  # in-betweens denoised here
         self.split_batch = False
         self.state = attention.AttentionState(layers=self.attn_plan.layers, method=options.method)
+        if self.attn_plan.offload:
+            self.state.store_device = torch.device("cpu")
         attention.install(model.unet, self.state)
         # Recorded attention is large (hundreds of MB per keyframe for SD at 512²): keep the states
         # of the few keyframes the current segments use; an evicted one is denoised again when
@@ -185,8 +188,9 @@ class DiffusionMorpher:
     def adopt_states(self, states: dict[int, KeyframeState]) -> None:
         """Take keyframe states made by ``export_states`` elsewhere: no keyframe is denoised again."""
         device = self.model.device
+        store = self.state.store_device or device  # an offloading plan keeps them in CPU memory
         for index, state in sorted(states.items()):
-            kv = {k: (keys.to(device), values.to(device)) for k, (keys, values) in state.kv.items()}
+            kv = {k: (keys.to(store), values.to(store)) for k, (keys, values) in state.kv.items()}
             cond = state.cond.to(device, state.cond.embeds.dtype)
             self._states[index] = KeyframeState(state.noise, cond, kv, state.pixels, state.guidance)
             self._states.move_to_end(index)

@@ -84,3 +84,33 @@ def test_cli_attn_budget_is_honoured_and_printed(tiny_sd_dir, tmp_path) -> None:
         ])  # fmt: skip
     assert code == 0, err.getvalue()
     assert "note: attention store: off" in err.getvalue()
+
+
+def test_a_gpu_short_of_memory_keeps_every_layer_in_cpu_memory(tiny_sd: DiffusionModel) -> None:
+    shapes = attention_budget.layer_shapes(tiny_sd.unet, SIZE, tiny_sd.downscale)
+    full = attention_budget.bytes_for(shapes, 3, 2)
+    args = {"start": 0, "until": 3, "batch": 2, "keyframes": 2}
+    # on a GPU (host > 0) whose budget holds one step of the up-blocks only: all layers, offloaded
+    offloaded = attention_budget.plan(shapes, budget=full // 4, host=4 * full, **args)
+    assert offloaded.offload and offloaded.what == "all layers" and offloaded.steps == 3
+    assert "in CPU memory, copied to the GPU per step" in offloaded.describe()
+    # memory for the up-blocks only: those, offloaded, rather than fewer steps on the device
+    up = attention_budget.bytes_for([s for s in shapes if s.block == "up"], 3, 2)
+    partial = attention_budget.plan(shapes, budget=full // 4, host=2 * up, **args)
+    assert partial.offload and partial.what == "up-blocks" and partial.steps == 3
+    # the machine's memory too small as well: the old ladder (fewer steps), on the device
+    shrunk = attention_budget.plan(shapes, budget=up, host=up, **args)
+    assert not shrunk.offload and shrunk.what == "up-blocks, first steps only"
+    # a CPU render (host 0) never offloads: its store is in that memory already
+    assert not attention_budget.plan(shapes, budget=full // 4, host=0, **args).offload
+    assert 0 < attention_budget.host_budget() <= 16 * attention_budget.GIB
+
+
+def test_an_offloaded_store_records_to_its_device_and_renders_the_same_frames(
+    tiny_sd: DiffusionModel,
+) -> None:
+    want = DiffusionMorpher(tiny_sd, KEYFRAMES, settings()).frame(0, 1, 0.5)  # (the UNet's hooks
+    offloaded = DiffusionMorpher(tiny_sd, KEYFRAMES, settings())  # follow the newest morpher)
+    offloaded.state.store_device = torch.device("cpu")  # what an offloading plan sets on a GPU
+    assert all(k.device.type == "cpu" for k, _ in offloaded.keyframe_state(0).kv.values())
+    np.testing.assert_array_equal(offloaded.frame(0, 1, 0.5), want)
