@@ -107,17 +107,25 @@ class SettingsPanel(QWidget):
         self.attn_steps.setRange(0.0, 1.0)
         self.attn_steps.setSingleStep(0.1)
         self.attn_steps.setToolTip("Share of the steps in which in-betweens attend to both keyframes")
+        self.method = QComboBox()
+        self.method.setObjectName("diffusionMethod")
+        self.method.addItem("inner (AID)", "inner")
+        self.method.addItem("outer (AID)", "outer")
+        self.method.setToolTip(
+            "How in-betweens attend to the keyframes: inner over the blend of both, outer to each apart"
+        )
         model_box = self._group(
             "Model",
             [("Model", self.model), ("Device", self.device), ("", self.in_use),
              ("Steps", self.diffusion_steps), ("Guidance", self.guidance), ("Strength", self.strength),
-             ("Attention", self.attn_steps), ("", self.even_pacing)],
+             ("Attention", self.attn_steps), ("Method", self.method), ("", self.even_pacing)],
         )  # fmt: skip
         model_box.layout().addRow(self.prompt_button)  # type: ignore[union-attr]
         model_box.layout().addRow(self.prompt_note)  # type: ignore[union-attr]
         for spin in (self.diffusion_steps, self.guidance, self.strength, self.attn_steps):
             spin.valueChanged.connect(self._diffusion_changed)
         self.even_pacing.toggled.connect(self._diffusion_changed)
+        self.method.currentIndexChanged.connect(self._diffusion_changed)
 
         # Output
         self.width_spin = self._spin(8, 4096, 8, " px")
@@ -282,6 +290,7 @@ class SettingsPanel(QWidget):
             strength=round(self.strength.value(), 2),
             attn_steps=round(self.attn_steps.value(), 2),
             pacing="even" if self.even_pacing.isChecked() else "linear",
+            method=self.method.currentData() or "inner",
         )
         self.doc.set_settings("Change diffusion settings", diffusion=options)
 
@@ -292,7 +301,15 @@ class SettingsPanel(QWidget):
     def _show_model_kind(self) -> None:
         diffusion = self.uses_diffusion()
         self.prompt_button.setEnabled(diffusion)
-        for widget in (self.diffusion_steps, self.guidance, self.strength, self.attn_steps, self.even_pacing):
+        widgets = (
+            self.diffusion_steps,
+            self.guidance,
+            self.strength,
+            self.attn_steps,
+            self.method,
+            self.even_pacing,
+        )
+        for widget in widgets:
             widget.setEnabled(diffusion)
         self.prompt_note.setText(
             "Type a prompt as a keyframe, between or beside images."
@@ -352,6 +369,7 @@ class SettingsPanel(QWidget):
             self.strength.setValue(s.diffusion.strength)
             self.attn_steps.setValue(s.diffusion.attn_steps)
             self.even_pacing.setChecked(s.diffusion.pacing == "even")
+            self.method.setCurrentIndex(max(0, self.method.findData(s.diffusion.method)))
             self._show_model_kind()
         finally:
             self._updating = False

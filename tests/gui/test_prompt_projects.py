@@ -57,6 +57,11 @@ def test_diffusion_model_prompt_keyframe_preview_steps_and_export(
     assert window.document.settings.diffusion == DiffusionSettings(steps=2, guidance=3.0, attn_steps=0.4)
     panel.guidance.setValue(0.0)  # back to Auto
     assert window.document.settings.diffusion.guidance is None
+    assert panel.method.isEnabled() and panel.method.currentData() == "inner"
+    panel.method.setCurrentIndex(panel.method.findData("outer"))
+    assert window.document.settings.diffusion.method == "outer"
+    window.document.undo_stack.undo()  # the method change is one undo step
+    assert window.document.settings.diffusion.method == "inner" and panel.method.currentData() == "inner"
     steps: list[tuple[str, int, int]] = []
     window.engine.worker.step_ready.connect(
         lambda _g, label, step, total, _i: steps.append((label, step, total))
