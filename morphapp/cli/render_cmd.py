@@ -245,7 +245,11 @@ def run(args: argparse.Namespace) -> int:
     # Check the target first: an unwritable one fails before any model is loaded.
     check_output(args.output, fmt.name)
     gif = _gif_options(args, fmt)
-    device = resolve_device(args.device)
+    distributed = args.workers is not None or args.ray_address is not None
+    # Over Ray the workers find their own device: this machine (the driver) may have no GPU at all.
+    device = (
+        torch.device(args.device) if distributed and args.device != "auto" else resolve_device(args.device)
+    )
     report: list[str] = []
     with _engine(project, model, device, args, note) as engine, open_writer(
         args.output, fps=settings.fps, format=fmt.name, metadata=metadata, frame_count=len(plan),

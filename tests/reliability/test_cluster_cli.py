@@ -92,3 +92,20 @@ class socket_closed:
 
     def __exit__(self, *_exc: object) -> None:
         return None
+
+
+def test_device_cuda_is_the_workers_choice_not_the_drivers(
+    tmp_path: Path, pairs_dir: Path, model_path_env: str
+) -> None:
+    """A CPU-only head may drive GPU workers: --device cuda is checked where the frames are made.
+    Here no worker has a GPU either, so the one line comes from the worker that tried."""
+    pytest.importorskip("ray", reason="Ray is the cluster extra")
+    keys = (pairs_dir / "cat.png", pairs_dir / "dog.png")
+    proc = start_cli("render", *keys, "-o", tmp_path / "m.gif", "--size", SIZE, "--frames", "3",
+                     "--workers", "1", "--device", "cuda", "-q", cwd=tmp_path,
+                     env=cli_env(model_path_env))  # fmt: skip
+    _, stderr = proc.communicate(timeout=180)
+    assert proc.returncode == 2, stderr
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("morphapp: error: a Ray worker could not open") and "no CUDA GPU" in last, last
+    assert not (tmp_path / "m.gif").exists()
