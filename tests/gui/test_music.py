@@ -141,3 +141,29 @@ def test_a_file_that_is_not_music_is_refused(window: MainWindow, tmp_path: Path)
     assert not window.music.add_music(fake)
     assert "song.mp3: not an audio file FFmpeg can read" in window.error_bar.text
     assert window.document.audio is None and not window.music_panel.isVisible()
+
+
+def test_without_qtmultimedia_the_frames_play_silently_and_the_strip_says_why(  # type: ignore[no-untyped-def]
+    qtbot,
+    window: MainWindow,
+    pairs_dir: Path,
+    track: tuple[Path, np.ndarray],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from morphapp.gui import music_player
+
+    # What _multimedia() answers where PySide6-Addons or libpulse is missing (a bare Linux, a bundle)
+    monkeypatch.setattr(music_player, "_loaded", "no audio playback (No module named 'PySide6.QtMultimedia')")
+    window.document.set_settings("test", segments=(SegmentSpec(8),))
+    assert window.add_images([pairs_dir / "cat.png", pairs_dir / "dog.png"])
+    assert window.music.add_music(track[0])
+    qtbot.waitUntil(window.preview.complete, timeout=TIMEOUT)
+    _wait_analysed(qtbot, window)
+    assert window.music.player.player is None
+    assert "no audio playback (see tooltip)" in window.music_panel.info.text()
+    assert "PySide6.QtMultimedia" in window.music_panel.info.toolTip()
+    start = window.preview_panel.current
+    window.preview_panel.set_playing(True)
+    qtbot.waitUntil(lambda: window.preview_panel.current != start, timeout=5000)  # the frames still play
+    window.preview_panel.set_playing(False)
+    assert not window.music.player.playing
