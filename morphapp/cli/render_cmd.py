@@ -123,9 +123,10 @@ def add_parser(commands: Any) -> None:
     )  # fmt: skip
     diffusion.add_argument(
         "--method", choices=METHOD_CHOICES,
-        help="how in-betweens attend to the keyframes (AID's fused attention interpolation): inner "
-        "(default: over their own and the keyframes' lerped keys/values) or outer (to each keyframe "
-        "apart, the two results blended by t)",
+        help="how in-betweens attend to the keyframes: inner (default; AID: over their own and the "
+        "keyframes' lerped keys/values), outer (AID: to each keyframe apart, the results blended by t) "
+        "or freemorph (FreeMorph's denoising: outer blending, the keyframes alone for the first fifth of "
+        "the steps, and high-frequency noise injected into each in-between)",
     )  # fmt: skip
     diffusion.add_argument(
         "--pacing", choices=PACING_CHOICES,

@@ -14,8 +14,11 @@ from morphapp.errors import InputError
 PACING_CHOICES: tuple[str, ...] = ("linear", "even")
 # How an in-between attends to its keyframes' recorded self-attention (AID, He et al., NeurIPS 2024,
 # "fused" forms): "inner" attends over its own keys/values and the lerp of the two keyframes';
-# "outer" attends to each keyframe (with its own) separately and blends the two outputs by t.
-METHOD_CHOICES: tuple[str, ...] = ("inner", "outer")
+# "outer" attends to each keyframe (with its own) separately and blends the two outputs by t;
+# "freemorph": FreeMorph's denoising side (Cao et al., ICCV 2025, as its code does it): outer
+# blending of the keyframes alone for the first fifth of the steps, then fused with the frame's
+# own, and high-frequency noise injected into each in-between's starting latent.
+METHOD_CHOICES: tuple[str, ...] = ("inner", "outer", "freemorph")
 MAX_STEPS = 200  # DDIM gains nothing past ~100; far beyond is a typo that would run for hours
 GUIDANCE_FOR_PROMPTS = 7.5  # Stable Diffusion's usual scale: prompt keyframes need it to look like anything
 GUIDANCE_FOR_IMAGES = 1.0  # no classifier-free guidance: DDIM inversion is only faithful without it

@@ -11,6 +11,9 @@ That is AID's fused *inner* attention interpolation (He et al., "AID: Attention 
 Text-to-Image Diffusion", NeurIPS 2024), ``method="inner"``. Its fused *outer* form,
 ``method="outer"``, attends to each keyframe apart, each together with the frame's own keys and
 values, and blends the two outputs: (1 - t)·Attn(Q, [K_a, K], [V_a, V]) + t·Attn(Q, [K_b, K], [V_b, V]).
+``method="freemorph"`` is FreeMorph's denoising schedule (Cao et al., ICCV 2025, as its code has
+it): the same blend without the frame's own keys/values, (1 - t)·Attn(Q, K_a, V_a) + t·Attn(Q, K_b,
+V_b), for the first fifth of the steps (``fused_from``), then the fused outer form.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class AttentionState:
     # The layers that record and mix (``attention_budget.plan``); None: every self-attention layer.
     layers: frozenset[str] | None = None
     method: str = "inner"  # how "mix" attends to the two keyframes (the module's docstring)
+    fused_from: int = 0  # "freemorph": steps below this attend to the keyframes alone (not fused)
     # Where recorded keys/values live: None, the UNet's device; the CPU when the plan offloads them
     # (they are copied back to the UNet's device, layer by layer, when an in-between uses them).
     store_device: torch.device | None = None
@@ -137,7 +141,10 @@ class MorphSelfAttention:
         key_b, value_b = (
             x.to(key.device, non_blocking=True) for x in self._part(state.b[slot], key.shape[0])
         )
-        if state.method == "outer":
+        if state.method == "freemorph" and state.step < state.fused_from:  # the keyframes alone
+            return [(1.0 - state.t, key_a.to(key.dtype), value_a.to(value.dtype)),
+                    (state.t, key_b.to(key.dtype), value_b.to(value.dtype))]  # fmt: skip
+        if state.method in ("outer", "freemorph"):
             with_a = (
                 torch.cat([key_a.to(key.dtype), key], dim=1),
                 torch.cat([value_a.to(value.dtype), value], dim=1),

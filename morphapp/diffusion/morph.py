@@ -29,9 +29,10 @@ from morphapp.diffusion.conditioning import Conditioning
 from morphapp.diffusion.ddim import DdimSchedule, denoise, invert
 from morphapp.diffusion.memory import MemoryLadder
 from morphapp.diffusion.model import DiffusionModel
-from morphapp.diffusion.noise import combine_noise, slerp_adain
+from morphapp.diffusion.noise import combine_noise, inject_high_frequencies, slerp_adain
 
 NoteFn = Callable[[str], None]
+FREEMORPH_UNFUSED = 0.2  # FreeMorph: the first fifth of the denoising attends to the keyframes alone
 MAX_KEYFRAME_STATES = 4  # a segment needs two; a few more spare re-denoising at loop and pingpong turns
 
 
@@ -116,6 +117,7 @@ class DiffusionMorpher:
         self.frames_made = 0  # in-betweens denoised here
         self.split_batch = False
         self.state = attention.AttentionState(layers=self.attn_plan.layers, method=options.method)
+        self.state.fused_from = self.start + round(FREEMORPH_UNFUSED * inverted)
         if self.attn_plan.offload:
             self.state.store_device = torch.device("cpu")
         attention.install(model.unet, self.state)
@@ -147,7 +149,7 @@ class DiffusionMorpher:
         settings and callbacks."""
         attention.install(self.model.unet, self.state)
         self.settings = settings
-        self.state.method = settings.diffusion.method
+        self.state.method = settings.diffusion.method  # (fused_from depends on steps and strength only)
         self.cancel, self.progress, self.on_step = cancel, progress, on_step
         self.note = note or (lambda _line: None)
         self.ladder = MemoryLadder(self._apply_rung, self.note)
@@ -218,6 +220,9 @@ class DiffusionMorpher:
         self.frames_made += 1
         state_a, state_b = self.keyframe_state(a), self.keyframe_state(b)
         noise = slerp_adain(state_a.noise, state_b.noise, t)
+        if self.state.method == "freemorph":  # one fresh noise for every in-between: no flicker
+            fresh = torch.randn(noise.shape, generator=torch.Generator("cpu").manual_seed(self.settings.seed))
+            noise = inject_high_frequencies(noise, fresh)
         cond = state_a.cond.lerp(state_b.cond, t)
         # Guidance ramps between the two keyframes' own: an image keyframe (denoised unguided, as
         # it was inverted) and a prompt keyframe (guided) meet without a jump at either end.

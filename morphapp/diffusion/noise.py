@@ -51,3 +51,26 @@ def _stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     mean = x.mean(dim=(2, 3), keepdim=True)
     std = x.std(dim=(2, 3), keepdim=True).clamp_min(1e-6)
     return mean, std
+
+
+FREEMORPH_KEEP = 42 / 48  # FreeMorph's cutoff at 96² latents: the central 42/48 of each axis stays
+
+
+def inject_high_frequencies(
+    latent: torch.Tensor, noise: torch.Tensor, keep: float = FREEMORPH_KEEP
+) -> torch.Tensor:
+    """FreeMorph's high-frequency noise injection: in the centred 2-D spectrum of each channel, the
+    square of half-side ``keep`` x (side / 2) around the centre (the low frequencies: layout and
+    colour) comes from ``latent``, everything outside it from ``noise`` (fresh detail, so an
+    in-between is not the blur of its two keyframes). Both (1, C, h, w); the result is real."""
+    height, width = latent.shape[-2:]
+    spectrum = torch.fft.fftshift(torch.fft.fft2(latent.double()), dim=(-2, -1))
+    fresh = torch.fft.fftshift(torch.fft.fft2(noise.double()), dim=(-2, -1))
+    cy, cx = height // 2, width // 2
+    ry, rx = round(keep * cy), round(keep * cx)
+    low = torch.zeros((height, width), dtype=torch.bool)
+    # Symmetric about the centre (both ends included), so the mixed spectrum stays that of a real
+    # image and nothing is lost taking the real part (FreeMorph's [c - r, c + r) is off by one).
+    low[cy - ry : cy + ry + 1, cx - rx : cx + rx + 1] = True
+    mixed = torch.where(low, spectrum, fresh)
+    return torch.fft.ifft2(torch.fft.ifftshift(mixed, dim=(-2, -1))).real.to(latent.dtype)

@@ -111,6 +111,7 @@ class SettingsPanel(QWidget):
         self.method.setObjectName("diffusionMethod")
         self.method.addItem("inner (AID)", "inner")
         self.method.addItem("outer (AID)", "outer")
+        self.method.addItem("FreeMorph", "freemorph")
         self.method.setToolTip(
             "How in-betweens attend to the keyframes: inner over the blend of both, outer to each apart"
         )

@@ -88,3 +88,63 @@ def test_the_method_is_saved_and_old_projects_read_as_inner(tmp_path: Path) -> N
     assert load_project(tmp_path / "p.json").settings.diffusion.method == "inner"
     with pytest.raises(InputError, match="--method sideways: choose one of inner, outer"):
         DiffusionSettings(method="sideways").validate()
+
+
+def test_freemorph_attends_to_the_keyframes_alone_first_then_fused() -> None:
+    torch.manual_seed(1)
+    attn = Attention(query_dim=8, heads=2, dim_head=4).eval()
+    hidden = torch.randn(1, 5, 8)
+    key_a, value_a, key_b, value_b = (torch.randn(1, 5, 8) for _ in range(4))
+    t = 0.6
+    state = attention.AttentionState(method="freemorph", fused_from=2)
+    store_a = {(LAYER, s): (key_a, value_a) for s in range(4)}
+    store_b = {(LAYER, s): (key_b, value_b) for s in range(4)}
+    state.mix(store_a, store_b, t, until_step=4)
+    with torch.no_grad():
+        q, k, v = attn.to_q(hidden), attn.to_k(hidden), attn.to_v(hidden)
+        state.step = 1  # before fused_from: the keyframes' keys/values alone
+        early = attention.MorphSelfAttention(LAYER, state)(attn, hidden)
+        expected = (1 - t) * _attend(attn, q, key_a, value_a) + t * _attend(attn, q, key_b, value_b)
+        torch.testing.assert_close(early, expected, atol=1e-5, rtol=1e-4)
+        state.step = 2  # from fused_from on: the fused outer form
+        late = attention.MorphSelfAttention(LAYER, state)(attn, hidden)
+        with_a = _attend(attn, q, torch.cat([key_a, k], 1), torch.cat([value_a, v], 1))
+        with_b = _attend(attn, q, torch.cat([key_b, k], 1), torch.cat([value_b, v], 1))
+        torch.testing.assert_close(late, (1 - t) * with_a + t * with_b, atol=1e-5, rtol=1e-4)
+
+
+def test_high_frequency_injection_keeps_the_low_band_and_takes_the_rest_from_the_noise() -> None:
+    from morphapp.diffusion.noise import inject_high_frequencies
+
+    g = torch.Generator().manual_seed(0)
+    latent, noise = torch.randn(1, 4, 32, 32, generator=g), torch.randn(1, 4, 32, 32, generator=g)
+    out = inject_high_frequencies(latent, noise, keep=0.5)
+    assert out.dtype == latent.dtype and out.shape == latent.shape
+
+    def band(x: torch.Tensor) -> torch.Tensor:
+        return torch.fft.fftshift(torch.fft.fft2(x.double()), dim=(-2, -1))
+
+    low = torch.zeros(32, 32, dtype=torch.bool)
+    low[8:25, 8:25] = True  # centre 16, half-side 0.5 x 16 = 8, symmetric about the centre
+    torch.testing.assert_close(band(out)[..., low], band(latent)[..., low], atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(band(out)[..., ~low], band(noise)[..., ~low], atol=1e-4, rtol=1e-4)
+    whole = inject_high_frequencies(latent, noise, keep=1.0)  # the whole spectrum kept: the latent
+    torch.testing.assert_close(whole, latent, atol=1e-5, rtol=0)
+
+
+def test_freemorph_renders_and_keeps_the_keyframes(tiny_sd: DiffusionModel) -> None:
+    keyframes = [PromptKeyframe("a red fox", seed=1), PromptKeyframe("a blue car", seed=2)]
+    base = MorphSettings(size=(32, 32), frames=3, diffusion=DiffusionSettings(steps=5, attn_steps=1.0))
+    outer = DiffusionMorpher(tiny_sd, keyframes, dataclasses.replace(
+        base, diffusion=dataclasses.replace(base.diffusion, method="outer")))  # fmt: skip
+    outer_frames = [outer.frame(0, 1, t) for t in (0.0, 0.5, 1.0)]
+    free = DiffusionMorpher(tiny_sd, keyframes, dataclasses.replace(
+        base, diffusion=dataclasses.replace(base.diffusion, method="freemorph")))  # fmt: skip
+    assert free.state.fused_from == free.start + 1  # a fifth of 5 steps
+    free_frames = [free.frame(0, 1, t) for t in (0.0, 0.5, 1.0)]
+    np.testing.assert_array_equal(free_frames[0], outer_frames[0])
+    np.testing.assert_array_equal(free_frames[2], outer_frames[2])
+    assert (
+        np.abs(free_frames[1].astype(int) - outer_frames[1].astype(int)).mean() > 0.5
+    )  # the injected detail
+    np.testing.assert_array_equal(free.frame(0, 1, 0.5), free_frames[1])  # the same noise every time
