@@ -310,6 +310,13 @@ def _project_audio(recorded: ProjectAudio, args: argparse.Namespace, note: NoteF
 def _semantic_aligner(args: argparse.Namespace, note: NoteFn) -> Any:
     """--align-model: DIFT correspondences from that diffusion model, for --align auto."""
     if args.align_model is None:
+        if args.align == "auto":  # say that an installed SD model could help, without loading it
+            from morphapp.models.discovery import scan
+
+            installed = [m.name for m in scan().models if m.is_diffusion and m.usable]
+            if installed:
+                note(f"--align auto: add --align-model {installed[0]} to pair points by meaning as well "
+                     "(diffusion features; one model load)")  # fmt: skip
         return None
     if args.align != "auto":
         raise InputError(f"--align-model goes with --align auto, not --align {args.align}")

@@ -87,3 +87,15 @@ def test_cli_align_model(pairs_dir: Path, tmp_path: Path, tiny_sd_dir: Path, mod
     assert code == 2 and "--align-model goes with --align auto" in err
     code, err = run_cli("render", *pair, "-o", out, "--align", "auto", "--align-model", "taef2", "--quiet")
     assert code == 2 and "taef2 is not a diffusion model" in err
+
+
+def test_an_installed_sd_model_is_suggested_for_align_auto(
+    pairs_dir: Path, tmp_path: Path, tiny_sd_dir: Path, model_path_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    monkeypatch.setenv("MORPHAPP_MODEL_PATH", os.pathsep.join([model_path_env, str(tiny_sd_dir.parent)]))
+    code, err = run_cli("render", pairs_dir / "cat.png", pairs_dir / "dog.png", "-o", tmp_path / "m.gif",
+                        "--frames", "3", "--size", "64x64", "--align", "auto")  # fmt: skip
+    assert code == 0, err
+    assert f"--align auto: add --align-model {tiny_sd_dir.name} to pair points by meaning" in err
