@@ -57,6 +57,21 @@ class ClusterOptions:
             raise InputError(f"chunk {self.chunk}: give 1 or more frames")
 
 
+def parse_cluster(text: str) -> ClusterOptions:
+    """The window's cluster setting: ``local:N`` (a Ray instance of N workers on this machine) or a
+    running cluster's ``HOST:PORT`` (what ``ray start --head`` prints)."""
+    value = text.strip()
+    if value.startswith("local:"):
+        count = value.removeprefix("local:")
+        if not count.isdigit() or not 1 <= int(count) <= 1024:
+            raise InputError(f"{value!r}: local:N needs a number of workers, 1 or more (e.g. local:2)")
+        return ClusterOptions(workers=int(count))
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise InputError(f"{value!r}: give local:N or a Ray cluster's HOST:PORT (e.g. 192.168.1.20:6379)")
+    return ClusterOptions(address=value)
+
+
 def import_ray() -> Any:
     try:
         import ray

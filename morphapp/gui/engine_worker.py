@@ -20,6 +20,7 @@ much and looks different.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import time
@@ -102,6 +103,7 @@ class ExportJob:
     choice: ModelChoice
     options: dict[str, str] = field(default_factory=dict)  # the writer's (a GIF's palette, dither)
     cancel: CancelToken = field(default_factory=CancelToken)
+    cluster: str | None = None  # render on Ray: "local:N" or a cluster's "HOST:PORT" (preferences)
 
 
 def to_qimage(pixels: np.ndarray) -> QImage:
@@ -120,6 +122,7 @@ def backend_options(choice: ModelChoice, device: torch.device) -> tuple[str, str
 class EngineWorker(QObject):
     model_ready = Signal(str)  # "taef2 on cpu, torch bf16 (auto, calibration cached)"
     backend_picked = Signal(str)  # Choice.describe(): what runs, and the calibration's figures
+    export_note = Signal(str)  # a line about an export in progress (e.g. "running on Ray …")
     frame_ready = Signal(int, int, QImage, bool)  # generation, frame index, image, is draft
     preview_done = Signal(int, float)  # generation, seconds
     preview_failed = Signal(int, str)
@@ -353,7 +356,8 @@ class EngineWorker(QObject):
         try:
             metadata = project_to_dict(with_hashes(project), job.target.resolve().parent)
             audio = _project_music(project, job.format)
-            with open_writer(
+            distributed = self._cluster_for(job) if job.cluster else contextlib.nullcontext(None)
+            with distributed as cluster, open_writer(
                 job.target, fps=job.fps, format=job.format, metadata=metadata, audio=audio,
                 options=job.options,
             ) as writer:  # fmt: skip
@@ -362,10 +366,14 @@ class EngineWorker(QObject):
                     if p.stage == "decode":
                         self.export_progress.emit(p.done, p.total)
 
-                frames = self.frames(
-                    job.choice, project.keyframes, project.settings, cancel=job.cancel, progress=progress,
-                    step_previews=False,  # nobody watches steps during an export: no TAE decode per step
-                )  # fmt: skip
+                if cluster is not None:
+                    frames = cluster.frames(project.keyframes, project.settings, cancel=job.cancel,
+                                            progress=progress)  # fmt: skip
+                else:
+                    frames = self.frames(
+                        job.choice, project.keyframes, project.settings, cancel=job.cancel, progress=progress,
+                        step_previews=False,  # nobody watches steps during an export: no TAE decode per step
+                    )  # fmt: skip
                 for frame in frames:
                     writer.write(frame.pixels)
             self.export_done.emit(str(writer.path))
@@ -375,6 +383,28 @@ class EngineWorker(QObject):
             self.export_failed.emit(str(exc))
         except Exception as exc:
             self.export_failed.emit(f"internal error: {type(exc).__name__}: {exc}")
+
+    def _cluster_for(self, job: ExportJob) -> Any:
+        """A Ray render of ``job``'s model with the window's own backend and precision, so the
+        workers make the frames the preview shows (CPU workers: the very bytes)."""
+        from morphapp.cluster.ray_runner import ClusterRender, parse_cluster
+
+        cluster = parse_cluster(job.cluster or "")
+        info = self.info_for(job.choice)
+        choice = job.choice
+        if info.is_diffusion:
+            dtype = (
+                None if choice.dtype == "auto" else resolve_dtype(choice.dtype, resolve_device(choice.device))
+            )
+            options = EngineOptions(dtype=dtype)
+        else:
+            picked = self.backend_choice
+            backend_name, precision = (
+                (picked.backend, picked.precision) if picked is not None
+                else backend_options(choice, resolve_device(choice.device))
+            )  # fmt: skip
+            options = EngineOptions(backend_name, precision)
+        return ClusterRender(info, options, cluster, device=choice.device, note=self.export_note.emit)
 
 
 class _JobWaiting(CancelToken):

@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QUrl, Signal
+from PySide6.QtCore import QSettings, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QComboBox,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from morphapp.core.project import Project
+from morphapp.errors import MorphError
 from morphapp.export import FORMATS
 from morphapp.gui.engine_worker import EngineWorker, ExportJob, ModelChoice
 
@@ -67,7 +68,7 @@ class ExportDialog(QDialog):
 
     def __init__(
         self, project: Project, choice: ModelChoice, worker: EngineWorker, default_dir: Path,
-        parent: QWidget | None = None,
+        parent: QWidget | None = None, preferences: QSettings | None = None,
     ) -> None:  # fmt: skip
         super().__init__(parent)
         self.setWindowTitle("Export morph")
@@ -106,6 +107,20 @@ class ExportDialog(QDialog):
         self.gif_dither.setObjectName("gifDither")
         self.gif_dither.addItem("Floyd–Steinberg (smooth gradients)", "floyd-steinberg")
         self.gif_dither.addItem("None (flat colours, smaller)", "none")
+        # Where the frames are made: here, or on Ray (a local instance, or a cluster's address),
+        # remembered in the preferences (the cluster extra: pip install "morphapp[cluster]").
+        self.preferences = preferences
+        self.render_on = QComboBox()
+        self.render_on.setObjectName("exportRenderOn")
+        self.render_on.addItem("This computer", "here")
+        self.render_on.addItem("Ray cluster", "ray")
+        self.cluster = QLineEdit()
+        self.cluster.setObjectName("exportCluster")
+        self.cluster.setPlaceholderText("local:2, or a cluster's HOST:PORT (ray start --head prints it)")
+        if preferences is not None:
+            self.cluster.setText(str(preferences.value("export_cluster", "")))
+            self.render_on.setCurrentIndex(1 if preferences.value("export_on_ray", False, type=bool) else 0)
+        self.render_on.currentIndexChanged.connect(self._render_on_changed)
         self.destination = QLineEdit()
         self.destination.setObjectName("exportDestination")
         browse = QPushButton("Browse…")
@@ -138,6 +153,8 @@ class ExportDialog(QDialog):
         form.addRow("FPS", self.fps)
         form.addRow("GIF palette", self.gif_palette)
         form.addRow("Dithering", self.gif_dither)
+        form.addRow("Render on", self.render_on)
+        form.addRow("Cluster", self.cluster)
         self._form = form
         form.addRow("Save to", dest_widget)
         layout = QVBoxLayout(self)
@@ -152,7 +169,16 @@ class ExportDialog(QDialog):
         worker.export_done.connect(self.on_done)
         worker.export_failed.connect(self.on_failed)
         worker.export_cancelled.connect(self.on_cancelled)
+        worker.export_note.connect(self.on_note)
         self.apply_preset()
+        self._render_on_changed()
+
+    def _render_on_changed(self) -> None:
+        self._form.setRowVisible(self.cluster, self.render_on.currentData() == "ray")
+
+    def on_note(self, line: str) -> None:
+        if self.job is not None:
+            self.message.setText(f"Exporting… {line}")
 
     def current_preset(self) -> Preset:
         return self.preset.currentData()
@@ -197,12 +223,26 @@ class ExportDialog(QDialog):
             if FORMATS[fmt].writer == "gif"
             else {}
         )
-        return ExportJob(project, target, fmt, self.fps.value(), self.choice, options=options)
+        cluster = self.cluster.text().strip() if self.render_on.currentData() == "ray" else None
+        return ExportJob(
+            project, target, fmt, self.fps.value(), self.choice, options=options, cluster=cluster
+        )
 
     def run_export(self) -> None:
         if not self.destination.text().strip():
             self.message.setText("Choose where to save the export.")
             return
+        if self.render_on.currentData() == "ray":
+            from morphapp.cluster.ray_runner import parse_cluster  # only a parser: Ray is not imported
+
+            try:
+                parse_cluster(self.cluster.text())
+            except MorphError as exc:
+                self.message.setText(str(exc))
+                return
+        if self.preferences is not None:
+            self.preferences.setValue("export_on_ray", self.render_on.currentData() == "ray")
+            self.preferences.setValue("export_cluster", self.cluster.text().strip())
         self.job = self.build_job()
         self.written = None
         self.progress.setVisible(True)

@@ -510,6 +510,7 @@ class MainWindow(QMainWindow):
             self.engine.worker,
             default_dir,
             self,
+            preferences=self.qsettings,
         )
         dialog.start_export.connect(self.preview.export_job)
         dialog.finished.connect(lambda _r: self.preview.render_missing())  # the export paused the preview
