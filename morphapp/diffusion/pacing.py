@@ -5,6 +5,11 @@ picture flips in the middle. After a first pass at the planned t values, the dis
 neighbouring frames gives the morph's "arc length" as a function of t; each frame is then moved
 to the t where the arc length reaches its planned share (DiffMorpher's reschedule). With an
 easing, the eased positions become shares of the arc length, so easing keeps its meaning.
+
+The distance is the mean absolute difference of 64² thumbnails, not a learned perceptual one:
+LPIPS needs ImageNet-trained AlexNet/VGG weights that torchvision downloads on first use (not
+possible offline, and not shipped: their licence and 200+ MB), and the networks that are here
+(TAEF2, MediaPipe's) were not trained to judge how different two pictures look.
 """
 
 from __future__ import annotations
