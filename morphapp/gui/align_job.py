@@ -9,7 +9,8 @@ was past its last cancel point.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -18,18 +19,25 @@ from morphapp.core.cancel import CancelToken
 from morphapp.core.keyframes import Keyframe
 from morphapp.core.settings import MorphSettings
 from morphapp.errors import Cancelled, MorphError
+from morphapp.models.info import ModelInfo
 
 
 class _AlignWorker(QObject):
     done = Signal(int, object, str)  # job number, points per segment (None: cancelled), status text
 
-    @Slot(int, object, object, object)
+    def __init__(self) -> None:
+        super().__init__()
+        self._models: dict[str, Any] = {}  # diffusion models loaded for semantic points, by name
+
+    @Slot(int, object, object, object, object)
     def run(
-        self, job: int, keyframes: Sequence[Keyframe], settings: MorphSettings, cancel: CancelToken
-    ) -> None:
+        self, job: int, keyframes: Sequence[Keyframe], settings: MorphSettings, cancel: CancelToken,
+        semantic_model: ModelInfo | None,
+    ) -> None:  # fmt: skip
         lines: list[str] = []
         try:
-            found = align_keyframes(keyframes, settings, lines.append, cancel=cancel)
+            semantic = self._semantic(semantic_model, lines.append) if semantic_model is not None else None
+            found = align_keyframes(keyframes, settings, lines.append, cancel=cancel, semantic=semantic)
         except Cancelled:
             self.done.emit(job, None, "Auto-align cancelled.")
             return
@@ -41,10 +49,22 @@ class _AlignWorker(QObject):
             return
         self.done.emit(job, found, " ".join(line.removeprefix("segment 1: ") for line in lines))
 
+    def _semantic(self, info: ModelInfo, note: Callable[[str], None]) -> Callable[..., Any]:
+        """Points by a diffusion model's features (DIFT); the model is loaded once, here."""
+        from morphapp.core.device import resolve_device
+        from morphapp.diffusion.features import semantic_align
+        from morphapp.diffusion.model import DiffusionModel
+
+        model = self._models.get(info.name)
+        if model is None:
+            self._models.clear()  # one at a time: each is gigabytes
+            model = self._models[info.name] = DiffusionModel(info, resolve_device("auto"), note=note)
+        return lambda a, b: semantic_align(model, a, b)
+
 
 class AlignRunner(QObject):
     finished = Signal(object, object, str)  # tag, points per segment or None (cancelled), status text
-    _post = Signal(int, object, object, object)
+    _post = Signal(int, object, object, object, object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -63,13 +83,17 @@ class AlignRunner(QObject):
     def running(self) -> bool:
         return self._cancel is not None
 
-    def start(self, keyframes: Sequence[Keyframe], settings: MorphSettings, tag: object = None) -> None:
-        """Align ``keyframes`` (a new job replaces a running one); ``tag`` comes back with the result."""
+    def start(
+        self, keyframes: Sequence[Keyframe], settings: MorphSettings, tag: object = None,
+        semantic_model: ModelInfo | None = None,
+    ) -> None:  # fmt: skip
+        """Align ``keyframes`` (a new job replaces a running one); ``tag`` comes back with the result.
+        ``semantic_model``: a diffusion model whose features pair points too (``--align-model``)."""
         self.cancel()
         self._job += 1
         self._tag = tag
         self._cancel = CancelToken()
-        self._post.emit(self._job, tuple(keyframes), settings, self._cancel)
+        self._post.emit(self._job, tuple(keyframes), settings, self._cancel, semantic_model)
 
     def cancel(self) -> None:
         if self._cancel is not None:

@@ -182,6 +182,13 @@ class PointEditor(QDialog):
         self.aligner.finished.connect(self._aligned)
         self.delete_button = QPushButton("Delete pair")
         self.clear_button = QPushButton("Clear")
+        # Semantic points (DIFT) from an installed Stable Diffusion model, as --align-model does.
+        self.features_from = QComboBox()
+        self.features_from.setObjectName("alignFeaturesFrom")
+        self.features_from.setToolTip(
+            "Auto-align can also pair points by meaning (a cat's eye with a dog's) with the features "
+            "of an installed Stable Diffusion model: slower (the model loads once), kept only when it helps"
+        )
         self.mesh_box = QCheckBox("Show face mesh")
         self.mesh_box.setToolTip("Draw the 468 face landmarks found in each keyframe (what Auto-align uses)")
         close = QPushButton("Close")
@@ -192,7 +199,13 @@ class PointEditor(QDialog):
         images.addWidget(self.left, 1)
         images.addWidget(self.right, 1)
         buttons = QHBoxLayout()
-        for button in (self.auto_button, self.delete_button, self.clear_button, self.mesh_box):
+        for button in (
+            self.auto_button,
+            self.features_from,
+            self.delete_button,
+            self.clear_button,
+            self.mesh_box,
+        ):
             buttons.addWidget(button)
         buttons.addStretch(1)
         buttons.addWidget(close)
@@ -217,7 +230,25 @@ class PointEditor(QDialog):
         self.mesh_box.toggled.connect(lambda _on: self._show_mesh())
         close.clicked.connect(self.close)
         document.changed.connect(self.refresh)
+        self.refresh_feature_models()
         self.refresh()
+
+    def refresh_feature_models(self) -> None:
+        """ "Pixels only", then every installed diffusion model (a scan: nothing is loaded)."""
+        from morphapp.models.discovery import scan
+
+        current = self.features_from.currentData()
+        self.features_from.clear()
+        self.features_from.addItem("Pixels only", None)
+        for info in scan().models:
+            if info.is_diffusion and info.usable:
+                self.features_from.addItem(f"+ meaning: {info.name}", info)
+        names = [
+            getattr(self.features_from.itemData(i), "name", None) for i in range(self.features_from.count())
+        ]
+        if current is not None and current.name in names:
+            self.features_from.setCurrentIndex(names.index(current.name))
+        self.features_from.setVisible(self.features_from.count() > 1)  # only when there is a choice
 
     # -- document access -----------------------------------------------------------------------
     def pairs(self) -> list[tuple[int, int]]:
@@ -298,7 +329,9 @@ class PointEditor(QDialog):
         single = dataclasses.replace(self.doc.settings, loop="none", segments=None, points=None)
         self.auto_button.setText("Cancel auto-align")
         self.status.setText("Auto-aligning: looking for faces, then features…")
-        self.aligner.start(keyframes, single, tag=(index, keyframes))
+        self.aligner.start(
+            keyframes, single, tag=(index, keyframes), semantic_model=self.features_from.currentData()
+        )
 
     def _aligned(self, tag: object, found: object, text: str) -> None:
         self.auto_button.setText("Auto-align")

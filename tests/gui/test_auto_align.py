@@ -86,3 +86,24 @@ def test_the_point_editor_shows_the_face_mesh(qtbot, window: MainWindow, faces_d
     assert 0.1 < min(xs) < max(xs) < 0.9  # on the face, in the image's own 0..1 coordinates
     editor.mesh_box.setChecked(False)
     assert editor.left.overlay == []
+
+
+def test_the_point_editor_offers_an_installed_sd_model_for_semantic_points(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow, pairs_dir: Path, tiny_sd_dir: Path, model_path_env: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    import os
+
+    window.add_images([pairs_dir / "cat.png", pairs_dir / "dog.png"])
+    window.open_point_editor()
+    editor = window.point_editor
+    assert editor is not None and not editor.features_from.isVisible()  # no SD model installed: no choice
+    monkeypatch.setenv("MORPHAPP_MODEL_PATH", os.pathsep.join([model_path_env, str(tiny_sd_dir.parent)]))
+    editor.refresh_feature_models()
+    assert editor.features_from.isVisible() and editor.features_from.count() == 2
+    editor.features_from.setCurrentIndex(1)
+    assert editor.features_from.currentText() == f"+ meaning: {tiny_sd_dir.name}"
+    editor.auto_button.click()
+    qtbot.waitUntil(lambda: not editor.aligner.running, timeout=TIMEOUT)
+    # the tiny random UNet's features mean nothing: the guard says so, and the pixel paths decide
+    assert "semantic features: no warp" in editor.status.text(), editor.status.text()
