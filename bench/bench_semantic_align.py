@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 import torch
+from bench_warp import DATA, FILES  # run as a script: bench/ is on the path
 
 from morphapp.core.align import auto_align
 from morphapp.core.images import load_image
@@ -25,14 +25,7 @@ from morphapp.diffusion.features import semantic_align
 from morphapp.diffusion.model import DiffusionModel
 from morphapp.models.discovery import find_model
 
-PAIRS = {
-    "cat_dog": ("cat.png", "dog.png"),
-    "lion_tiger": ("lion.png", "tiger.png"),
-    "house": ("house0.jpg", "house1.jpg"),
-    "sculp": ("sculp0.png", "sculp1.png"),
-    "realdog01": ("realdog0.jpg", "realdog1.jpg"),
-    "mit_thu": ("mit.jpg", "thu.jpg"),
-}
+PAIRS = [name for name in FILES if FILES[name][0].startswith("pairs/")]  # bench_warp's, no portraits
 
 
 def main() -> int:
@@ -43,16 +36,13 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--pairs", default=",".join(PAIRS))
-    parser.add_argument(
-        "--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/testdata/pairs"
-    )
     args = parser.parse_args()
     model = DiffusionModel(find_model(args.model), torch.device(args.device))
     print(f"model {model.name} on {args.device}, {args.size}², guard figures in dB (higher: lined up)\n")
     print("| pair | no warp | pixel paths | DIFT | kept | pixel s | DIFT s |")
     print("|---|---|---|---|---|---|---|")
     for name in args.pairs.split(","):
-        a, b = (load_image(args.data / f, (args.size, args.size)).pixels for f in PAIRS[name])
+        a, b = (load_image(DATA / f, (args.size, args.size)).pixels for f in FILES[name])
         started = time.perf_counter()
         pixel = auto_align(a, b)
         pixel_s = time.perf_counter() - started
