@@ -5,7 +5,8 @@ per GPU (``num_gpus=1``), or CPU actors where the cluster has no GPU. Each actor
 once through the engine facade (``morphapp.engine.open_engine``). What every frame shares is
 computed once, by the first actor, and handed to the others through Ray's object store (an
 autoencoder's keyframe latents; a diffusion model's keyframe states: inverted noise, conditioning,
-recorded attention and the denoised keyframe, for morphs of up to four keyframes). Frames go out
+recorded attention and the denoised keyframe, each made by one worker (they share the keyframes
+out and make theirs at once) and fetched by the others per chunk, as needed). Frames go out
 in chunks of consecutive indices, at most ``IN_FLIGHT`` chunks per actor, and come back in any
 order; ``ClusterRender.frames`` yields them in plan order from a reorder buffer that the
 in-flight limit keeps small, so the same streaming, atomic writers as a one-process render take
@@ -146,6 +147,7 @@ class ClusterRender:
         self._pool: _Pool | None = None
         self._worker_key: dict[str, str] = {}
         self.resent = 0  # chunks sent again after their worker died
+        self._states_made: tuple[Any, dict[int, Any]] | None = None  # diffusion: (states key, refs)
 
     # --- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> ClusterRender:
@@ -350,7 +352,16 @@ class ClusterRender:
                     raise (cause if isinstance(cause, MorphError) else exc) from None
 
     def _shared_state(self, keyframes: tuple[AnyKeyframe, ...], settings: MorphSettings) -> Any:
-        """What every frame needs (keyframe latents), computed by one actor, kept in the object store."""
+        """What every frame needs, kept in the object store: an autoencoder's keyframe latents (one
+        actor encodes them); a diffusion model's keyframe states, shared out over the actors (each
+        denoises its share at once) and one reference per keyframe."""
+        if self.is_diffusion:
+            from morphapp.diffusion.morph import states_key
+
+            key = states_key(keyframes, settings)  # even pacing's two passes share one set
+            if self._states_made is None or self._states_made[0] != key:
+                self._states_made = (key, self._keyframe_states(keyframes, settings))
+            return self._states_made[1]
         pool, ray = self._pool, self._ray
         assert pool is not None and ray is not None
         while pool.actors:
@@ -366,6 +377,42 @@ class ClusterRender:
                 cause = getattr(exc, "cause", None)
                 raise (cause if isinstance(cause, MorphError) else exc) from None
         raise MorphError("every Ray worker died before the render began")
+
+    def _keyframe_states(self, keyframes: tuple[AnyKeyframe, ...], settings: MorphSettings) -> dict[int, Any]:
+        pool, ray = self._pool, self._ray
+        assert pool is not None and ray is not None
+        refs: dict[int, Any] = {}
+        todo = list(range(len(keyframes)))
+        while todo:
+            if not pool.actors:
+                raise MorphError("every Ray worker died before the render began")
+            shares = {a: todo[j :: len(pool.actors)] for j, a in enumerate(pool.actors)}
+            pending = {}
+            for actor, share in shares.items():
+                if share:
+                    out = actor.keyframe_states.options(num_returns=len(share)).remote(
+                        keyframes, settings, share
+                    )
+                    pending[actor] = (share, [out] if len(share) == 1 else list(out))
+            todo = []
+            for actor, (share, outs) in pending.items():
+                try:
+                    ray.get(outs)  # raises the worker's error here, once, rather than in every chunk
+                    refs.update(zip(share, outs, strict=True))
+                except ray.exceptions.RayActorError:
+                    self._drop_quietly(actor)
+                    todo += share  # made again by the workers left
+                except ray.exceptions.RayTaskError as exc:
+                    cause = getattr(exc, "cause", None)
+                    raise (cause if isinstance(cause, MorphError) else exc) from None
+        return refs
+
+    def _drop_quietly(self, actor: Any) -> None:
+        pool = self._pool
+        assert pool is not None
+        if actor in pool.actors:
+            pool.actors.remove(actor)
+            pool.busy.pop(actor, None)
 
     def _lost(self, actor: Any, chunk: _Chunk, resend: list[_Chunk]) -> None:
         """A worker died with ``chunk`` in hand: another one makes it again."""

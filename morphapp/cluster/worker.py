@@ -42,6 +42,15 @@ class FrameWorker:
     def shared_state(self, keyframes: Sequence[AnyKeyframe], settings: MorphSettings) -> Any:
         return self.engine.shared_state(keyframes, settings)
 
+    def keyframe_states(
+        self, keyframes: Sequence[AnyKeyframe], settings: MorphSettings, indices: Sequence[int]
+    ) -> Any:
+        """Diffusion: the states of keyframes ``indices``, one object each (Ray's ``num_returns``
+        gives each its own reference, so a worker later fetches only the ones its frames need)."""
+        states = self.engine.shared_state(keyframes, settings, indices=indices)
+        parts = [{"key": states["key"], "states": {i: states["states"][i]}} for i in indices]
+        return parts[0] if len(parts) == 1 else tuple(parts)
+
     def render(
         self,
         keyframes: Sequence[AnyKeyframe],
@@ -55,8 +64,16 @@ class FrameWorker:
 
         if hasattr(self.engine, "pacing"):
             self.engine.pacing = pacing
-        (ref,) = shared  # wrapped in a list so Ray hands over the reference, fetched once per worker
-        if ref.hex() != self._adopted:
-            self.engine.adopt(ray.get(ref))
-            self._adopted = ref.hex()
+        (payload,) = shared  # wrapped in a list so Ray hands over the references, not their objects
+        if isinstance(payload, dict):  # diffusion: one reference per keyframe state
+            from morphapp.core.render import plan_for
+
+            plan = plan_for(settings, len(keyframes))
+            needed = sorted({k for i in indices for k in (plan[i].a, plan[i].b)})
+            missing = [k for k in needed if not self.engine.holds_state(keyframes, settings, k)]
+            for state in ray.get([payload[k] for k in missing]):  # this chunk's, fetched once each
+                self.engine.adopt(state)
+        elif payload.hex() != self._adopted:  # autoencoder: the keyframe latents, once per worker
+            self.engine.adopt(ray.get(payload))
+            self._adopted = payload.hex()
         return list(self.engine.frames(keyframes, settings, indices=indices))

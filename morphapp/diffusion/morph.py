@@ -34,6 +34,7 @@ from morphapp.diffusion.noise import combine_noise, inject_high_frequencies, sle
 NoteFn = Callable[[str], None]
 FREEMORPH_UNFUSED = 0.2  # FreeMorph: the first fifth of the denoising attends to the keyframes alone
 MAX_KEYFRAME_STATES = 4  # a segment needs two; a few more spare re-denoising at loop and pingpong turns
+MAX_OFFERED_STATES = 8  # states made by other workers, kept on the CPU until a segment needs them
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,9 @@ class DiffusionMorpher:
         # of the few keyframes the current segments use; an evicted one is denoised again when
         # needed (its inverted noise stays cached).
         self._states: OrderedDict[int, KeyframeState] = OrderedDict()
+        # States made by another morpher (a distributed worker), on the CPU: moved to the device
+        # when a segment needs them, so each keyframe is denoised once in the whole cluster.
+        self._offered: OrderedDict[int, KeyframeState] = OrderedDict()
         self._uncond: Conditioning | None = None
         self.ladder = MemoryLadder(self._apply_rung, self.note)
 
@@ -165,10 +169,17 @@ class DiffusionMorpher:
             return self.keyframe_pixels(b)
         return self.ladder.run(lambda: self._frame(a, b, t))
 
+    def holds_state(self, index: int) -> bool:
+        """Whether keyframe ``index``'s state is here (made or adopted): no denoise needed for it."""
+        return index in self._states or index in self._offered
+
     def keyframe_state(self, index: int) -> KeyframeState:
         state = self._states.get(index)
         if state is None:
-            state = self.ladder.run(lambda: self._keyframe_state(index))
+            if index in self._offered:  # made by another worker: to the device, no denoise
+                state = self._on_device(self._offered[index])
+            else:
+                state = self.ladder.run(lambda: self._keyframe_state(index))
             self._states[index] = state
             while len(self._states) > MAX_KEYFRAME_STATES:
                 self._states.popitem(last=False)
@@ -188,16 +199,20 @@ class DiffusionMorpher:
         return out
 
     def adopt_states(self, states: dict[int, KeyframeState]) -> None:
-        """Take keyframe states made by ``export_states`` elsewhere: no keyframe is denoised again."""
+        """Take keyframe states made by ``export_states`` elsewhere: no keyframe is denoised again.
+        They wait on the CPU (the last ``MAX_OFFERED_STATES``); a segment moves its two to the device."""
+        for index, state in sorted(states.items()):
+            self._offered[index] = state
+            self._offered.move_to_end(index)
+        while len(self._offered) > MAX_OFFERED_STATES:
+            self._offered.popitem(last=False)
+
+    def _on_device(self, state: KeyframeState) -> KeyframeState:
         device = self.model.device
         store = self.state.store_device or device  # an offloading plan keeps them in CPU memory
-        for index, state in sorted(states.items()):
-            kv = {k: (keys.to(store), values.to(store)) for k, (keys, values) in state.kv.items()}
-            cond = state.cond.to(device, state.cond.embeds.dtype)
-            self._states[index] = KeyframeState(state.noise, cond, kv, state.pixels, state.guidance)
-            self._states.move_to_end(index)
-        while len(self._states) > MAX_KEYFRAME_STATES:
-            self._states.popitem(last=False)
+        kv = {k: (keys.to(store), values.to(store)) for k, (keys, values) in state.kv.items()}
+        cond = state.cond.to(device, state.cond.embeds.dtype)
+        return KeyframeState(state.noise, cond, kv, state.pixels, state.guidance)
 
     def prepare(self, indices: Sequence[int]) -> None:
         """Invert the image keyframes of ``indices`` now (reporting "encode" progress), so a bad
@@ -206,7 +221,7 @@ class DiffusionMorpher:
         for done, index in enumerate(todo):
             keyframe = self.keyframes[index]
             images = keyframe.images if isinstance(keyframe, ExprKeyframe) else [keyframe]
-            for image in images if index not in self._states else []:  # adopted: nothing to invert
+            for image in [] if self.holds_state(index) else images:  # adopted: nothing to invert
                 if isinstance(image, Keyframe):
                     cond = self.model.encode_prompt(image.prompt, self.settings.size)
                     self.ladder.run(

@@ -97,22 +97,35 @@ class DiffusionEngine:
         """Nothing ahead of time: keyframes are inverted by the first render (and cached)."""
 
     def shared_state(
-        self, keyframes: Sequence[AnyKeyframe], settings: MorphSettings, *, cancel: CancelToken | None = None
-    ) -> dict[str, Any] | None:
-        """Every keyframe's state (inverted noise, conditioning, recorded attention within the
-        attention budget, denoised picture), on the CPU, with the key it holds for. None when the
-        morph has more keyframes than a morpher keeps states for: workers then make their own."""
-        from morphapp.diffusion.morph import MAX_KEYFRAME_STATES
-
-        if len(keyframes) > MAX_KEYFRAME_STATES:
-            return None
+        self,
+        keyframes: Sequence[AnyKeyframe],
+        settings: MorphSettings,
+        *,
+        cancel: CancelToken | None = None,
+        indices: Sequence[int] | None = None,
+    ) -> dict[str, Any]:
+        """The states of keyframes ``indices`` (default: all): inverted noise, conditioning, recorded
+        attention within the attention budget, denoised picture; on the CPU, with the key they hold
+        for. A distributed render has each worker make a share of them, for all the others."""
         morpher = self._morpher_for(keyframes, settings)
         morpher.cancel = cancel
-        return {"key": morpher.key, "states": morpher.export_states(range(len(keyframes)))}
+        wanted = range(len(keyframes)) if indices is None else indices
+        return {"key": morpher.key, "states": morpher.export_states(wanted)}
 
     def adopt(self, state: object) -> None:
-        """Keep ``shared_state`` from another engine for the next render of the same morph."""
-        self._adopted = state if isinstance(state, dict) else None
+        """Keep keyframe states from another engine (``shared_state``) for the next render of the
+        same morph; several calls add up."""
+        if not isinstance(state, dict) or "states" not in state:
+            return
+        if self._adopted is None or self._adopted["key"] != state["key"]:
+            self._adopted = {"key": state["key"], "states": {}}
+        self._adopted["states"].update(state["states"])
+
+    def holds_state(self, keyframes: Sequence[AnyKeyframe], settings: MorphSettings, index: int) -> bool:
+        """Whether keyframe ``index``'s state is here already (made, adopted, or waiting to be)."""
+        morpher = self._morpher_for(keyframes, settings)
+        waiting = self._adopted is not None and self._adopted["key"] == morpher.key
+        return morpher.holds_state(index) or (waiting and index in self._adopted["states"])  # type: ignore[index]
 
     @property
     def states_made(self) -> int:

@@ -61,6 +61,22 @@ def test_diffusion_frames_over_n_workers_are_byte_identical_to_one_process(
     assert sum(made) == 2  # both keyframe states made once, by the first worker, and shipped
 
 
+def test_many_keyframes_have_their_states_made_once_in_all_shared_out_over_the_workers(
+    local_ray: Any, tiny_sd_info: ModelInfo, pairs_dir: Path
+) -> None:
+    names = ("cat.png", "dog.png", "lion.png", "tiger.png", "sculp0.png")  # more than a morpher keeps
+    five = [Keyframe(pairs_dir / name) for name in names]
+    settings = MorphSettings(size=(32, 32), segment_frames=(2,), diffusion=DiffusionSettings(steps=3))
+    options = EngineOptions(dtype=torch.float32)
+    want = one_process(tiny_sd_info, options, five, settings)
+    with ClusterRender(tiny_sd_info, options, ClusterOptions(workers=2, chunk=1)) as c:
+        got = [f.pixels for f in c.frames(five, settings)]
+        made = local_ray.get([actor.states_made.remote() for actor in c._pool.actors])  # type: ignore[union-attr]
+    assert len(got) == len(want) == 9
+    assert all(np.array_equal(a, b) for a, b in zip(want, got, strict=True))
+    assert sorted(made) == [2, 3]  # each keyframe denoised once, the two workers at the same time
+
+
 def test_a_worker_killed_mid_render_has_its_frames_made_by_another(
     local_ray: Any, taef2_info: ModelInfo, pairs_dir: Path
 ) -> None:
