@@ -55,21 +55,34 @@ class MusicAnalyser(QObject):
         self._post.connect(self._worker.run)
         self._worker.done.connect(self._on_done)
         self._thread.start()
-        self.results: dict[Path, MusicAnalysis | str] = {}
+        self.results: dict[tuple[Path, int, int], MusicAnalysis | str] = {}  # by path, mtime, size
 
     def start(self, path: Path) -> None:
-        if path in self.results:
-            self.finished.emit(path, self.results[path])
+        result = self.result(path)
+        if result is not None:
+            self.finished.emit(path, result)
         else:
             self._post.emit(path)
 
+    def result(self, path: Path) -> MusicAnalysis | str | None:
+        """The analysis of ``path`` as it is on disk now (a file changed in place is analysed again)."""
+        return self.results.get(_file_key(path))
+
     def _on_done(self, path: Path, result: MusicAnalysis | str) -> None:
-        self.results[path] = result
+        self.results[_file_key(path)] = result
         self.finished.emit(path, result)
 
     def stop(self) -> None:
         self._thread.quit()
         self._thread.wait()
+
+
+def _file_key(path: Path) -> tuple[Path, int, int]:
+    try:
+        stat = path.stat()
+    except OSError:
+        return (path, 0, 0)
+    return (path, stat.st_mtime_ns, stat.st_size)
 
 
 class MusicStrip(QWidget):

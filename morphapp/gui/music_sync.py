@@ -116,7 +116,7 @@ class MusicSync(QObject):
     def analysing(self) -> bool:
         """Whether the project's music is still being analysed (the strip says "analysing…")."""
         path = self.panel.path
-        return path is not None and path not in self.analyser.results
+        return path is not None and self.analyser.result(path) is None
 
     def _analysed(self, path: Path, result: MusicAnalysis | str) -> None:
         self.panel.show_analysis(path, result)
