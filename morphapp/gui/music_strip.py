@@ -222,8 +222,8 @@ class MusicPanel(QWidget):
     def show_analysis(self, path: Path, result: MusicAnalysis | str) -> None:
         if path != self.path:
             return  # an older track's result
-        if isinstance(result, str):
-            self.info.setText(f"{path.name}: {result}")
+        if isinstance(result, str):  # the engine's message, without the CLI's flag name
+            self.info.setText(f"{path.name}: {result.removeprefix('--audio ')}")
             return
         self.strip.analysis = result
         facts = [f"{path.name}", f"{result.duration:.1f} s"]

@@ -46,6 +46,8 @@ class MusicAnalysis:
 
 def analyse_music(path: Path) -> MusicAnalysis:
     """Decode ``path`` once; its envelope, beats and tempo. A file FFmpeg cannot read is an InputError."""
+    if not path.is_file():
+        raise InputError(f"{path}: music file not found")
     samples = load_mono(path)
     if samples.size == 0:
         raise InputError(f"{path}: no audio in this file")

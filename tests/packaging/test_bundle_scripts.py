@@ -166,3 +166,16 @@ def test_smoke_test_fails_on_a_bundle_whose_render_writes_nothing(tmp_path: Path
     )  # fmt: skip
     assert done.returncode != 0
     assert "render wrote no MP4" in done.stderr
+
+
+def test_the_windows_and_macos_icons_hold_the_sizes_their_platforms_ask_for() -> None:
+    from PIL import Image
+
+    with Image.open(PACKAGING / "windows" / "morphapp.ico") as ico:
+        assert {(16, 16), (32, 32), (48, 48), (256, 256)} <= set(ico.info["sizes"])
+    with Image.open(PACKAGING / "macos" / "morphapp.icns") as icns:
+        # Finder and Dock: 16-512 pt, each also at 2x (Retina); 512 @2x is the 1024 px image
+        assert {(16, 16, 2), (128, 128, 1), (256, 256, 2), (512, 512, 2)} <= set(icns.info["sizes"])
+    spec = SPEC.read_text()
+    for part in ('"packaging" / "windows" / "morphapp.ico"', '"packaging" / "macos" / "morphapp.icns"'):
+        assert part in spec
