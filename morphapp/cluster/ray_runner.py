@@ -307,7 +307,7 @@ class ClusterRender:
         assert pool is not None and ray is not None
         size = self.cluster.chunk or max(1, min(MAX_CHUNK, math.ceil(len(order) / (len(pool.actors) * 4))))
         chunks = [_Chunk(n, order[i : i + size]) for n, i in enumerate(range(0, len(order), size))]
-        shared = self._shared_state(keyframes, settings)
+        shared = self._shared_state(keyframes, settings, cancel)
         fresh = list(reversed(chunks))  # popped from the end: in order
         resend: list[_Chunk] = []  # sent again first (lowest number first): the writer waits on them
         pending: dict[Any, tuple[_Chunk, Any]] = {}
@@ -351,7 +351,9 @@ class ClusterRender:
                     cause = getattr(exc, "cause", None)
                     raise (cause if isinstance(cause, MorphError) else exc) from None
 
-    def _shared_state(self, keyframes: tuple[AnyKeyframe, ...], settings: MorphSettings) -> Any:
+    def _shared_state(
+        self, keyframes: tuple[AnyKeyframe, ...], settings: MorphSettings, cancel: CancelToken | None = None
+    ) -> Any:
         """What every frame needs, kept in the object store: an autoencoder's keyframe latents (one
         actor encodes them); a diffusion model's keyframe states, shared out over the actors (each
         denoises its share at once) and one reference per keyframe."""
@@ -360,7 +362,7 @@ class ClusterRender:
 
             key = states_key(keyframes, settings)  # even pacing's two passes share one set
             if self._states_made is None or self._states_made[0] != key:
-                self._states_made = (key, self._keyframe_states(keyframes, settings))
+                self._states_made = (key, self._keyframe_states(keyframes, settings, cancel))
             return self._states_made[1]
         pool, ray = self._pool, self._ray
         assert pool is not None and ray is not None
@@ -378,7 +380,9 @@ class ClusterRender:
                 raise (cause if isinstance(cause, MorphError) else exc) from None
         raise MorphError("every Ray worker died before the render began")
 
-    def _keyframe_states(self, keyframes: tuple[AnyKeyframe, ...], settings: MorphSettings) -> dict[int, Any]:
+    def _keyframe_states(
+        self, keyframes: tuple[AnyKeyframe, ...], settings: MorphSettings, cancel: CancelToken | None
+    ) -> dict[int, Any]:
         pool, ray = self._pool, self._ray
         assert pool is not None and ray is not None
         refs: dict[int, Any] = {}
@@ -389,16 +393,23 @@ class ClusterRender:
             shares = {a: todo[j :: len(pool.actors)] for j, a in enumerate(pool.actors)}
             pending = {}
             for actor, share in shares.items():
-                if share:
-                    out = actor.keyframe_states.options(num_returns=len(share)).remote(
+                if share:  # one reference per state, and a last small one that says "done"
+                    outs = actor.keyframe_states.options(num_returns=len(share) + 1).remote(
                         keyframes, settings, share
                     )
-                    pending[actor] = (share, [out] if len(share) == 1 else list(out))
+                    pending[actor] = (share, list(outs))
+            done_refs = [outs[-1] for _share, outs in pending.values()]
+            while True:  # the states stay in the object store: the driver waits on the "done"s
+                if cancel is not None:
+                    cancel.raise_if_cancelled()
+                finished, _ = ray.wait(done_refs, num_returns=len(done_refs), timeout=_POLL_S)
+                if len(finished) == len(done_refs):
+                    break
             todo = []
             for actor, (share, outs) in pending.items():
                 try:
-                    ray.get(outs)  # raises the worker's error here, once, rather than in every chunk
-                    refs.update(zip(share, outs, strict=True))
+                    ray.get(outs[-1])  # raises the worker's error here, once, rather than in every chunk
+                    refs.update(zip(share, outs[:-1], strict=True))
                 except ray.exceptions.RayActorError:
                     self._drop_quietly(actor)
                     todo += share  # made again by the workers left

@@ -46,10 +46,11 @@ class FrameWorker:
         self, keyframes: Sequence[AnyKeyframe], settings: MorphSettings, indices: Sequence[int]
     ) -> Any:
         """Diffusion: the states of keyframes ``indices``, one object each (Ray's ``num_returns``
-        gives each its own reference, so a worker later fetches only the ones its frames need)."""
+        gives each its own reference, so a worker later fetches only the ones its frames need),
+        then a small "done" the driver waits on without fetching any state."""
         states = self.engine.shared_state(keyframes, settings, indices=indices)
         parts = [{"key": states["key"], "states": {i: states["states"][i]}} for i in indices]
-        return parts[0] if len(parts) == 1 else tuple(parts)
+        return (*parts, "done")
 
     def render(
         self,

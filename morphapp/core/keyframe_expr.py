@@ -51,9 +51,14 @@ class _Scanner:
     def weight(self) -> float:
         match = _WEIGHT.match(self.text, self.pos)
         if match is None:
-            star = self._operand_end(self.pos)
-            if "*" in self.text[self.pos : star]:
-                raise self.fail("a weight is a number before '*', e.g. 0.5*a.png")
+            # A '*' in an unquoted file name reads as a mistyped weight; prompts and quoted names
+            # may hold one.
+            rest = self.text[self.pos : self._operand_end(self.pos)]
+            if "*" in rest and not rest.startswith('"') and _PROMPT.match(rest) is None:
+                raise self.fail(
+                    "a weight is a number before '*', e.g. 0.5*a.png (quote a file name that holds '*')",
+                    at=self.pos + rest.index("*"),
+                )
             return 1.0
         number = match.group(0).split("*")[0].strip()
         value = float(number)
@@ -116,7 +121,7 @@ def _source(scan: _Scanner) -> Keyframe | PromptKeyframe:
         path, begin = scan.operand()
         if not path:
             raise scan.fail("an empty file name", at=begin)
-        if path.startswith("expr:"):
+        if path.startswith("expr:") and scan.text[begin] != '"':  # a quoted name is just a name
             raise scan.fail("expressions do not nest", at=begin)
         return Keyframe(Path(path))
     scan.pos = prompt.end()

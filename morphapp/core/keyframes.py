@@ -65,7 +65,8 @@ class ExprKeyframe:
         for i, term in enumerate(self.terms):
             sign = "-" if term.weight < 0 else "+"
             size = abs(term.weight)
-            weight = "" if size == 1 else f"{size:g}*"
+            short = f"{size:g}"  # 0.5, not 0.50000; but exact: 1/3 must read back as itself
+            weight = "" if size == 1 else f"{short if float(short) == size else repr(size)}*"
             body = _term_text(term.source, names)
             parts.append(
                 f"{'-' if sign == '-' else ''}{weight}{body}" if i == 0 else f"{sign} {weight}{body}"
@@ -79,11 +80,17 @@ def _term_text(source: Keyframe | PromptKeyframe, names: bool) -> str:
         quoted = f'"{source.prompt}"' if _needs_quotes(source.prompt) else source.prompt
         return f"prompt{seed}:{quoted}"
     text = source.path.name if names else str(source.path)
-    return f'"{text}"' if _needs_quotes(text) else text
+    return f'"{text}"' if _needs_quotes(text) or _file_needs_quotes(text) else text
 
 
 def _needs_quotes(text: str) -> bool:
-    return re.search(r"\s[+-](\s|$)", text) is not None or text.startswith('"')
+    """Text the parser would split or misread: " + " / " - " inside, a leading quote."""
+    return re.search(r"\s[+-](\s|$)", text) is not None or text.startswith('"') or text != text.strip()
+
+
+def _file_needs_quotes(name: str) -> bool:
+    """A file name that would read as something else: a sign, a weight, a prompt, an expression."""
+    return name.startswith(("+", "-", "prompt", "expr:")) or "*" in name
 
 
 AnyKeyframe = Keyframe | PromptKeyframe | ExprKeyframe

@@ -20,6 +20,7 @@ from morphapp.core.atomic import atomic_write_text
 from morphapp.core.correspondence import parse_points, points_to_json
 from morphapp.core.diffusion_settings import DiffusionSettings
 from morphapp.core.images import file_sha256
+from morphapp.core.keyframe_expr import MAX_TERMS
 from morphapp.core.keyframes import (
     AnyKeyframe,
     ExprKeyframe,
@@ -224,8 +225,8 @@ def _keyframe_from_dict(
     kind = doc.get("type", "image") if isinstance(doc, dict) else None
     if kind == "expr" and not term:
         docs = reader.array(doc, "terms", where)
-        if not docs:
-            raise InputError(f"{reader.where}: {where}.terms is empty: an expression needs a term")
+        if not docs or len(docs) > MAX_TERMS:
+            raise InputError(f"{reader.where}: {where}.terms: an expression has 1 to {MAX_TERMS} terms")
         terms = []
         for i, term_doc in enumerate(docs):
             at = f"{where}.terms[{i}]"
@@ -234,6 +235,8 @@ def _keyframe_from_dict(
             if not math.isfinite(weight):
                 raise InputError(f"{reader.where}: {at}.weight must be a finite number")
             terms.append(ExprTerm(weight, source))  # type: ignore[arg-type]
+        if all(term.weight == 0 for term in terms):
+            raise InputError(f"{reader.where}: {where}: every weight is 0: the expression is nothing")
         return ExprKeyframe(tuple(terms))
     if kind == "prompt":
         seed = doc.get("seed")

@@ -41,7 +41,7 @@ def dift_features(
     latents = model.encode_image(to_tensor(pixels))
     schedule = DdimSchedule.from_scheduler_config(model.scheduler_config, 50)
     alpha = float(schedule.alphas_cumprod[timestep])
-    noise = torch.randn(latents.shape, generator=torch.Generator("cpu").manual_seed(seed))
+    noise = torch.randn(latents.shape, generator=torch.Generator("cpu").manual_seed(seed)).to(latents.device)
     noisy = alpha**0.5 * latents + (1 - alpha) ** 0.5 * noise
     captured: list[torch.Tensor] = []
     blocks = model.unet.up_blocks

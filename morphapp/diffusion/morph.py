@@ -34,7 +34,7 @@ from morphapp.diffusion.noise import combine_noise, inject_high_frequencies, sle
 NoteFn = Callable[[str], None]
 FREEMORPH_UNFUSED = 0.2  # FreeMorph: the first fifth of the denoising attends to the keyframes alone
 MAX_KEYFRAME_STATES = 4  # a segment needs two; a few more spare re-denoising at loop and pingpong turns
-MAX_OFFERED_STATES = 8  # states made by other workers, kept on the CPU until a segment needs them
+MAX_OFFERED_STATES = MAX_KEYFRAME_STATES  # made by other workers, on the CPU: a chunk needs 2-3
 
 
 @dataclass(frozen=True)

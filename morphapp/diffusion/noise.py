@@ -32,12 +32,14 @@ def slerp_adain(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
 def combine_noise(weights: list[float], noises: list[torch.Tensor]) -> torch.Tensor:
     """The noise of an expression keyframe: the weighted sum of its terms' noises, given per channel
     the mean and spread of the terms' own (weighted by |w|), since a sum of three independent noises
-    has 1.7 times their spread and the model would denoise it into grey mush. Terms that share one
-    noise (prompt terms of one seed) keep it exactly when the weights sum to 1."""
+    has 1.7 times their spread and the model would denoise it into grey mush. Terms that all share
+    one noise (prompt terms of one seed) keep it as it is."""
+    if all(torch.equal(noises[0], n) for n in noises[1:]):
+        # One noise (prompt terms of one seed): the arithmetic is the text's alone; summing would
+        # scale it by the weights' sum (0 for "a king - a man": a flat field, not noise).
+        return noises[0].clone()
     total = sum(w * n.double() for w, n in zip(weights, noises, strict=True))
     assert isinstance(total, torch.Tensor)
-    if all(torch.equal(noises[0], n) for n in noises[1:]) and abs(sum(weights) - 1.0) < 1e-9:
-        return noises[0].clone()
     share = torch.tensor([abs(w) for w in weights], dtype=torch.float64)
     share = share / share.sum()
     stats = [_stats(n.double()) for n in noises]

@@ -29,15 +29,21 @@ class _AlignWorker(QObject):
         super().__init__()
         self._models: dict[str, Any] = {}  # diffusion models loaded for semantic points, by name
 
+    @Slot()
+    def release(self) -> None:
+        self._models.clear()  # gigabytes for an SD model: gone when the artist goes back to pixels
+
     @Slot(int, object, object, object, object)
     def run(
         self, job: int, keyframes: Sequence[Keyframe], settings: MorphSettings, cancel: CancelToken,
-        semantic_model: ModelInfo | None,
+        semantic: tuple[ModelInfo, str] | None,
     ) -> None:  # fmt: skip
         lines: list[str] = []
         try:
-            semantic = self._semantic(semantic_model, lines.append) if semantic_model is not None else None
-            found = align_keyframes(keyframes, settings, lines.append, cancel=cancel, semantic=semantic)
+            if semantic is None:
+                self.release()
+            aligner = self._semantic(*semantic, lines.append) if semantic is not None else None
+            found = align_keyframes(keyframes, settings, lines.append, cancel=cancel, semantic=aligner)
         except Cancelled:
             self.done.emit(job, None, "Auto-align cancelled.")
             return
@@ -49,22 +55,25 @@ class _AlignWorker(QObject):
             return
         self.done.emit(job, found, " ".join(line.removeprefix("segment 1: ") for line in lines))
 
-    def _semantic(self, info: ModelInfo, note: Callable[[str], None]) -> Callable[..., Any]:
-        """Points by a diffusion model's features (DIFT); the model is loaded once, here."""
+    def _semantic(self, info: ModelInfo, device: str, note: Callable[[str], None]) -> Callable[..., Any]:
+        """Points by a diffusion model's features (DIFT); the model is loaded once, here, on the
+        device the window renders on."""
         from morphapp.core.device import resolve_device
         from morphapp.diffusion.features import semantic_align
         from morphapp.diffusion.model import DiffusionModel
 
-        model = self._models.get(info.name)
+        key = f"{info.name} on {device}"
+        model = self._models.get(key)
         if model is None:
             self._models.clear()  # one at a time: each is gigabytes
-            model = self._models[info.name] = DiffusionModel(info, resolve_device("auto"), note=note)
+            model = self._models[key] = DiffusionModel(info, resolve_device(device), note=note)
         return lambda a, b: semantic_align(model, a, b)
 
 
 class AlignRunner(QObject):
     finished = Signal(object, object, str)  # tag, points per segment or None (cancelled), status text
     _post = Signal(int, object, object, object, object)
+    _release = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -73,6 +82,7 @@ class AlignRunner(QObject):
         self._worker = _AlignWorker()
         self._worker.moveToThread(self._thread)
         self._post.connect(self._worker.run)
+        self._release.connect(self._worker.release)
         self._worker.done.connect(self._on_done)
         self._thread.start()
         self._job = 0
@@ -86,14 +96,21 @@ class AlignRunner(QObject):
     def start(
         self, keyframes: Sequence[Keyframe], settings: MorphSettings, tag: object = None,
         semantic_model: ModelInfo | None = None,
+        device: str = "auto",
     ) -> None:  # fmt: skip
         """Align ``keyframes`` (a new job replaces a running one); ``tag`` comes back with the result.
-        ``semantic_model``: a diffusion model whose features pair points too (``--align-model``)."""
+        ``semantic_model``: a diffusion model whose features pair points too (``--align-model``),
+        loaded on ``device``."""
         self.cancel()
         self._job += 1
         self._tag = tag
         self._cancel = CancelToken()
-        self._post.emit(self._job, tuple(keyframes), settings, self._cancel, semantic_model)
+        semantic = None if semantic_model is None else (semantic_model, device)
+        self._post.emit(self._job, tuple(keyframes), settings, self._cancel, semantic)
+
+    def release_models(self) -> None:
+        """Free a diffusion model loaded for semantic points (after the running job, if any)."""
+        self._release.emit()
 
     def cancel(self) -> None:
         if self._cancel is not None:

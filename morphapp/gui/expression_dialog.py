@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from morphapp.core.keyframe_expr import parse_expression
-from morphapp.core.keyframes import EXPR_PREFIX, ExprKeyframe, Keyframe
+from morphapp.core.keyframes import EXPR_PREFIX, ExprKeyframe, ExprTerm, Keyframe
 from morphapp.errors import MorphError
 from morphapp.gui.keyframe_strip import IMAGE_FILTER, THUMB, prompt_icon, thumbnail
 
@@ -99,6 +99,10 @@ class ExpressionDialog(QDialog):
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
         self.edit.textChanged.connect(self._check)
+        # Editing keeps what the text does not show (each image's hash and prompt), and an
+        # expression left as it was is the very keyframe it was (no edit, no undo step).
+        self.start = start
+        self._originals = {image.path: image for image in start.images} if start is not None else {}
         self.edit.setText(start.text() if start is not None else "")
         self._check()
 
@@ -107,7 +111,7 @@ class ExpressionDialog(QDialog):
         return self.buttons.button(QDialogButtonBox.StandardButton.Ok)
 
     def _check(self) -> None:
-        text = EXPR_PREFIX + self.edit.text()
+        text = self.edit.text()
         self.keyframe = None
         while self.terms.count():
             widget = self.terms.takeAt(0).widget()
@@ -119,7 +123,7 @@ class ExpressionDialog(QDialog):
             self.ok_button.setEnabled(False)
             return
         try:
-            keyframe = parse_expression(text, start=len(EXPR_PREFIX))
+            keyframe = self._kept(parse_expression(text))  # positions count in the field, as typed
         except MorphError as exc:
             self.message.setText(str(exc))
             self.ok_button.setEnabled(False)
@@ -140,6 +144,18 @@ class ExpressionDialog(QDialog):
             self.message.setText(f"{len(keyframe.terms)} terms.")
         self.keyframe = None if missing else keyframe
         self.ok_button.setEnabled(self.keyframe is not None)
+
+    def _kept(self, keyframe: ExprKeyframe) -> ExprKeyframe:
+        if self.start is not None and keyframe == ExprKeyframe(tuple(
+            ExprTerm(t.weight, Keyframe(t.source.path) if isinstance(t.source, Keyframe) else t.source)
+            for t in self.start.terms
+        )):  # fmt: skip
+            return self.start
+        terms = tuple(
+            ExprTerm(t.weight, self._originals.get(t.source.path, t.source)) if isinstance(t.source, Keyframe)
+            else t for t in keyframe.terms
+        )  # fmt: skip
+        return ExprKeyframe(terms)
 
     def _browse(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(

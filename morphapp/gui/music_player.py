@@ -99,3 +99,5 @@ class MusicPlayer(QObject):
         wanted = self.position_for(frame, fps)
         if not playing or abs(self.player.position() - wanted) > MAX_DRIFT_MS:
             self.player.setPosition(wanted)
+        if playing and not self.playing:  # a track shorter than the morph ended: the loop restarts it
+            self.player.play()

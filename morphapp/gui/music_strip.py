@@ -28,23 +28,23 @@ WAVE = QColor("#8a93b0")
 
 
 class _AnalysisWorker(QObject):
-    done = Signal(object, object)  # path, MusicAnalysis or an error line
+    done = Signal(object, object, object)  # path, file key, MusicAnalysis or an error line
 
-    @Slot(object)
-    def run(self, path: Path) -> None:
+    @Slot(object, object)
+    def run(self, path: Path, key: object) -> None:
         try:
-            self.done.emit(path, analyse_music(path))
+            self.done.emit(path, key, analyse_music(path))
         except MorphError as exc:
-            self.done.emit(path, str(exc))
+            self.done.emit(path, key, str(exc))
         except Exception as exc:  # a bug: say it rather than dying silently on a thread
-            self.done.emit(path, f"internal error: {type(exc).__name__}: {exc}")
+            self.done.emit(path, key, f"internal error: {type(exc).__name__}: {exc}")
 
 
 class MusicAnalyser(QObject):
     """Analyses one track at a time off the GUI thread; results are kept per path."""
 
     finished = Signal(object, object)  # path, MusicAnalysis or an error line
-    _post = Signal(object)
+    _post = Signal(object, object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -62,14 +62,14 @@ class MusicAnalyser(QObject):
         if result is not None:
             self.finished.emit(path, result)
         else:
-            self._post.emit(path)
+            self._post.emit(path, _file_key(path))  # the key of the file as read (not as at the end)
 
     def result(self, path: Path) -> MusicAnalysis | str | None:
         """The analysis of ``path`` as it is on disk now (a file changed in place is analysed again)."""
         return self.results.get(_file_key(path))
 
-    def _on_done(self, path: Path, result: MusicAnalysis | str) -> None:
-        self.results[_file_key(path)] = result
+    def _on_done(self, path: Path, key: tuple[Path, int, int], result: MusicAnalysis | str) -> None:
+        self.results[key] = result
         self.finished.emit(path, result)
 
     def stop(self) -> None:
@@ -208,10 +208,11 @@ class MusicPanel(QWidget):
         self.playback_note = ""
         self.setVisible(False)  # until a project has music
 
-    def show_music(self, path: Path | None) -> None:
-        """A new track (or none): "Analysing…" until ``show_analysis`` brings its envelope and beats."""
+    def show_music(self, path: Path | None, fresh: bool = False) -> None:
+        """A new track (or none; ``fresh``: the same path with new contents): "Analysing…" until
+        ``show_analysis`` brings its envelope and beats."""
         self.setVisible(path is not None)
-        if path != self.path:
+        if path != self.path or fresh:
             self.path = path
             self.strip.analysis = None
             self.snap_button.setEnabled(False)

@@ -40,6 +40,7 @@ class MusicSync(QObject):
         super().__init__(parent)
         self.document, self.preview, self.preview_panel, self.panel = document, preview, preview_panel, panel
         self.show_error, self.show_status = show_error, show_status
+        self._track: tuple[Path, str | None] | None = None  # the music the strip shows
         self.player = MusicPlayer(self)
         self.analyser = MusicAnalyser(self)
         self.analyser.finished.connect(self._analysed)
@@ -95,8 +96,10 @@ class MusicSync(QObject):
     def refresh(self) -> None:
         audio = self.document.audio
         path = audio.path if audio is not None else None
-        if path != self.panel.path:
-            self.panel.show_music(path)
+        track = None if audio is None else (audio.path, audio.sha256)
+        if track != self._track:  # another file, or the same one changed and added again
+            self._track = track
+            self.panel.show_music(path, fresh=True)
             if path is not None:
                 self.analyser.start(path)
         settings = self.document.settings

@@ -329,9 +329,12 @@ class PointEditor(QDialog):
         single = dataclasses.replace(self.doc.settings, loop="none", segments=None, points=None)
         self.auto_button.setText("Cancel auto-align")
         self.status.setText("Auto-aligning: looking for faces, then features…")
+        window = self.parent()
+        device = window.preview.model_choice().device if hasattr(window, "preview") else "auto"
         self.aligner.start(
-            keyframes, single, tag=(index, keyframes), semantic_model=self.features_from.currentData()
-        )
+            keyframes, single, tag=(index, keyframes), semantic_model=self.features_from.currentData(),
+            device=device,
+        )  # fmt: skip
 
     def _aligned(self, tag: object, found: object, text: str) -> None:
         self.auto_button.setText("Auto-align")
@@ -348,6 +351,7 @@ class PointEditor(QDialog):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.aligner.cancel()
+        self.aligner.release_models()
         super().closeEvent(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:

@@ -73,7 +73,7 @@ def test_text_parses_back_to_the_same_keyframe(text: str) -> None:
     [
         ("expr:a.png +", "at character 12: a term is missing after '+'"),
         ("expr:", "at character 6: a term is missing here"),
-        ("expr:x*a.png", "at character 6: a weight is a number before '*'"),
+        ("expr:x*a.png", "at character 7: a weight is a number before '*'"),
         ('expr:a.png - "b.png', "at character 14: this quote is never closed"),
         ("expr:a.png + expr:b.png", "at character 14: expressions do not nest"),
         ("expr:a.png + prompt: ", "a prompt term needs text after 'prompt:'"),
@@ -168,6 +168,7 @@ def test_projects_store_expressions(tmp_path: Path, abc: list[Keyframe]) -> None
         ({"type": "expr", "terms": []}, 'keyframes[0].terms[0].type must be "image" or "prompt"'),
         ({"type": "image", "path": "a.png"}, "keyframes[0].terms[0].weight"),
         ({"weight": float("inf"), "type": "prompt", "prompt": "x", "seed": None}, "must be a finite number"),
+        ({"weight": 0, "type": "prompt", "prompt": "x", "seed": None}, "every weight is 0"),
     ],
 )
 def test_bad_stored_expressions_are_one_clear_error(tmp_path: Path, term: dict, message: str) -> None:
@@ -246,3 +247,27 @@ def test_settings_are_untouched(abc: list[Keyframe]) -> None:
     # an ExprKeyframe is hashable (diffusion keyframe states are keyed by the keyframes)
     k = ExprKeyframe((ExprTerm(1.0, abc[0]),))
     assert hash(k) == hash(dataclasses.replace(k))
+
+
+@pytest.mark.parametrize(
+    "terms",
+    [
+        ((1 / 3, Keyframe(Path("-dark.png"))), (-2 / 3, Keyframe(Path("we*ird.png")))),
+        ((1.0, PromptKeyframe("a *bold* cat")), (0.5, Keyframe(Path("prompt-like.png")))),
+        (
+            (2.0, Keyframe(Path("0.5*x.png"))),
+            (-1.0, Keyframe(Path("expr:odd.png"))),
+            (1.0, Keyframe(Path(" a.png"))),
+        ),
+    ],
+)
+def test_any_expression_written_out_reads_back_exactly(terms: tuple) -> None:
+    keyframe = ExprKeyframe(tuple(ExprTerm(w, s) for w, s in terms))
+    assert expr("expr:" + keyframe.text()) == keyframe  # weights to the last bit, names as they are
+
+
+def test_a_star_in_a_prompt_or_a_quoted_name_is_no_weight() -> None:
+    k = expr('expr:prompt:a *bold* cat + "we*ird.png"')
+    assert k.terms[0].source == PromptKeyframe("a *bold* cat") and k.images[0].path == Path("we*ird.png")
+    with pytest.raises(InputError, match=r"at character 16: a weight is a number before '\*'"):
+        parse_expression("expr:a.png + we*ird.png", start=5)  # the position of the '*'

@@ -78,3 +78,8 @@ def test_image_arithmetic_inverts_each_term_once(tiny_sd: DiffusionModel, pairs_
     again = DiffusionMorpher(tiny_sd, [arith, dog], settings(), cache=morpher.cache)
     np.testing.assert_array_equal(again.keyframe_pixels(0), frames[0])
     assert again.inversions_run == 0
+
+
+def test_one_shared_noise_is_kept_even_when_the_weights_cancel() -> None:
+    noise = torch.randn((1, 4, 8, 8), generator=torch.Generator().manual_seed(3))
+    assert torch.equal(combine_noise([1.0, -1.0], [noise, noise]), noise)  # "a king - a man": the text's

@@ -8,7 +8,7 @@ import numpy as np
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QLabel
 
-from morphapp.core.keyframes import ExprKeyframe
+from morphapp.core.keyframes import ExprKeyframe, ExprTerm, Keyframe
 from morphapp.core.project import load_project
 from morphapp.gui.expression_dialog import ExpressionDialog
 from morphapp.gui.main_window import MainWindow
@@ -78,3 +78,18 @@ def test_add_edit_preview_and_save(qtbot, window: MainWindow, pairs_dir: Path, t
     stored = load_project(target).keyframes[1]
     assert isinstance(stored, ExprKeyframe)
     assert [np.round(t.weight, 3) for t in stored.terms] == [1.0, -1.0, 1.0]
+
+
+def test_editing_without_a_change_is_no_edit_and_an_edit_keeps_the_hashes(  # type: ignore[no-untyped-def]
+    qtbot, pairs_dir: Path
+) -> None:
+    cat, dog = (Keyframe(pairs_dir / n, sha256=n * 4) for n in ("cat.png", "dog.png"))
+    start = ExprKeyframe((ExprTerm(1 / 3, cat), ExprTerm(2 / 3, dog)))
+    dialog = ExpressionDialog(start=start)
+    qtbot.addWidget(dialog)
+    assert dialog.keyframe is start  # OK on an untouched expression changes nothing
+    dialog.edit.setText(dialog.edit.text().replace("0.6666666666666666*", "0.5*"))
+    edited = dialog.keyframe
+    assert edited is not None and edited is not start
+    assert [t.weight for t in edited.terms] == [1 / 3, 0.5]
+    assert [t.source.sha256 for t in edited.terms] == [cat.sha256, dog.sha256]  # type: ignore[union-attr]

@@ -167,3 +167,36 @@ def test_without_qtmultimedia_the_frames_play_silently_and_the_strip_says_why(  
     qtbot.waitUntil(lambda: window.preview_panel.current != start, timeout=5000)  # the frames still play
     window.preview_panel.set_playing(False)
     assert not window.music.player.playing
+
+
+def test_music_changed_and_added_again_is_analysed_again(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "song.wav"
+    click_track(path, 120, seconds=4.0)
+    assert window.add_images([pairs_dir / "cat.png", pairs_dir / "dog.png"])
+    assert window.music.add_music(path)
+    _wait_analysed(qtbot, window)
+    assert window.music_panel.strip.analysis.duration == pytest.approx(4.0, abs=0.01)  # type: ignore[union-attr]
+    window.document.set_audio(None)
+    click_track(path, 100, seconds=8.0)  # the same file, new music
+    assert window.music.add_music(path)
+    _wait_analysed(qtbot, window)
+    assert window.music_panel.strip.analysis.duration == pytest.approx(8.0, abs=0.01)  # type: ignore[union-attr]
+
+
+def test_a_track_shorter_than_the_morph_plays_again_when_the_preview_loops(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "short.wav"
+    click_track(path, 120, seconds=1.0, first=0.1)
+    assert window.add_images([pairs_dir / "cat.png", pairs_dir / "dog.png"])
+    assert window.music.add_music(path)
+    player = window.music.player
+    if player.unavailable or player.player is None:
+        pytest.skip(player.unavailable or "no player")
+    player.play(20, 24.0)  # 0.83 s: near the end of the 1 s track
+    qtbot.waitUntil(lambda: not player.playing, timeout=10_000)  # it ran out
+    player.follow(0, 24.0, playing=True)  # the preview looped to frame 0 while playing
+    qtbot.waitUntil(lambda: player.playing, timeout=5000)
+    player.pause()
