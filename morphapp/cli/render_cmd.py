@@ -106,7 +106,12 @@ def add_parser(commands: Any) -> None:
         help="with --align auto: a Stable Diffusion model whose UNet features (DIFT) pair points of "
         "different objects (a cat's eye with a dog's); kept only where it beats the other paths",
     )  # fmt: skip
-    p.add_argument("--warp", choices=WARP_MODES, help="with points: warp pixels (default, sharp) or latents")
+    p.add_argument(
+        "--warp", choices=WARP_MODES,
+        help="with points: frame (default: each keyframe warped once to the segment's middle shape, each "
+        "decoded frame warped to its own; fast and sharp), pixel (keyframes warped and encoded for every "
+        "frame; as sharp, about 2x slower) or latent (the latent grid warped; softer)",
+    )  # fmt: skip
     p.add_argument("--report", action="store_true", help="print quality figures of each segment")
     diffusion = p.add_argument_group("diffusion models (Stable Diffusion 1.x/2.x/SDXL given with --model)")
     diffusion.add_argument("--steps", type=int, help="DDIM denoising steps (default 25)")

@@ -31,7 +31,7 @@ from morphapp.core.keyframes import (
 )
 from morphapp.core.settings import MorphSettings
 from morphapp.core.timeline import SegmentSpec
-from morphapp.core.warp import DEFAULT_WARP_MODE
+from morphapp.core.warp import LEGACY_WARP_MODE
 from morphapp.errors import InputError
 
 FORMAT_NAME = "morphapp.project"
@@ -191,7 +191,7 @@ def project_from_dict(data: Any, base: Path, where: str = "project") -> Project:
         seed=reader.integer(raw, "seed", "settings"),
         segments=segments,
         points=parse_points(raw["points"], f"{where}: settings.points") if "points" in raw else None,
-        warp=reader.text(raw, "warp", "settings") if "warp" in raw else DEFAULT_WARP_MODE,
+        warp=reader.text(raw, "warp", "settings") if "warp" in raw else LEGACY_WARP_MODE,
         diffusion=_diffusion_settings(raw, reader),
     )
     try:

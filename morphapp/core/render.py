@@ -158,6 +158,8 @@ def render_frames(
             path_points = [_path_point(settings.path, latents, s, shape) for s in todo]
             points = torch.cat(path_points).to(torch.float32)
             for spec, pixels in zip(todo, to_pixels(codec.decode(points)), strict=True):
+                if shape is not None:
+                    pixels = shape.finish(spec, pixels)
                 fresh[spec.index] = pixels
                 if spec.keyframe is not None:
                     decoded_keyframes[spec.keyframe] = pixels

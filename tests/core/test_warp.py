@@ -21,10 +21,13 @@ from morphapp.core.project import Project, load_project, save_project
 from morphapp.core.quality import crossfade_psnr, segment_report
 from morphapp.core.render import render_frames
 from morphapp.core.settings import MorphSettings
+from morphapp.core.timeline import FrameSpec
 from morphapp.core.warp import (
     NORMAL_SLACK,
     ShapeMorph,
     TpsField,
+    dense_field,
+    pixel_grid,
     sample_positions,
     segment_field,
     warp_tensor,
@@ -149,6 +152,64 @@ def test_warp_moves_a_feature_to_the_in_between_position() -> None:
     assert (x + 0.5) / width == pytest.approx(xa + 0.2, abs=1.5 / width) and y == 32
 
 
+@pytest.mark.parametrize("name", ["biden_trump", "lion_tiger", "cat_dog"])
+def test_dense_field_matches_the_exact_spline(name: str) -> None:
+    """The lattice + exact-near-points evaluation stays within 0.6 px of the exact field at 512²."""
+    (points,) = load_points(POINTS_DIR / f"{name}.json", 1)
+    arr = torch.tensor(points, dtype=torch.float64)
+    p_a, p_b = arr[:, :2], arr[:, 2:]
+    for t in (0.0, 0.3, 0.8):
+        field = TpsField.fit(p_a + t * (p_b - p_a), p_b - p_a)
+        exact = field(pixel_grid(512, 480))
+        error = (dense_field(field, 512, 480) - exact).abs() * 512
+        assert error.max() < 0.6 and error.mean() < 0.05
+
+
+def _disc(centre_x: float, size: int = 128) -> np.ndarray:
+    ys, xs = np.mgrid[0:size, 0:size]
+    inside = (xs + 0.5 - centre_x * size) ** 2 + (ys + 0.5 - size / 2) ** 2 < (size / 10) ** 2
+    return np.where(inside[..., None], 230, 20).astype(np.uint8).repeat(3, axis=2)
+
+
+def _bright_columns(pixels: np.ndarray) -> float:
+    """Mean x (normalised) of the bright pixels."""
+    xs = np.nonzero(pixels.mean(axis=2) > 128)[1]
+    return float((xs + 0.5).mean() / pixels.shape[1])
+
+
+def test_frame_warp_shows_one_disc_at_its_in_between_place(taef2: TaeCodec) -> None:
+    """Frame mode: keyframes met in the middle shape, decoded frames warped to their own shape.
+    A disc at x = 0.35 in a and 0.65 in b is one disc at 0.35 + 0.3 t in every in-between."""
+    from morphapp.core.render import to_pixels, to_tensor
+
+    a, b = _disc(0.35), _disc(0.65)
+    points = ((0.35, 0.5, 0.65, 0.5), (0.35, 0.4, 0.65, 0.4), (0.35, 0.6, 0.65, 0.6))
+
+    def encode(images: np.ndarray) -> torch.Tensor:
+        return taef2.encode(torch.cat([to_tensor(image) for image in images]))
+
+    shape = ShapeMorph([points], "frame", pixels={0: a, 1: b}, encode=encode)
+    latents = {0: taef2.encode(to_tensor(a)).double(), 1: taef2.encode(to_tensor(b)).double()}
+    for t in (0.25, 0.5, 0.75):
+        spec = FrameSpec(1, 0, 1, t, 0)
+        latent = shape.latent("slerp", spec, latents)
+        assert latent is not None
+        frame = shape.finish(spec, to_pixels(taef2.decode(latent.float()))[0])
+        bright = frame.mean(axis=2) > 128
+        assert 0.6 < bright.sum() / (np.pi * (128 / 10) ** 2) < 1.4  # one disc, not two half-bright ones
+        assert _bright_columns(frame) == pytest.approx(0.35 + 0.3 * t, abs=1.5 / 128)
+    assert len(shape._middle) == 1  # the middle shape is encoded once per segment
+
+
+def test_project_with_points_but_no_warp_renders_as_it_was_made(pair: list[Keyframe], tmp_path: Path) -> None:
+    save_project(Project(tuple(pair), MorphSettings(size=SIZE, points=(CAT_DOG,))), tmp_path / "p.json")
+    doc = json.loads((tmp_path / "p.json").read_text())
+    assert doc["settings"]["warp"] == "frame"  # new projects say which warp they use
+    del doc["settings"]["warp"]  # projects from before the key: the pixel warp of that time
+    (tmp_path / "old.json").write_text(json.dumps(doc))
+    assert load_project(tmp_path / "old.json").settings.warp == "pixel"
+
+
 # --- render integration ---------------------------------------------------------------------------
 
 
@@ -168,7 +229,7 @@ def test_empty_points_give_todays_frames_exactly(pair: list[Keyframe], taef2: Ta
         assert np.array_equal(frame, other)
 
 
-@pytest.mark.parametrize("warp", ["pixel", "latent"])
+@pytest.mark.parametrize("warp", ["frame", "pixel", "latent"])
 def test_warped_morph_keeps_keyframes_and_moves_in_betweens(
     pair: list[Keyframe], taef2: TaeCodec, warp: str
 ) -> None:
@@ -262,7 +323,7 @@ def test_cli_points_report_and_sidecar(pairs_dir: Path, tmp_path: Path, model_pa
     sidecar = json.loads((out / "morph.json").read_text())
     assert sidecar["metadata"]["settings"]["points"] and sidecar["metadata"]["report"][0]["frames"] == 5
     project = json.loads((tmp_path / "p.json").read_text())
-    assert project["report"][0]["segment"] == 0 and project["settings"]["warp"] == "pixel"
+    assert project["report"][0]["segment"] == 0 and project["settings"]["warp"] == "frame"
 
 
 def test_cli_bad_points_file_is_a_one_line_error(pairs_dir: Path, tmp_path: Path) -> None:
