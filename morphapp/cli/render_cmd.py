@@ -46,7 +46,7 @@ from morphapp.export import FORMATS, check_output, format_for_path, open_writer
 from morphapp.export.audio import AUDIO_CODECS, AudioSource
 from morphapp.export.gif import DITHERS, PALETTES
 from morphapp.export.png_sequence import PngSequenceWriter
-from morphapp.models.backend import BACKEND_CHOICES, DTYPE_TO_PRECISION, PRECISION_CHOICES
+from morphapp.models.backend import BACKEND_CHOICES, DTYPE_TO_PRECISION, PRECISION_CHOICES, candidates
 from morphapp.models.info import ModelInfo
 from morphapp.models.project_model import model_for_project, with_model
 
@@ -97,9 +97,10 @@ def add_parser(commands: Any) -> None:
         "or one such list per segment",
     )  # fmt: skip
     p.add_argument(
-        "--align", choices=ALIGN_MODES, default="none",
-        help="find corresponding points: auto (faces when both keyframes show one, else feature matching "
-        "and optical flow, else no warp), or force faces / features",
+        "--align", choices=ALIGN_MODES,
+        help="line the keyframes up before morphing: auto (the default for images: faces when both show "
+        "one, else feature matching and optical flow, else no warp), faces / features (that path only), "
+        "none (a plain latent cross-dissolve). A saved project renders with the points it stores",
     )  # fmt: skip
     p.add_argument(
         "--align-model", metavar="NAME|PATH",
@@ -192,15 +193,11 @@ def run(args: argparse.Namespace) -> int:
     notes: list[str] = []
     note = (lambda _line: None) if args.quiet else (lambda line: print(f"note: {line}", file=sys.stderr))
     project = _project_from_args(args, note)
-    if args.align != "none":
-        if args.points is not None:
-            raise InputError(f"--points and --align {args.align}: give one or the other")
-        keyframes = image_keyframes(project.keyframes, f"--align {args.align}")
-        semantic = _semantic_aligner(args, note)
-        found = align_keyframes(keyframes, project.settings, note, args.align, semantic=semantic)
-        project = dataclasses.replace(project, settings=dataclasses.replace(project.settings, points=found))
-    elif args.align_model is not None:
+    align = _align_mode(args, project, note)
+    if align == "none" and args.align_model is not None:
         raise InputError("--align-model goes with --align auto")
+    if align != "none":
+        image_keyframes(project.keyframes, f"--align {align}")  # a clear error now, not after other work
     if project.settings.points is not None and len(project.settings.points) > _segment_count(project):
         given, wanted = len(project.settings.points), _segment_count(project)
         raise InputError(f"{args.points or 'points'}: {given} lists of points for {wanted} segment(s)")
@@ -234,7 +231,7 @@ def run(args: argparse.Namespace) -> int:
     project = dataclasses.replace(with_model(project, model), model=project.model or model.name)
     if args.output is None:
         _check_keyframes(project)  # nothing renders them: a project must not record a non-image
-        _save(project, args.save_project, note)
+        _save(_aligned(project, align, args, note), args.save_project, note)
         return 0
 
     settings = project.settings
@@ -247,15 +244,19 @@ def run(args: argparse.Namespace) -> int:
             f"--resume: only a PNG sequence (an output folder) can be resumed, not {fmt.name}; "
             "a killed video or GIF is made again from the start"
         )
-    metadata = project_to_dict(with_hashes(project), args.output.resolve().parent)
-    # Check the target first: an unwritable one fails before any model is loaded.
-    check_output(args.output, fmt.name)
     gif = _gif_options(args, fmt)
     distributed = args.workers is not None or args.ray_address is not None
     # Over Ray the workers find their own device: this machine (the driver) may have no GPU at all.
     device = (
         torch.device(args.device) if distributed and args.device != "auto" else resolve_device(args.device)
     )
+    options = _engine_options(project, model, device, args)  # contradicting flags fail before the
+    if not distributed and not model.is_diffusion:  # alignment's work, and so do impossible backends
+        candidates(device, options.backend, options.precision)
+    check_output(args.output, fmt.name)  # and an unwritable target
+    project = _aligned(project, align, args, note)
+    settings = project.settings
+    metadata = project_to_dict(with_hashes(project), args.output.resolve().parent)
     report: list[str] = []
     with _engine(project, model, device, args, note) as engine, open_writer(
         args.output, fps=settings.fps, format=fmt.name, metadata=metadata, frame_count=len(plan),
@@ -312,10 +313,45 @@ def _project_audio(recorded: ProjectAudio, args: argparse.Namespace, note: NoteF
     return audio
 
 
+def _aligned(project: Project, align: str, args: argparse.Namespace, note: NoteFn) -> Project:
+    """The project with the points ``align`` finds (as it is for ``none``)."""
+    if align == "none":
+        return project
+    keyframes = image_keyframes(project.keyframes, f"--align {align}")
+    semantic = _semantic_aligner(args, note)
+    found = align_keyframes(keyframes, project.settings, note, align, semantic=semantic)
+    return dataclasses.replace(project, settings=dataclasses.replace(project.settings, points=found))
+
+
+def _align_mode(args: argparse.Namespace, project: Project, note: NoteFn) -> str:
+    """--align as given; without it, ``auto`` for a new morph of image keyframes with an autoencoder
+    (what a user expects: one subject per frame, not a double exposure) and ``none`` where points
+    are given or kept (--points, a saved project: it re-renders as saved) or cannot apply."""
+    if args.align is not None:
+        if args.align != "none" and args.points is not None:
+            raise InputError(f"--points and --align {args.align}: give one or the other")
+        return str(args.align)
+    if args.points is not None or _is_project_arg(args):
+        return "none"
+    if any(not isinstance(k, Keyframe) for k in project.keyframes):
+        return "none"  # prompts and expressions have no pixels to pair; diffusion morphs them its own way
+    try:
+        model, _ = model_for_project(project, explicit=args.model is not None)
+    except InputError:
+        return "none"  # the render reports the missing model itself, after the checks of the inputs
+    if model.is_diffusion:
+        return "none"  # diffusion morphs line up through attention; they take no points
+    return "auto"
+
+
+def _is_project_arg(args: argparse.Namespace) -> bool:
+    return len(args.inputs) == 1 and Path(args.inputs[0]).suffix.lower() == ".json"
+
+
 def _semantic_aligner(args: argparse.Namespace, note: NoteFn) -> Any:
     """--align-model: DIFT correspondences from that diffusion model, for --align auto."""
     if args.align_model is None:
-        if args.align == "auto":  # say that an installed SD model could help, without loading it
+        if args.align in ("auto", None):  # say that an installed SD model could help, without loading it
             from morphapp.models.discovery import scan
 
             installed = [m.name for m in scan().models if m.is_diffusion and m.usable]
@@ -323,7 +359,7 @@ def _semantic_aligner(args: argparse.Namespace, note: NoteFn) -> Any:
                 note(f"--align auto: add --align-model {installed[0]} to pair points by meaning as well "
                      "(diffusion features; one model load)")  # fmt: skip
         return None
-    if args.align != "auto":
+    if args.align not in ("auto", None):
         raise InputError(f"--align-model goes with --align auto, not --align {args.align}")
     from morphapp.models.discovery import find_model
 

@@ -293,6 +293,7 @@ def align_keyframes(
             elif note:
                 note(f"segment {seg + 1}: semantic features: {other.describe().removeprefix('auto-align: ')}")
         if note:
+            note(f"segment {seg + 1}: {result.in_words()}")
             note(f"segment {seg + 1}: {result.describe()}")
         points = []
         for xa, ya, xb, yb in result.points:

@@ -39,6 +39,27 @@ class AlignResult:
             return f"{figure} on the faces (reported only)"
         return f"{figure} (kept when it gains >= {self.needed_db:.1f} dB)"
 
+    def in_words(self) -> str:
+        """What the alignment did, for an artist: which path, and why (figures in ``describe``)."""
+        if not self.points:
+            if "already line up" in self.reason:
+                return "the pictures already line up: nothing to move"
+            if "a face in keyframe" in self.reason:
+                return (
+                    "only one picture shows a face and nothing else could be paired: a plain cross-dissolve "
+                    "here (place point pairs with Edit > Correspondence Points or --points to guide it)"
+                )
+            return (
+                "no shared subject found to line up: a plain cross-dissolve here (place a few point pairs "
+                "with Edit > Correspondence Points or --points to guide it)"
+            )
+        return {
+            "faces": "faces lined up: eyes, brows, nose, mouth, jaw and head outline travel to their places",
+            "global": "the same scene or object, moved or zoomed: lined up by details both pictures share",
+            "global+flow": "the same scene or object: lined up by shared details, then shape by shape",
+            "flow": "different subjects of a similar build: their shapes and outlines lined up",
+        }.get(self.method, f"lined up ({self.method})")
+
     def describe(self) -> str:
         if not self.points:
             return f"auto-align: no warp ({self.reason})"

@@ -1,0 +1,97 @@
+"""Automatic alignment is the default for a new morph of images (issue 22); ``--align none`` turns it
+off, a saved project re-renders with the points it stores, and the note says what happened in words."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from morphapp.cli.main import main
+from morphapp.core.images import load_image
+
+
+@pytest.fixture(autouse=True)
+def _models(model_path_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MORPHAPP_MODEL_PATH", model_path_env)
+
+
+def _cli(*args: str | Path) -> tuple[int, str]:
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    return code, err.getvalue()
+
+
+@pytest.fixture
+def reframed(pairs_dir: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """One house, framed twice: b's window is 24 px right and 12 px down of a's."""
+    big = load_image(pairs_dir / "house1.jpg", (320, 320)).pixels
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    Image.fromarray(np.ascontiguousarray(big[0:256, 0:256])).save(a)
+    Image.fromarray(np.ascontiguousarray(big[12:268, 24:280])).save(b)
+    return a, b
+
+
+def test_a_plain_render_aligns_and_says_so_in_words(reframed: tuple[Path, Path], tmp_path: Path) -> None:
+    project = tmp_path / "p.json"
+    code, err = _cli("render", *reframed, "-o", tmp_path / "out", "--size", "128x128", "--frames", "5",
+                     "--save-project", project)  # fmt: skip
+    assert code == 0, err
+    assert "segment 1: the same scene or object" in err, err  # words first ...
+    assert "segment 1: auto-align: global" in err  # ... then the figures
+    points = json.loads(project.read_text())["settings"]["points"][0]
+    moves = np.array([(xb - xa, yb - ya) for xa, ya, xb, yb in points]) * 256
+    assert np.abs(np.median(moves, axis=0) - (-24, -12)).max() < 2.0
+
+
+def test_align_none_is_a_plain_morph(reframed: tuple[Path, Path], tmp_path: Path) -> None:
+    project = tmp_path / "p.json"
+    code, err = _cli("render", *reframed, "--align", "none", "--save-project", project, "--size", "128x128")
+    assert code == 0, err
+    assert "auto-align" not in err and "points" not in json.loads(project.read_text())["settings"]
+
+
+def test_a_saved_project_renders_with_its_own_points(reframed: tuple[Path, Path], tmp_path: Path) -> None:
+    project = tmp_path / "p.json"
+    code, err = _cli("render", *reframed, "--align", "none", "--save-project", project, "--size", "128x128")
+    assert code == 0, err
+    doc = json.loads(project.read_text())
+    doc["settings"]["points"] = [[[0.5, 0.5, 0.45, 0.48]]]  # placed by hand, say
+    doc["settings"]["warp"] = "pixel"
+    project.write_text(json.dumps(doc))
+    out = tmp_path / "out"
+    code, err = _cli("render", project, "-o", out, "--frames", "3")
+    assert code == 0, err
+    assert "auto-align" not in err  # nothing re-aligned behind the user's back
+    sidecar = json.loads((out / "morph.json").read_text())["metadata"]["settings"]
+    assert sidecar["points"] == [[[0.5, 0.5, 0.45, 0.48]]] and sidecar["warp"] == "pixel"
+    plain = tmp_path / "plain.json"
+    del doc["settings"]["points"]
+    plain.write_text(json.dumps(doc))
+    code, err = _cli("render", plain, "-o", tmp_path / "out2", "--frames", "3")
+    assert (
+        code == 0
+        and "auto-align" not in err
+        and "points" not in json.loads((tmp_path / "out2" / "morph.json").read_text())["metadata"]["settings"]
+    )
+
+
+def test_unrelated_pictures_get_a_plain_morph_and_a_hint(pairs_dir: Path, tmp_path: Path) -> None:
+    code, err = _cli("render", pairs_dir / "cat.png", pairs_dir / "dog.png", "-o", tmp_path / "out",
+                     "--size", "64x48", "--frames", "3")  # fmt: skip
+    assert code == 0, err
+    assert "no shared subject found to line up: a plain cross-dissolve here" in err, err
+    assert "--points" in err
+
+
+def test_a_contradiction_fails_before_any_alignment(reframed: tuple[Path, Path], tmp_path: Path) -> None:
+    code, err = _cli(
+        "render", *reframed, "-o", tmp_path / "m.gif", "--backend", "onnx", "--precision", "bf16"
+    )
+    assert code == 2 and err.count("\n") == 1 and "auto-align" not in err, err
