@@ -8,6 +8,11 @@
 - ``step_ratio``: the largest mean-absolute change between neighbouring frames over the mean one
   (1.0: perfectly even motion; a jump shows as a high ratio).
 - ``endpoint_psnr``: the decoded keyframes against the input keyframes (the codec's round trip).
+- Smoothness as morphing papers score it, with a distance that needs no download (the mean
+  absolute change of the pixels between neighbouring frames, in grey levels): ``total_change``
+  (the path's length), ``evenness`` (1 - Gini coefficient of the steps, as AID scores smoothness:
+  1.0 when every step is the same), ``largest_step``.
+- ``border``: ``border_deviation``, a band along the frame edges that the keyframes do not have.
 """
 
 from __future__ import annotations
@@ -43,6 +48,32 @@ def crossfade_psnr(frame: np.ndarray, first: np.ndarray, last: np.ndarray) -> fl
     return psnr(f, alpha * a + (1 - alpha) * b)
 
 
+BORDER_OUTER = 6  # px: the strip along each frame edge where a decoder rim or a warp's fill shows
+BORDER_INNER = 12  # px: the strip inside it that the outer one is compared with
+
+
+def edge_contrast(pixels: np.ndarray) -> np.ndarray:
+    """Per side (top, bottom, left, right): mean grey of the outer ``BORDER_OUTER`` px minus the
+    mean of the ``BORDER_INNER`` px inside them. A light or dark band along an edge shows here."""
+    gray = _gray(pixels)
+    o, i = BORDER_OUTER, BORDER_OUTER + BORDER_INNER
+    sides = (gray, gray[::-1], gray.T, gray.T[::-1])  # each with its edge at row 0
+    return np.array([side[:o].mean() - side[o:i].mean() for side in sides])
+
+
+def border_deviation(frames: Sequence[np.ndarray], ts: Sequence[float]) -> float:
+    """The border figure (grey levels): the largest difference, over every frame and side, between
+    a frame's ``edge_contrast`` and the same figure interpolated linearly between the first and the
+    last frame at its t. 0: the edges follow the keyframes; a band that the keyframes do not have
+    (a decoder's rim, a warp's fill or stretched edge pixels) makes it large."""
+    first, last = edge_contrast(frames[0]), edge_contrast(frames[-1])
+    worst = 0.0
+    for frame, t in zip(frames, ts, strict=True):
+        expected = (1 - t) * first + t * last
+        worst = max(worst, float(np.abs(edge_contrast(frame) - expected).max()))
+    return worst
+
+
 @dataclass(frozen=True)
 class SegmentReport:
     segment: int
@@ -53,6 +84,10 @@ class SegmentReport:
     sharpness_mean: float
     step_ratio: float  # max / mean step between neighbouring frames (ends included)
     endpoint_psnr: tuple[float, float] | None  # decoded vs input keyframes; None if not given
+    total_change: float = 0.0  # sum of the steps (grey levels)
+    evenness: float = 1.0  # 1 - Gini of the steps
+    largest_step: float = 0.0  # grey levels
+    border: float = 0.0  # border_deviation (grey levels)
 
     def as_dict(self) -> dict[str, object]:
         out = asdict(self)
@@ -68,7 +103,9 @@ class SegmentReport:
         return (
             f"segment {self.segment + 1}: cross-fade PSNR mid {self.crossfade_psnr_mid:.1f} dB "
             f"(mean {self.crossfade_psnr_mean:.1f})  sharpness mid {self.sharpness_mid:.2f} "
-            f"(mean {self.sharpness_mean:.2f})  step max/mean {self.step_ratio:.2f}{ends}"
+            f"(mean {self.sharpness_mean:.2f})  step max/mean {self.step_ratio:.2f}{ends}  "
+            f"smoothness: total change {self.total_change:.1f}, evenness {self.evenness:.2f} (1 - Gini), "
+            f"largest step {self.largest_step:.1f}  border {self.border:.1f} levels"
         )
 
 
@@ -100,7 +137,20 @@ def segment_report(
         sharpness_mean=float(np.mean(sharp)),
         step_ratio=max(steps) / mean_step if mean_step > 0 else 1.0,
         endpoint_psnr=ends,
+        total_change=float(np.sum(steps)),
+        evenness=1.0 - gini(steps),
+        largest_step=max(steps),
+        border=border_deviation(frames, ts),
     )
+
+
+def gini(values: Sequence[float]) -> float:
+    """Gini coefficient of non-negative ``values``: 0 when all are equal, towards 1 when one holds all."""
+    x = np.sort(np.asarray(values, dtype=np.float64))
+    if len(x) == 0 or x.sum() <= 0:
+        return 0.0
+    ranks = np.arange(1, len(x) + 1)
+    return float((2 * ranks - len(x) - 1) @ x / (len(x) * x.sum()))
 
 
 MAX_REPORT_FRAMES = 1000  # frames held for a report; a longer morph is not reported on
