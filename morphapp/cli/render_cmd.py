@@ -134,9 +134,11 @@ def add_parser(commands: Any) -> None:
         "or freemorph (FreeMorph's denoising: outer blending, the keyframes alone for the first fifth of "
         "the steps, and high-frequency noise injected into each in-between)",
     )  # fmt: skip
-    diffusion.add_argument(
+    p.add_argument(
         "--pacing", choices=PACING_CHOICES,
-        help="even: render twice and re-place in-betweens so neighbouring frames differ evenly",
+        help="even (the default for a new autoencoder morph): in-betweens re-placed so neighbouring frames "
+        "differ evenly (autoencoders: measured on quick half-size decodes; diffusion models: a first pass "
+        "rendered and measured); linear: the eased t as it is",
     )  # fmt: skip
     diffusion.add_argument(
         "--attn-budget", type=float, metavar="GB",
@@ -229,6 +231,7 @@ def run(args: argparse.Namespace) -> int:
     for line in changes:
         note(line)
     project = dataclasses.replace(with_model(project, model), model=project.model or model.name)
+    project = _with_pacing(project, model, args)
     if args.output is None:
         _check_keyframes(project)  # nothing renders them: a project must not record a non-image
         _save(_aligned(project, align, args, note), args.save_project, note)
@@ -311,6 +314,23 @@ def _project_audio(recorded: ProjectAudio, args: argparse.Namespace, note: NoteF
     if recorded.sha256 and file_sha256(recorded.path) != recorded.sha256:
         note(f"{recorded.path.name} changed since the project was saved; its beats may no longer match")
     return audio
+
+
+def _with_pacing(project: Project, model: ModelInfo, args: argparse.Namespace) -> Project:
+    """--pacing: a diffusion model's setting, or the autoencoder morph's own, ``even`` by default for
+    a new morph (steps of even size, not a slow start and a rush) and as saved for a project."""
+    settings = project.settings
+    if model.is_diffusion:
+        if args.pacing is None:
+            return project
+        settings = dataclasses.replace(
+            settings, diffusion=dataclasses.replace(settings.diffusion, pacing=args.pacing)
+        )
+    else:
+        pacing = args.pacing or (settings.pacing if _is_project_arg(args) else "even")
+        settings = dataclasses.replace(settings, pacing=pacing)
+    settings.validate()
+    return dataclasses.replace(project, settings=settings)
 
 
 def _aligned(project: Project, align: str, args: argparse.Namespace, note: NoteFn) -> Project:
@@ -574,11 +594,12 @@ def _project_from_args(args: argparse.Namespace, note: Any) -> Project:
     return Project(_with_prompts(tuple(inputs), args.prompt), settings, args.model)
 
 
-DIFFUSION_FLAGS = ("steps", "guidance", "strength", "attn_steps", "pacing", "method", "prompt", "attn_budget")
+DIFFUSION_FLAGS = ("steps", "guidance", "strength", "attn_steps", "method", "prompt", "attn_budget")
 
 
 def _diffusion_overrides(args: argparse.Namespace) -> dict[str, Any]:
     names = [n for n in DIFFUSION_FLAGS if n not in ("prompt", "attn_budget")]  # not project settings
+    # (--pacing is both kinds' setting: _with_pacing applies it once the model is known)
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 

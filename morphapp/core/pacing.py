@@ -1,7 +1,8 @@
 """Perceptually even pacing: place in-betweens so that neighbouring frames differ by equal steps.
 
-A diffusion morph does not change evenly along t: often little happens near the ends and the
-picture flips in the middle. After a first pass at the planned t values, the distance between
+No morph changes evenly along t. A diffusion morph often changes little near the ends and flips in
+the middle; an autoencoder's slerp starts slowly and then rushes (Biden -> Trump: steps from 0.46
+to 1.34 times their mean). After a first pass at probe t values, the distance between
 neighbouring frames gives the morph's "arc length" as a function of t; each frame is then moved
 to the t where the arc length reaches its planned share (DiffMorpher's reschedule). With an
 easing, the eased positions become shares of the arc length, so easing keeps its meaning.
@@ -10,6 +11,12 @@ The distance is the mean absolute difference of 64² thumbnails, not a learned p
 LPIPS needs ImageNet-trained AlexNet/VGG weights that torchvision downloads on first use (not
 possible offline, and not shipped: their licence and 200+ MB), and the networks that are here
 (TAEF2, MediaPipe's) were not trained to judge how different two pictures look.
+
+Autoencoder morphs (``probe_times``, ``paced_times``): ``PROBES`` + 1 evenly spaced t per segment
+are decoded from latents average-pooled 2x (a quarter of a frame's decode each) and measured; the
+step profile of such half-size decodes follows the full frames' within a few per cent (bench:
+0.50/1.29/0.73 vs 0.46/1.34/0.70 of the mean step at t = 0, 0.4, 1 on Biden -> Trump), for
+about 2.3 frame decodes per segment.
 """
 
 from __future__ import annotations
@@ -57,3 +64,22 @@ def even_positions(ts: Sequence[float], distances: Sequence[float], targets: Seq
         return list(targets)  # nothing changes along t: any placement is even
     # np.interp inverts the piecewise-linear arc length; flat stretches map to their start.
     return [float(np.interp(share * total, cumulative, ts)) for share in targets]
+
+
+PROBES = 8  # probe intervals per segment (autoencoder pacing)
+
+
+def probe_times(n: int = PROBES) -> list[float]:
+    """The t values a segment is probed at: 0, 1/n, ..., 1."""
+    return [k / n for k in range(n + 1)]
+
+
+def paced_times(
+    probes: Sequence[float], distances: Sequence[float], planned: Sequence[float]
+) -> dict[float, float]:
+    """Planned t -> placed t for one segment: each planned position (an easing's output, a share of
+    the way) becomes the t where the measured change reaches that share; 0 and 1 stay."""
+    placed = even_positions(probes, distances, planned)
+    out = {t: p for t, p in zip(planned, placed, strict=True)}
+    out.update({0.0: 0.0, 1.0: 1.0})
+    return out

@@ -90,6 +90,8 @@ def project_to_dict(project: Project, base: Path) -> dict[str, Any]:
             "segments": [{"steps": seg.steps, "ease": seg.ease} for seg in segments],
         },
     }
+    if s.pacing != "linear":  # only when set: projects made before even pacing stay as they were
+        doc["settings"]["pacing"] = s.pacing
     if s.points and any(s.points):  # shape-aware morphs only: plain projects stay as they were
         doc["settings"]["points"] = points_to_json(s.points)
         doc["settings"]["warp"] = s.warp
@@ -192,6 +194,7 @@ def project_from_dict(data: Any, base: Path, where: str = "project") -> Project:
         segments=segments,
         points=parse_points(raw["points"], f"{where}: settings.points") if "points" in raw else None,
         warp=reader.text(raw, "warp", "settings") if "warp" in raw else LEGACY_WARP_MODE,
+        pacing=reader.text(raw, "pacing", "settings") if "pacing" in raw else "linear",
         diffusion=_diffusion_settings(raw, reader),
     )
     try:

@@ -7,11 +7,14 @@ wrap it in a progress bar and the GUI in a worker thread: one loop, two faces.
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from morphapp.core.cancel import CancelToken
 from morphapp.core.codec import LatentCodec
@@ -19,6 +22,7 @@ from morphapp.core.images import file_sha256, load_image
 from morphapp.core.interpolate import interpolate
 from morphapp.core.keyframes import ExprKeyframe, Keyframe, check_keyframes
 from morphapp.core.latent_cache import LatentCache, LatentKey
+from morphapp.core.pacing import frame_distance, paced_times, probe_times
 from morphapp.core.settings import MorphSettings
 from morphapp.core.timeline import FrameSpec, plan_frames, segment_pairs
 from morphapp.core.warp import ShapeMorph, frame_points
@@ -142,6 +146,8 @@ def render_frames(
         keyframes, codec, settings, needed=needed, cache=cache, cancel=cancel, progress=progress, note=note
     )
     shape = shape_morph_for(keyframes, codec, settings, needed) if settings.points else None
+    if settings.pacing == "even":
+        order = paced_order(order, latents, codec, settings.path, shape, cancel)
     decoded_keyframes: dict[int, np.ndarray] = {}  # holds and loops show keyframes many times
     step = max(1, batch_size)
     for start in range(0, len(order), step):
@@ -170,6 +176,43 @@ def render_frames(
             yield Frame(spec, len(plan), pixels)
             if progress:
                 progress(Progress("decode", start + offset + 1, len(order)))
+
+
+def paced_order(
+    order: Sequence[FrameSpec],
+    latents: dict[int, torch.Tensor],
+    codec: LatentCodec,
+    path: str,
+    shape: ShapeMorph | None,
+    cancel: CancelToken | None = None,
+) -> list[FrameSpec]:
+    """``order`` with each in-between moved to the t where its segment's change reaches the share its
+    planned t asks for (``core/pacing.py``). Each segment is probed from its own keyframes alone, so
+    a preview, a resumed render and a full one place every frame alike."""
+    probes = probe_times()
+    segments: dict[int, FrameSpec] = {}
+    planned: dict[int, set[float]] = {}
+    for spec in order:
+        if spec.keyframe is None:
+            segments.setdefault(spec.segment, spec)
+            planned.setdefault(spec.segment, set()).add(spec.t)
+    remaps: dict[int, dict[float, float]] = {}
+    for segment, first in segments.items():
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        specs = [FrameSpec(-1, first.a, first.b, t, segment) for t in probes]
+        points = torch.cat([_path_point(path, latents, spec, shape) for spec in specs]).to(torch.float32)
+        # Half-size decodes (latents average-pooled 2x) change along t as the full frames do.
+        small = to_pixels(codec.decode(F.avg_pool2d(points, 2)))
+        if shape is not None:
+            small = [shape.finish(spec, pixels) for spec, pixels in zip(specs, small, strict=True)]
+        distances = [frame_distance(x, y) for x, y in itertools.pairwise(small)]
+        targets = sorted(planned[segment])
+        remaps[segment] = paced_times(probes, distances, targets)
+    return [
+        spec if spec.keyframe is not None else dataclasses.replace(spec, t=remaps[spec.segment][spec.t])
+        for spec in order
+    ]
 
 
 def _path_point(

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 from morphapp.core.correspondence import SegmentPoints
-from morphapp.core.diffusion_settings import DiffusionSettings
+from morphapp.core.diffusion_settings import PACING_CHOICES, DiffusionSettings
 from morphapp.core.easing import parse_ease
 from morphapp.core.images import MAX_SIDE
 from morphapp.core.interpolate import PATH_CHOICES
@@ -36,7 +36,11 @@ class MorphSettings:
     # Shape-aware morphs (issue 5): per-segment point pairs (source-image coords, see
     # core/correspondence.py); None or empty lists: plain interpolation, today's frames exactly.
     points: tuple[SegmentPoints, ...] | None = None
-    warp: str = DEFAULT_WARP_MODE  # "pixel" or "latent" (core/warp.py); unused without points
+    warp: str = DEFAULT_WARP_MODE  # "frame", "pixel" or "latent" (core/warp.py); unused without points
+    # Autoencoder morphs: "even" re-places in-betweens so neighbouring frames differ evenly
+    # (core/pacing.py); "linear" keeps the eased t. New CLI morphs ask for "even"; projects that do
+    # not say (made before it existed) are linear. Diffusion models pace with ``diffusion.pacing``.
+    pacing: str = "linear"
     diffusion: DiffusionSettings = field(default_factory=DiffusionSettings)  # diffusion models only
     notes: tuple[str, ...] = field(default=(), compare=False)
 
@@ -70,6 +74,8 @@ class MorphSettings:
             raise InputError(f"--seed {self.seed}: must be a 64-bit number")
         parse_ease(self.ease)
         self.diffusion.validate()
+        if self.pacing not in PACING_CHOICES:
+            raise InputError(f"--pacing {self.pacing}: choose one of {', '.join(PACING_CHOICES)}")
         if self.warp not in WARP_MODES:
             raise InputError(f"--warp {self.warp}: choose one of {', '.join(WARP_MODES)}")
         for i, segment in enumerate(self.segments or ()):

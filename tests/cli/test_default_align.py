@@ -95,3 +95,18 @@ def test_a_contradiction_fails_before_any_alignment(reframed: tuple[Path, Path],
         "render", *reframed, "-o", tmp_path / "m.gif", "--backend", "onnx", "--precision", "bf16"
     )
     assert code == 2 and err.count("\n") == 1 and "auto-align" not in err, err
+
+
+def test_a_new_morph_is_evenly_paced_and_a_project_keeps_its_pacing(
+    reframed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    even, linear = tmp_path / "even.json", tmp_path / "linear.json"
+    assert _cli("render", *reframed, "--save-project", even, "--size", "64x64")[0] == 0
+    assert (
+        _cli("render", *reframed, "--save-project", linear, "--size", "64x64", "--pacing", "linear")[0] == 0
+    )
+    assert json.loads(even.read_text())["settings"]["pacing"] == "even"
+    assert "pacing" not in json.loads(linear.read_text())["settings"]
+    again = tmp_path / "again.json"
+    assert _cli("render", linear, "--save-project", again)[0] == 0  # a project renders as it was saved
+    assert "pacing" not in json.loads(again.read_text())["settings"]
