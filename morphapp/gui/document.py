@@ -32,6 +32,9 @@ from morphapp.models.discovery import find_model
 from morphapp.models.project_model import model_changes, with_model
 from morphapp.music.beats import keyframes_on_beats
 
+# A new morph is evenly paced, as on the command line; a project opened keeps its own pacing.
+NEW_MORPH_SETTINGS = MorphSettings(pacing="even")
+
 
 class Document(QObject):
     changed = Signal()  # keyframes or settings changed (the preview re-renders)
@@ -42,7 +45,7 @@ class Document(QObject):
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self.path_changed)
         self._keyframes: tuple[AnyKeyframe, ...] = ()
-        self._settings = MorphSettings()
+        self._settings = NEW_MORPH_SETTINGS
         self._model: str | None = None
         # The project's music: added in the window (Add Music…) or by the CLI's --audio.
         self._audio: ProjectAudio | None = None
@@ -207,7 +210,7 @@ class Document(QObject):
         return notes
 
     def clear(self) -> None:
-        self._keyframes, self._settings, self._model = (), MorphSettings(), None
+        self._keyframes, self._settings, self._model = (), NEW_MORPH_SETTINGS, None
         self._audio = None
         self.path = None
         self.undo_stack.clear()

@@ -84,8 +84,11 @@ class SettingsPanel(QWidget):
         self.diffusion_steps = self._spin(1, MAX_STEPS, 1, " steps")
         self.diffusion_steps.setObjectName("diffusionSteps")
         self.diffusion_steps.setToolTip("DDIM denoising steps per frame: more is slower and finer")
-        self.even_pacing = QCheckBox("Even pacing (renders twice)")
-        self.even_pacing.setToolTip("Re-place in-betweens so that neighbouring frames differ evenly")
+        self.even_pacing = QCheckBox("Even pacing")
+        self.even_pacing.setToolTip(
+            "Re-place in-betweens so that neighbouring frames differ evenly (a quick measuring pass; "
+            "diffusion models render twice)"
+        )
         # Guidance 0 in the spin box stands for "auto" (1 for images, 7.5 with prompt keyframes).
         self.guidance = QDoubleSpinBox()
         self.guidance.setObjectName("diffusionGuidance")
@@ -125,7 +128,7 @@ class SettingsPanel(QWidget):
         model_box.layout().addRow(self.prompt_note)  # type: ignore[union-attr]
         for spin in (self.diffusion_steps, self.guidance, self.strength, self.attn_steps):
             spin.valueChanged.connect(self._diffusion_changed)
-        self.even_pacing.toggled.connect(self._diffusion_changed)
+        self.even_pacing.toggled.connect(self._pacing_changed)
         self.method.currentIndexChanged.connect(self._diffusion_changed)
 
         # Output
@@ -290,10 +293,20 @@ class SettingsPanel(QWidget):
             guidance=self.guidance.value() or None,  # 0 shows "Auto"
             strength=round(self.strength.value(), 2),
             attn_steps=round(self.attn_steps.value(), 2),
-            pacing="even" if self.even_pacing.isChecked() else "linear",
             method=self.method.currentData() or "inner",
         )
         self.doc.set_settings("Change diffusion settings", diffusion=options)
+
+    def _pacing_changed(self) -> None:
+        """Even pacing: the diffusion model's setting, or the autoencoder morph's own."""
+        if self._updating:
+            return
+        pacing = "even" if self.even_pacing.isChecked() else "linear"
+        if self.uses_diffusion():
+            options = dataclasses.replace(self.doc.settings.diffusion, pacing=pacing)
+            self.doc.set_settings("Change pacing", diffusion=options)
+        else:
+            self.doc.set_settings("Change pacing", pacing=pacing)
 
     def uses_diffusion(self) -> bool:
         """Whether the chosen model is a Stable-Diffusion-class one (prompt keyframes, steps)."""
@@ -308,7 +321,9 @@ class SettingsPanel(QWidget):
             self.strength,
             self.attn_steps,
             self.method,
-            self.even_pacing,
+        )
+        self.even_pacing.setChecked(
+            (self.doc.settings.diffusion.pacing if diffusion else self.doc.settings.pacing) == "even"
         )
         for widget in widgets:
             widget.setEnabled(diffusion)
@@ -369,7 +384,6 @@ class SettingsPanel(QWidget):
             self.guidance.setValue(s.diffusion.guidance or 0.0)
             self.strength.setValue(s.diffusion.strength)
             self.attn_steps.setValue(s.diffusion.attn_steps)
-            self.even_pacing.setChecked(s.diffusion.pacing == "even")
             self.method.setCurrentIndex(max(0, self.method.findData(s.diffusion.method)))
             self._show_model_kind()
         finally:

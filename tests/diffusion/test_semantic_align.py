@@ -78,12 +78,12 @@ def test_cli_align_model(pairs_dir: Path, tmp_path: Path, tiny_sd_dir: Path, mod
     monkeypatch.setenv("MORPHAPP_MODEL_PATH", model_path_env)
     out = tmp_path / "m.gif"
     pair = (pairs_dir / "cat.png", pairs_dir / "dog.png")
-    code, err = run_cli("render", *pair, "-o", out, "--frames", "3", "--size", "64x64", "--align", "auto",
+    code, err = run_cli("render", *pair, "-o", out, "--frames", "3", "--size", "64x64",  # auto: the default
                         "--align-model", tiny_sd_dir)  # fmt: skip
     assert code == 0, err
     assert "--align-model tiny" in err or f"--align-model {tiny_sd_dir.name}" in err
     assert "segment 1: " in err and out.is_file()
-    code, err = run_cli("render", *pair, "-o", out, "--align-model", tiny_sd_dir, "--quiet")
+    code, err = run_cli("render", *pair, "-o", out, "--align", "none", "--align-model", tiny_sd_dir, "-q")
     assert code == 2 and "--align-model goes with --align auto" in err
     code, err = run_cli("render", *pair, "-o", out, "--align", "auto", "--align-model", "taef2", "--quiet")
     assert code == 2 and "taef2 is not a diffusion model" in err

@@ -45,7 +45,8 @@ def test_point_editor_auto_align_runs_in_the_background_and_fills_the_points(
     assert ticks > 0
     points = window.document.settings.points
     assert points is not None and len(points[0]) >= 60, editor.status.text()
-    assert editor.status.text().startswith("auto-align: faces")
+    status = editor.status.text()  # in words first, then the figures
+    assert status.startswith("faces lined up") and "auto-align: faces" in status, status
     window.document.undo_stack.undo()  # an ordinary, undoable edit
     assert not window.document.settings.points
 
