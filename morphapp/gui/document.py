@@ -234,8 +234,9 @@ class Document(QObject):
     def restore(self, project: Project) -> None:
         """Take over a recovered autosave as an unsaved edit (undoable)."""
         self._push(
-            "Recover autosave", keyframes=project.keyframes, settings=project.settings, model=project.model
-        )
+            "Recover autosave", keyframes=project.keyframes, settings=project.settings, model=project.model,
+            audio=project.audio,
+        )  # fmt: skip
 
     # -- internals -----------------------------------------------------------------------------
     def _normalised(self, settings: MorphSettings) -> MorphSettings:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from morphapp.core.images import load_image
+from morphapp.core.project import ProjectAudio
 from morphapp.core.timeline import SegmentSpec
 from morphapp.gui.export_dialog import PRESETS
 from morphapp.gui.main_window import MainWindow
@@ -179,6 +181,13 @@ def test_autosave_is_offered_after_a_crash(
     window.document.clear()
     window.document.restore(recovered)
     assert len(window.document.keyframes) == 2 and window.document.dirty
+    # The project's music comes back with it (issue 23: recovery dropped it).
+    music = ProjectAudio(tmp_path / "track.wav", None, 1.5)
+    window.document.clear()
+    window.document.restore(dataclasses.replace(recovered, audio=music))
+    assert window.document.audio == music
+    window.document.undo_stack.undo()
+    assert window.document.audio is None
 
 
 def test_a_draft_midpoint_comes_first_then_full_quality(qtbot, window: MainWindow, pairs_dir: Path) -> None:  # type: ignore[no-untyped-def]
