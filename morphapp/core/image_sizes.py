@@ -41,9 +41,13 @@ def parse_size(text: str) -> tuple[tuple[int, int], str | None]:
     return rounded, note
 
 
-def _round_to_step(value: int) -> int:
-    # Round half up (not Python's banker's rounding): 500 -> 504, 300 -> 304.
-    return max(SIZE_STEP, (value + SIZE_STEP // 2) // SIZE_STEP * SIZE_STEP)
+def round_side(value: int) -> int:
+    """A requested side rounded to the model's block size, as ``--size`` does (the window too):
+    half up (not Python's banker's rounding), 500 -> 504, 300 -> 304, within 8..MAX_SIDE."""
+    return min(MAX_SIDE, max(SIZE_STEP, (value + SIZE_STEP // 2) // SIZE_STEP * SIZE_STEP))
+
+
+_round_to_step = round_side
 
 
 _RGB_TRIPLE_RE = re.compile(r"\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*")

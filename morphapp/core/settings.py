@@ -16,6 +16,7 @@ from morphapp.errors import InputError
 
 FIT_CHOICES: tuple[str, ...] = ("crop", "pad", "stretch")
 DEFAULT_SEGMENT_FRAMES = 24  # one second per segment at the default 24 fps
+MAX_FPS = 240.0  # frames per second a morph may ask for (the window's fields stop here too)
 MAX_SEED = 2**63 - 1  # what torch.manual_seed and numpy generators take
 
 
@@ -62,8 +63,8 @@ class MorphSettings:
             raise InputError(f"--path {self.path}: choose one of {', '.join(PATH_CHOICES)}")
         if self.loop not in LOOP_CHOICES:
             raise InputError(f"--loop {self.loop}: choose one of {', '.join(LOOP_CHOICES)}")
-        if not (math.isfinite(self.fps) and 0 < self.fps <= 240):
-            raise InputError(f"--fps {self.fps}: must be between 0 and 240")
+        if not (math.isfinite(self.fps) and 0 < self.fps <= MAX_FPS):
+            raise InputError(f"--fps {self.fps}: must be between 0 and {MAX_FPS:g}")
         if not 0 <= self.hold <= MAX_FRAMES:
             raise InputError(f"--hold {self.hold}: must be between 0 and {MAX_FRAMES}")
         if self.frames is not None and not 2 <= self.frames <= MAX_FRAMES:

@@ -25,7 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from morphapp.core.image_sizes import MAX_SIDE, SIZE_STEP, round_side
 from morphapp.core.project import Project
+from morphapp.core.settings import MAX_FPS
 from morphapp.errors import MorphError
 from morphapp.export import FORMATS
 from morphapp.gui.engine_worker import EngineWorker, ExportJob, ModelChoice
@@ -85,8 +87,8 @@ class ExportDialog(QDialog):
         self.width_spin = QSpinBox()
         self.height_spin = QSpinBox()
         for spin in (self.width_spin, self.height_spin):
-            spin.setRange(8, 8192)
-            spin.setSingleStep(8)
+            spin.setRange(SIZE_STEP, MAX_SIDE)  # the engine's limits, as the settings panel
+            spin.setSingleStep(SIZE_STEP)
             spin.setSuffix(" px")
         size_row = QHBoxLayout()
         size_row.setContentsMargins(0, 0, 0, 0)
@@ -96,7 +98,7 @@ class ExportDialog(QDialog):
         size_widget = QWidget()
         size_widget.setLayout(size_row)
         self.fps = QDoubleSpinBox()
-        self.fps.setRange(1, 120)
+        self.fps.setRange(1, MAX_FPS)
         self.fps.setDecimals(2)
         # GIF only: one palette per frame or one for the whole morph (smaller), and dithering.
         self.gif_palette = QComboBox()
@@ -212,7 +214,7 @@ class ExportDialog(QDialog):
     def build_job(self) -> ExportJob:
         settings = dataclasses.replace(
             self.project.settings,
-            size=(self.width_spin.value() // 8 * 8, self.height_spin.value() // 8 * 8),
+            size=(round_side(self.width_spin.value()), round_side(self.height_spin.value())),
             fps=self.fps.value(),
         )
         project = dataclasses.replace(self.project, settings=settings)

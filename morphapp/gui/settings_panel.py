@@ -27,9 +27,10 @@ from PySide6.QtWidgets import (
 
 from morphapp.core.diffusion_settings import MAX_STEPS
 from morphapp.core.easing import NAMED_BEZIERS
+from morphapp.core.image_sizes import MAX_SIDE, SIZE_STEP, round_side
 from morphapp.core.interpolate import PATH_CHOICES
 from morphapp.core.keyframes import describe_keyframe
-from morphapp.core.settings import FIT_CHOICES
+from morphapp.core.settings import FIT_CHOICES, MAX_FPS
 from morphapp.core.timeline import LOOP_CHOICES, segment_pairs
 from morphapp.gui.document import Document
 from morphapp.gui.engine_worker import ModelChoice
@@ -132,8 +133,8 @@ class SettingsPanel(QWidget):
         self.method.currentIndexChanged.connect(self._diffusion_changed)
 
         # Output
-        self.width_spin = self._spin(8, 4096, 8, " px")
-        self.height_spin = self._spin(8, 4096, 8, " px")
+        self.width_spin = self._spin(SIZE_STEP, MAX_SIDE, SIZE_STEP, " px")  # the engine's limits
+        self.height_spin = self._spin(SIZE_STEP, MAX_SIDE, SIZE_STEP, " px")
         size_row = QHBoxLayout()
         size_row.addWidget(self.width_spin)
         size_row.addWidget(QLabel("×"))
@@ -149,7 +150,7 @@ class SettingsPanel(QWidget):
 
         # Timing: fps, frames and duration are linked.
         self.fps = QDoubleSpinBox()
-        self.fps.setRange(1, 120)
+        self.fps.setRange(1, MAX_FPS)
         self.fps.setDecimals(2)
         self.fps.setObjectName("fpsSpin")
         self.frames = self._spin(2, 10_000, 1, " frames")
@@ -224,11 +225,11 @@ class SettingsPanel(QWidget):
         doc = self.doc
         on(
             self.width_spin.valueChanged,
-            lambda v: doc.set_settings("Change size", size=(v // 8 * 8, doc.settings.size[1])),
+            lambda v: doc.set_settings("Change size", size=(round_side(v), doc.settings.size[1])),
         )
         on(
             self.height_spin.valueChanged,
-            lambda v: doc.set_settings("Change size", size=(doc.settings.size[0], v // 8 * 8)),
+            lambda v: doc.set_settings("Change size", size=(doc.settings.size[0], round_side(v))),
         )
         on(
             self.fit.currentIndexChanged,

@@ -401,3 +401,21 @@ def test_export_of_a_project_with_music_carries_it(
         audio = container.streams.audio[0]
         seconds = sum(f.samples for f in container.decode(audio)) / audio.codec_context.sample_rate
     assert audio.codec_context.name == "aac" and abs(seconds - 1.0) < 0.03  # 12 frames at 12 fps
+
+
+def test_the_window_rounds_sizes_and_limits_fps_as_the_command_line(
+    qtbot, window: MainWindow, pairs_dir: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """One rule for both faces (issue 23): 500x300 becomes 504x304, as ``--size 500x300`` does, and
+    the fields reach the engine's limits (8192 px, 240 fps), not lower ones of their own."""
+    from morphapp.core.image_sizes import parse_size
+
+    panel = window.settings_panel
+    panel.width_spin.setValue(500)
+    panel.height_spin.setValue(300)
+    assert window.document.settings.size == parse_size("500x300")[0] == (504, 304)
+    assert panel.width_spin.maximum() == 8192 and panel.fps.maximum() == 240
+    window.add_images([pairs_dir / "cat.png", pairs_dir / "dog.png"])
+    window.open_export()
+    dialog = window.export_dialog
+    assert dialog is not None and dialog.fps.maximum() == 240 and dialog.width_spin.maximum() == 8192
