@@ -44,6 +44,11 @@ class AlignResult:
         if not self.points:
             if "already line up" in self.reason:
                 return "the pictures already line up: nothing to move"
+            if self.reason.startswith("faces: the landmark warp would fold"):
+                return (
+                    "both pictures show a face, but lining them up would tear the picture (a face cut by "
+                    "the frame edge, or turned far away): a plain cross-dissolve here"
+                )
             if "a face in keyframe" in self.reason:
                 return (
                     "only one picture shows a face and nothing else could be paired: a plain cross-dissolve "

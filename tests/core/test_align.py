@@ -125,3 +125,17 @@ def test_identical_keyframes_need_no_warp(pairs_dir: Path) -> None:
     a, _ = _pair(pairs_dir, "sculp")
     result = auto_align(a, a.copy())
     assert result.points == () and "already line up" in result.describe()
+
+
+def test_the_note_says_in_words_what_alignment_did() -> None:
+    """Issue 22: an artist reads what happened first (the figures follow in ``describe``)."""
+    from morphapp.core.align_guard import AlignResult, no_warp
+
+    lined_up = no_warp("the keyframes already line up (45 dB)", 45.0)
+    assert lined_up.in_words().startswith("the pictures already")
+    folded = no_warp("faces: the landmark warp would fold the image over itself", 12.0)
+    assert "would tear the picture" in folded.in_words() and "cross-dissolve" in folded.in_words()
+    nothing = no_warp("faces: no face in either keyframe; features: 0 feature matches agree", 11.0)
+    assert nothing.in_words().startswith("no shared subject found") and "--points" in nothing.in_words()
+    faces = AlignResult(((0.5, 0.5, 0.5, 0.5),), "faces", 0, 0.9, 12.0, 14.0)
+    assert faces.in_words().startswith("faces lined up") and "dB" not in faces.in_words()
