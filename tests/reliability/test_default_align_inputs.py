@@ -1,0 +1,54 @@
+"""Alignment and even pacing run on every new morph now (issue 22), so odd pictures meet them first:
+tiny, one pixel tall, 16384 px wide, fully transparent, one flat colour, noise, a face cut by the
+frame edge. Each renders (exit 0, every frame written, no traceback or Python warning) with notes
+that say what alignment did."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.reliability.conftest import run_cli
+
+RNG = np.random.default_rng(7)
+
+
+def _face_cut(faces_dir: Path, path: Path) -> None:
+    face = Image.open(faces_dir / "Musk.jpg").convert("RGB")
+    width, height = face.size
+    face.crop((width // 3, 0, width, height)).save(path)  # the left third of the face is off frame
+
+
+MAKERS: dict[str, Callable[[Path], None]] = {
+    "tiny": lambda p: Image.new("RGB", (1, 1), (200, 10, 10)).save(p),
+    "one_px_tall": lambda p: Image.new("RGB", (300, 1), (10, 200, 10)).save(p),
+    "wide": lambda p: Image.fromarray(RNG.integers(0, 255, (24, 16384, 3), dtype=np.uint8)).save(p),
+    "transparent": lambda p: Image.new("RGBA", (64, 64), (0, 0, 0, 0)).save(p),
+    "flat": lambda p: Image.new("RGB", (256, 256), (128, 128, 128)).save(p),
+    "noise": lambda p: Image.fromarray(RNG.integers(0, 255, (256, 256, 3), dtype=np.uint8)).save(p),
+}
+
+
+@pytest.mark.parametrize("name", [*MAKERS, "face_cut"])
+def test_odd_pictures_render_with_the_default_alignment(
+    name: str, faces_dir: Path, tmp_path: Path, model_path_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MORPHAPP_MODEL_PATH", model_path_env)
+    odd = tmp_path / f"{name}.png"
+    if name == "face_cut":
+        _face_cut(faces_dir, odd)
+    else:
+        MAKERS[name](odd)
+    out = tmp_path / "frames"
+    portrait = faces_dir / "Biden.jpg"
+    code, err = run_cli("render", odd, portrait, "-o", out, "--size", "128x128", "--frames", "4")
+    assert code == 0, err
+    assert "Traceback" not in err and "Warning" not in err, err
+    assert len(list(out.glob("frame_*.png"))) == 4
+    assert "segment 1: auto-align:" in err  # it ran, and said what it did ...
+    words = next(line for line in err.splitlines() if line.startswith("note: segment 1:"))
+    assert "dB" not in words, words  # ... first in words
