@@ -34,7 +34,14 @@ from morphapp.core.keyframes import (
 )
 from morphapp.core.music_timing import reactive_segments
 from morphapp.core.pipeline import write_frames
-from morphapp.core.project import Project, ProjectAudio, load_project, project_to_dict, with_hashes
+from morphapp.core.project import (
+    Project,
+    ProjectAudio,
+    export_metadata,
+    load_project,
+    project_to_dict,
+    with_hashes,
+)
 from morphapp.core.quality import ReportCollector
 from morphapp.core.render import NoteFn, plan_for
 from morphapp.core.settings import FIT_CHOICES, MorphSettings
@@ -183,6 +190,12 @@ def add_parser(commands: Any) -> None:
     )  # fmt: skip
     p.add_argument("--save-project", type=Path, metavar="P", help="also write the morph as a project file")
     p.add_argument(
+        "--embed-project", action="store_true",
+        help="store the whole project in the output (its pictures' file names, folders and content hashes, "
+        "prompts, music), so the file opens as the project again; by default an export carries only the "
+        "app, its version and the settings, nothing that points at your files",
+    )  # fmt: skip
+    p.add_argument(
         "--resume",
         action="store_true",
         help="PNG sequences: continue an interrupted render to the same folder, making only missing frames",
@@ -259,7 +272,7 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.output, fmt.name)  # and an unwritable target
     project = _aligned(project, align, args, note)
     settings = project.settings
-    metadata = project_to_dict(with_hashes(project), args.output.resolve().parent)
+    metadata = export_metadata(project, args.output.resolve().parent, embed_project=args.embed_project)
     report: list[str] = []
     with _engine(project, model, device, args, note) as engine, open_writer(
         args.output, fps=settings.fps, format=fmt.name, metadata=metadata, frame_count=len(plan),

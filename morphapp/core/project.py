@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from morphapp import __version__
 from morphapp.core.atomic import atomic_write_text
 from morphapp.core.correspondence import parse_points, points_to_json
 from morphapp.core.diffusion_settings import DiffusionSettings
@@ -71,32 +72,13 @@ class Project:
 
 
 def project_to_dict(project: Project, base: Path) -> dict[str, Any]:
-    s = project.settings
-    segments = s.segment_specs(len(project.keyframes))
     doc = {
         "format": FORMAT_NAME,
         "version": FORMAT_VERSION,
         "keyframes": [_keyframe_to_dict(k, base) for k in project.keyframes],
         "model": project.model,
-        "settings": {
-            "size": list(s.size),
-            "fit": s.fit,
-            "background": "#{:02x}{:02x}{:02x}".format(*s.background),
-            "path": s.path,
-            "hold": s.hold,
-            "loop": s.loop,
-            "fps": s.fps,
-            "seed": s.seed,
-            "segments": [{"steps": seg.steps, "ease": seg.ease} for seg in segments],
-        },
+        "settings": _settings_to_dict(project.settings, len(project.keyframes)),
     }
-    if s.pacing != "linear":  # only when set: projects made before even pacing stay as they were
-        doc["settings"]["pacing"] = s.pacing
-    if s.points and any(s.points):  # shape-aware morphs only: plain projects stay as they were
-        doc["settings"]["points"] = points_to_json(s.points)
-        doc["settings"]["warp"] = s.warp
-    if s.diffusion != DiffusionSettings():  # only when set: TAE projects stay as they were
-        doc["settings"]["diffusion"] = asdict(s.diffusion)
     if project.audio is not None:  # only with music: other projects stay as they were
         audio = project.audio
         doc["audio"] = {
@@ -108,6 +90,49 @@ def project_to_dict(project: Project, base: Path) -> dict[str, Any]:
         doc["model_latent_channels"] = project.model_latent_channels
         doc["model_files"] = [asdict(f) for f in project.model_files]
     return doc
+
+
+def _settings_to_dict(s: MorphSettings, n_keyframes: int) -> dict[str, Any]:
+    segments = s.segment_specs(n_keyframes)
+    doc: dict[str, Any] = {
+        "size": list(s.size),
+        "fit": s.fit,
+        "background": "#{:02x}{:02x}{:02x}".format(*s.background),
+        "path": s.path,
+        "hold": s.hold,
+        "loop": s.loop,
+        "fps": s.fps,
+        "seed": s.seed,
+        "segments": [{"steps": seg.steps, "ease": seg.ease} for seg in segments],
+    }
+    if s.pacing != "linear":  # only when set: projects made before even pacing stay as they were
+        doc["pacing"] = s.pacing
+    if s.points and any(s.points):  # shape-aware morphs only: plain projects stay as they were
+        doc["points"] = points_to_json(s.points)
+        doc["warp"] = s.warp
+    if s.diffusion != DiffusionSettings():  # only when set: TAE projects stay as they were
+        doc["diffusion"] = asdict(s.diffusion)
+    return doc
+
+
+def export_metadata(project: Project, base: Path, *, embed_project: bool = False) -> dict[str, Any]:
+    """What an export carries (GIF comment, video metadata, a PNG sequence's morph.json).
+
+    By default nothing that points at the user's files: the app and version, the keyframes' kinds
+    and the settings that make the morph; no paths or file names, no content hashes (a fingerprint
+    of a private photo), no prompts, no music file; the model by name only. With ``embed_project``
+    (the user asks for it: ``--embed-project``, the export dialog's box) the whole project, paths
+    relative to ``base`` where they can be, so that the file opens as the project again."""
+    if embed_project:
+        return project_to_dict(with_hashes(project), base)
+    kinds = {ExprKeyframe: "expr", PromptKeyframe: "prompt"}
+    return {
+        "app": "morphapp",
+        "app_version": __version__,
+        "keyframes": [{"type": kinds.get(type(k), "image")} for k in project.keyframes],
+        "model": Path(project.model).name if project.model else None,
+        "settings": _settings_to_dict(project.settings, len(project.keyframes)),
+    }
 
 
 def _keyframe_to_dict(keyframe: AnyKeyframe, base: Path) -> dict[str, Any]:

@@ -39,7 +39,7 @@ from morphapp.core.codec import LatentCodec
 from morphapp.core.device import describe_device, resolve_device, resolve_dtype
 from morphapp.core.keyframes import AnyKeyframe
 from morphapp.core.latent_cache import LatentCache
-from morphapp.core.project import Project, project_to_dict, with_hashes
+from morphapp.core.project import Project, export_metadata
 from morphapp.core.render import Frame, Progress, ProgressFn
 from morphapp.core.settings import MorphSettings
 from morphapp.engine import AutoencoderEngine, EngineOptions, MorphEngine, open_engine
@@ -104,6 +104,7 @@ class ExportJob:
     options: dict[str, str] = field(default_factory=dict)  # the writer's (a GIF's palette, dither)
     cancel: CancelToken = field(default_factory=CancelToken)
     cluster: str | None = None  # render on Ray: "local:N" or a cluster's "HOST:PORT" (preferences)
+    embed_project: bool = False  # the whole project (paths, hashes) in the file: only when asked
 
 
 def to_qimage(pixels: np.ndarray) -> QImage:
@@ -354,7 +355,7 @@ class EngineWorker(QObject):
         self._take()
         project = job.project
         try:
-            metadata = project_to_dict(with_hashes(project), job.target.resolve().parent)
+            metadata = export_metadata(project, job.target.resolve().parent, embed_project=job.embed_project)
             audio = _project_music(project, job.format)
             distributed = self._cluster_for(job) if job.cluster else contextlib.nullcontext(None)
             with distributed as cluster, open_writer(

@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -159,6 +160,15 @@ class ExportDialog(QDialog):
         form.addRow("Cluster", self.cluster)
         self._form = form
         form.addRow("Save to", dest_widget)
+        # Off by default: an export posted online must not say where the artist's photos live.
+        self.embed_project = QCheckBox("Embed the project in the file")
+        self.embed_project.setObjectName("embedProject")
+        self.embed_project.setToolTip(
+            "Stores the whole project in the export so it opens as the project again. It reveals the "
+            "pictures' file names, folders and content fingerprints, prompts and music. Without it the "
+            "file carries only morphapp's name, version and the morph's settings."
+        )
+        form.addRow("", self.embed_project)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.progress)
@@ -227,8 +237,9 @@ class ExportDialog(QDialog):
         )
         cluster = self.cluster.text().strip() if self.render_on.currentData() == "ray" else None
         return ExportJob(
-            project, target, fmt, self.fps.value(), self.choice, options=options, cluster=cluster
-        )
+            project, target, fmt, self.fps.value(), self.choice, options=options, cluster=cluster,
+            embed_project=self.embed_project.isChecked(),
+        )  # fmt: skip
 
     def run_export(self) -> None:
         if not self.destination.text().strip():

@@ -127,7 +127,12 @@ def test_export_through_the_dialog_and_read_back(
         stream = container.streams.video[0]
         assert stream.average_rate == 12
         frames = list(container.decode(stream))
+        comment = {k.lower(): v for k, v in container.metadata.items()}["comment"]
     assert len(frames) == 5 and (frames[0].width, frames[0].height) == (96, 64)
+    # Nothing that points at the artist's files unless the box asks for it (issue 25).
+    assert json.loads(comment)["app"] == "morphapp"
+    assert str(pairs_dir) not in comment and "cat.png" not in comment
+    assert not dialog.embed_project.isChecked() and "folders" in dialog.embed_project.toolTip()
 
 
 def test_gif_palette_and_dither_are_offered_for_gif_only_and_reach_the_file(
