@@ -208,6 +208,7 @@ def run(args: argparse.Namespace) -> int:
     notes: list[str] = []
     note = (lambda _line: None) if args.quiet else (lambda line: print(f"note: {line}", file=sys.stderr))
     project = _project_from_args(args, note)
+    _check_keyframes(project)  # a bad picture is said at once, before any model or calibration work
     align = _align_mode(args, project, note)
     if align == "none" and args.align_model is not None:
         raise InputError("--align-model goes with --align auto")
@@ -246,7 +247,6 @@ def run(args: argparse.Namespace) -> int:
     project = dataclasses.replace(with_model(project, model), model=project.model or model.name)
     project = _with_pacing(project, model, args)
     if args.output is None:
-        _check_keyframes(project)  # nothing renders them: a project must not record a non-image
         _save(_aligned(project, align, args, note), args.save_project, note)
         return 0
 

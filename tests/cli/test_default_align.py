@@ -110,3 +110,17 @@ def test_a_new_morph_is_evenly_paced_and_a_project_keeps_its_pacing(
     again = tmp_path / "again.json"
     assert _cli("render", linear, "--save-project", again)[0] == 0  # a project renders as it was saved
     assert "pacing" not in json.loads(again.read_text())["settings"]
+
+
+def test_a_bad_picture_is_reported_before_any_model_work(
+    pairs_dir: Path, tmp_path: Path, no_builtin: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 25: a text file named .png is the error, not a missing model found later (nor a model
+    loaded and calibrated first): keyframes are opened before anything else."""
+    monkeypatch.setenv("MORPHAPP_MODEL_PATH", str(tmp_path / "no-models-here"))
+    fake = tmp_path / "holiday.png"
+    fake.write_text("not a picture\n")
+    for align in ("none", "auto"):
+        code, err = _cli("render", fake, pairs_dir / "cat.png", "-o", tmp_path / "m.gif", "--align", align)
+        assert code == 2 and err.count("\n") == 1 and "holiday.png: not an image" in err, err
+    assert not (tmp_path / "m.gif").exists()
