@@ -53,6 +53,11 @@ class AttentionPlan:
 
     def describe(self) -> str:
         total = self.bytes_per_keyframe * self.keyframes
+        if not self.layers and self.full_bytes_per_keyframe == 0:  # no step was asked to mix at all
+            return (
+                "attention store: off (attention mixing is turned off: --attn-steps 0); in-betweens use "
+                "noise and text only"
+            )
         if not self.layers:
             return (
                 f"attention store: off (even one up-block step, {_size(self.full_bytes_per_keyframe)} "

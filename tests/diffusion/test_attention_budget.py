@@ -86,6 +86,15 @@ def test_cli_attn_budget_is_honoured_and_printed(tiny_sd_dir, tmp_path) -> None:
     assert "note: attention store: off" in err.getvalue()
 
 
+def test_mixing_turned_off_says_so_and_blames_no_budget(tiny_sd: DiffusionModel) -> None:
+    """Issue 25: --attn-steps 0 is the reason, not a budget that was never exceeded."""
+    shapes = attention_budget.layer_shapes(tiny_sd.unet, SIZE, tiny_sd.downscale)
+    off = attention_budget.plan(shapes, start=0, until=0, batch=2, budget=2 * 1024**3, keyframes=2)
+    assert not off.layers and "--attn-steps 0" in off.describe() and "budget" not in off.describe()
+    starved = attention_budget.plan(shapes, start=0, until=3, batch=2, budget=1, keyframes=2)
+    assert not starved.layers and "exceeds the" in starved.describe()
+
+
 def test_a_gpu_short_of_memory_keeps_every_layer_in_cpu_memory(tiny_sd: DiffusionModel) -> None:
     shapes = attention_budget.layer_shapes(tiny_sd.unet, SIZE, tiny_sd.downscale)
     full = attention_budget.bytes_for(shapes, 3, 2)
