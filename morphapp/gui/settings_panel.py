@@ -34,6 +34,7 @@ from morphapp.core.settings import FIT_CHOICES, MAX_FPS
 from morphapp.core.timeline import LOOP_CHOICES, segment_pairs
 from morphapp.gui.document import Document
 from morphapp.gui.engine_worker import ModelChoice
+from morphapp.gui.wheel_guard import guard_wheel
 
 EASES = ("linear", *NAMED_BEZIERS)
 BACKGROUNDS = {"White": (255, 255, 255), "Black": (0, 0, 0), "Grey": (128, 128, 128)}
@@ -187,6 +188,7 @@ class SettingsPanel(QWidget):
         layout.addStretch(1)
 
         self._connect()
+        guard_wheel(self)  # the wheel scrolls the panel; it changes a field only once clicked into
         document.changed.connect(self.refresh)
         self.refresh_models()
         self.refresh()

@@ -424,3 +424,22 @@ def test_the_window_rounds_sizes_and_limits_fps_as_the_command_line(
     window.open_export()
     dialog = window.export_dialog
     assert dialog is not None and dialog.fps.maximum() == 240 and dialog.width_spin.maximum() == 8192
+
+
+def test_the_wheel_over_an_unfocused_field_scrolls_instead_of_changing_it(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    """Issue 24: scrolling the panel over Frames changed it (25 -> 15) and re-rendered."""
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    panel = window.settings_panel
+    before = panel.frames.value(), panel.loop.currentIndex(), window.document.undo_stack.count()
+    for widget in (panel.frames, panel.loop):
+        assert not widget.hasFocus() and widget.focusPolicy() == Qt.FocusPolicy.StrongFocus
+        for _ in range(3):
+            wheel = QWheelEvent(
+                QPointF(5, 5), QPointF(widget.mapToGlobal(QPoint(5, 5))), QPoint(0, 0), QPoint(0, -120),
+                Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False,
+            )  # fmt: skip
+            QApplication.sendEvent(widget, wheel)
+    assert (panel.frames.value(), panel.loop.currentIndex(), window.document.undo_stack.count()) == before
