@@ -57,6 +57,7 @@ FLOW_STEP_DB = 0.2  # flow on top of a global fit must add this much to be kept
 ANALYSIS_SIDE = 256  # match on images of about this size (fast, and robust to fine texture)
 FLOW_SIDE = 128  # dense flow on images of about this size: coarse shapes, not fur or brick texture
 GRID = 7  # points per side of the point grid
+MIN_SIDE = 32  # px: smaller frames are not aligned (DIS flow needs 12 px at its coarse scale, SIFT more)
 MAX_SCALE = 2.0  # a global fit scaling more than this (or less than its inverse) is not believed
 MAX_ROTATION = 30.0  # degrees
 MAX_FLOW = 0.2  # the dense refinement moves no point further than this (fraction of the image side)
@@ -146,6 +147,8 @@ def auto_align(pixels_a: np.ndarray, pixels_b: np.ndarray, mode: str = "auto") -
     ``faces`` or ``features`` (that path only)."""
     if mode not in ALIGN_MODES or mode == "none":
         raise ValueError(f"align mode {mode!r}: expected one of {', '.join(ALIGN_MODES[1:])}")
+    if min(pixels_a.shape[:2]) < MIN_SIDE:  # optical flow, SIFT and the face models need more pixels
+        return no_warp(f"the frames are too small to line up (under {MIN_SIDE} px)", 0.0)
     if mode in ("auto", "faces"):
         from morphapp.core.face_align import face_align
 

@@ -42,6 +42,8 @@ class AlignResult:
     def in_words(self) -> str:
         """What the alignment did, for an artist: which path, and why (figures in ``describe``)."""
         if not self.points:
+            if "too small to line up" in self.reason:
+                return f"{self.reason}: a plain cross-dissolve"
             if "already line up" in self.reason:
                 return "the pictures already line up: nothing to move"
             if self.reason.startswith("faces: the landmark warp would fold"):

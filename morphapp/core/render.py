@@ -202,8 +202,10 @@ def paced_order(
             cancel.raise_if_cancelled()
         specs = [FrameSpec(-1, first.a, first.b, t, segment) for t in probes]
         points = torch.cat([_path_point(path, latents, spec, shape) for spec in specs]).to(torch.float32)
-        # Half-size decodes (latents average-pooled 2x) change along t as the full frames do.
-        small = to_pixels(codec.decode(F.avg_pool2d(points, 2)))
+        # Half-size decodes (latents average-pooled 2x) change along t as the full frames do; a
+        # latent only a few cells across is decoded as it is.
+        pooled = F.avg_pool2d(points, 2) if min(points.shape[-2:]) >= 4 else points
+        small = to_pixels(codec.decode(pooled))
         if shape is not None:
             small = [shape.finish(spec, pixels) for spec, pixels in zip(specs, small, strict=True)]
         distances = [frame_distance(x, y) for x, y in itertools.pairwise(small)]

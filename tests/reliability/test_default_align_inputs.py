@@ -52,3 +52,17 @@ def test_odd_pictures_render_with_the_default_alignment(
     assert "segment 1: auto-align:" in err  # it ran, and said what it did ...
     words = next(line for line in err.splitlines() if line.startswith("note: segment 1:"))
     assert "dB" not in words, words  # ... first in words
+
+
+@pytest.mark.parametrize("size", ["7x7", "16x16", "24x8", "8x512"])
+def test_tiny_outputs_render_without_alignment(
+    size: str, faces_dir: Path, tmp_path: Path, model_path_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An 8 px frame crashed optical flow ("internal error") once alignment became the default."""
+    monkeypatch.setenv("MORPHAPP_MODEL_PATH", model_path_env)
+    out = tmp_path / "frames"
+    keys = (faces_dir / "obama.jpg", faces_dir / "Biden.jpg")
+    code, err = run_cli("render", *keys, "-o", out, "--size", size, "--frames", "3")
+    assert code == 0, err
+    assert len(list(out.glob("frame_*.png"))) == 3
+    assert "too small to line up (under 32 px): a plain cross-dissolve" in err, err
