@@ -64,7 +64,7 @@ class MorphSettings:
         if self.loop not in LOOP_CHOICES:
             raise InputError(f"--loop {self.loop}: choose one of {', '.join(LOOP_CHOICES)}")
         if not (math.isfinite(self.fps) and 0 < self.fps <= MAX_FPS):
-            raise InputError(f"--fps {self.fps}: must be between 0 and {MAX_FPS:g}")
+            raise InputError(f"--fps {self.fps:g}: must be above 0 and at most {MAX_FPS:g}")
         if not 0 <= self.hold <= MAX_FRAMES:
             raise InputError(f"--hold {self.hold}: must be between 0 and {MAX_FRAMES}")
         if self.frames is not None and not 2 <= self.frames <= MAX_FRAMES:

@@ -174,7 +174,7 @@ def _choices() -> str:
 
 
 def _suffix_choices() -> str:
-    suffixes = sorted(f.extension for f in FORMATS.values() if f.extension)
+    suffixes = sorted({f.extension for f in FORMATS.values() if f.extension})  # four MP4 presets: one .mp4
     return ", ".join(suffixes) + ", or a folder name without suffix for a PNG sequence"
 
 

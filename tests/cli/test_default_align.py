@@ -124,3 +124,12 @@ def test_a_bad_picture_is_reported_before_any_model_work(
         code, err = _cli("render", fake, pairs_dir / "cat.png", "-o", tmp_path / "m.gif", "--align", align)
         assert code == 2 and err.count("\n") == 1 and "holiday.png: not an image" in err, err
     assert not (tmp_path / "m.gif").exists()
+
+
+def test_cli_words_list_each_extension_once_and_state_the_real_range(pairs_dir: Path, tmp_path: Path) -> None:
+    """Issue 24: '.mp4, .mp4, .mp4, .mp4' and '--fps 0.0: must be between 0 and 240'."""
+    keys = (pairs_dir / "cat.png", pairs_dir / "dog.png")
+    code, err = _cli("render", *keys, "-o", tmp_path / "x.avi")
+    assert code == 2 and err.count(".mp4") == 1 and "unknown output type '.avi'" in err, err
+    code, err = _cli("render", *keys, "-o", tmp_path / "x.gif", "--fps", "0")
+    assert code == 2 and "--fps 0: must be above 0 and at most 240" in err, err
