@@ -128,6 +128,7 @@ class SettingsPanel(QWidget):
         )  # fmt: skip
         model_box.layout().addRow(self.prompt_button)  # type: ignore[union-attr]
         model_box.layout().addRow(self.prompt_note)  # type: ignore[union-attr]
+        self._model_form: QFormLayout = model_box.layout()  # type: ignore[assignment]
         for spin in (self.diffusion_steps, self.guidance, self.strength, self.attn_steps):
             spin.valueChanged.connect(self._diffusion_changed)
         self.even_pacing.toggled.connect(self._pacing_changed)
@@ -328,8 +329,11 @@ class SettingsPanel(QWidget):
         self.even_pacing.setChecked(
             (self.doc.settings.diffusion.pacing if diffusion else self.doc.settings.pacing) == "even"
         )
-        for widget in widgets:
+        # Shown only with a diffusion model (folded away, not greyed out, with an autoencoder), so
+        # the settings that apply (output, timing) sit at the top of the panel.
+        for widget in (*widgets, self.prompt_button):
             widget.setEnabled(diffusion)
+            self._model_form.setRowVisible(widget, diffusion)
         self.prompt_note.setText(
             "Type a prompt as a keyframe, between or beside images."
             if diffusion

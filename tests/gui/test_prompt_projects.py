@@ -33,6 +33,10 @@ def test_a_prompt_project_with_an_autoencoder_says_what_it_needs(
     assert not window.add_prompt("a cat")  # the autoencoder cannot take one
     assert "need a Stable Diffusion model" in window.error_bar.text
     assert not window.settings_panel.prompt_button.isEnabled()
+    panel = window.settings_panel  # issue 24: diffusion settings folded away with an autoencoder
+    for widget in (panel.diffusion_steps, panel.guidance, panel.strength, panel.attn_steps, panel.method):
+        assert not widget.isVisibleTo(panel)
+    assert panel.even_pacing.isVisibleTo(panel) and panel.width_spin.isVisibleTo(panel)
 
 
 def test_diffusion_model_prompt_keyframe_preview_steps_and_export(
@@ -50,6 +54,7 @@ def test_diffusion_model_prompt_keyframe_preview_steps_and_export(
     panel.model.setCurrentIndex(index)
     panel.model.activated.emit(index)  # as a click on the item does
     assert panel.prompt_button.isEnabled() and panel.diffusion_steps.isEnabled()
+    assert panel.diffusion_steps.isVisibleTo(panel) and panel.method.isVisibleTo(panel)
     assert panel.diffusion_steps.value() == 2
     assert panel.guidance.text() == "Auto" and panel.strength.value() == 1.0
     panel.guidance.setValue(3.0)
