@@ -111,12 +111,16 @@ class PreviewPanel(QWidget):
         return self.slider.value()
 
     def reset(self, total: int) -> None:
+        # Quietly: clearing the strip moves its current row, which used to drag the playhead off
+        # the midpoint (a dropped portrait pair opened at frame 8 of 25 once auto-align re-rendered).
+        self.film.blockSignals(True)
         self.film.clear()
         blank = QPixmap(FILM_THUMB, FILM_THUMB)
         blank.fill(Qt.GlobalColor.darkGray)
         for i in range(total):
             item = QListWidgetItem(QIcon(blank), str(i + 1))
             self.film.addItem(item)
+        self.film.blockSignals(False)
         self.slider.blockSignals(True)
         self.slider.setRange(0, max(0, total - 1))
         self.slider.setValue(self.controller.playhead)  # the controller renders from there outwards

@@ -443,3 +443,18 @@ def test_the_wheel_over_an_unfocused_field_scrolls_instead_of_changing_it(qtbot,
             )  # fmt: skip
             QApplication.sendEvent(widget, wheel)
     assert (panel.frames.value(), panel.loop.currentIndex(), window.document.undo_stack.count()) == before
+
+
+def test_the_preview_stays_on_the_midpoint_when_an_edit_re_renders(
+    qtbot, window: MainWindow, pairs_dir: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 24: a dropped pair opened at frame 8 of 25 once auto-align's points re-rendered it
+    (clearing the filmstrip moved its current row, and the playhead with it)."""
+    window.resize(1280, 800)  # the filmstrip shows about half of the frames, as on a laptop
+    window.document.set_settings("length", segments=(SegmentSpec(24),))  # the default length
+    window.add_images([pairs_dir / "cat.png", pairs_dir / "dog.png"])
+    qtbot.waitUntil(lambda: len(window.preview.frames) >= 3, timeout=TIMEOUT)  # under way, as when
+    middle = window.preview.total // 2
+    window.document.set_settings("points", points=(((0.4, 0.4, 0.45, 0.42),),))  # auto-align returns
+    _wait_preview(qtbot, window)
+    assert window.preview.playhead == middle == window.preview_panel.current
