@@ -53,7 +53,8 @@ class _AlignWorker(QObject):
         except Exception as exc:  # a bug: say it rather than dying silently on a thread
             self.done.emit(job, (), f"internal error: {type(exc).__name__}: {exc}")
             return
-        self.done.emit(job, found, " ".join(line.removeprefix("segment 1: ") for line in lines))
+        # One line each: what was done in words, then the figures (the status bar shows the words).
+        self.done.emit(job, found, "\n".join(line.removeprefix("segment 1: ") for line in lines))
 
     def _semantic(self, info: ModelInfo, device: str, note: Callable[[str], None]) -> Callable[..., Any]:
         """Points by a diffusion model's features (DIFT); the model is loaded once, here, on the

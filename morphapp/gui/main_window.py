@@ -299,7 +299,11 @@ class MainWindow(QMainWindow):
         merged = [old if old else new for old, new in zip(existing, found_points, strict=False)]
         if any(merged) and merged != existing[: len(merged)]:
             self.document.set_settings("Auto-align", points=tuple(merged))
-        self.statusBar().showMessage(text.replace("segment ", "Segment "), 10_000)
+        # In words on the status bar; the figures in its tooltip (issue 24: no jargon up front).
+        lines = text.replace("segment ", "Segment ").splitlines()
+        words = [line for line in lines if "auto-align:" not in line and "semantic features:" not in line]
+        self.statusBar().showMessage("; ".join(words or lines), 10_000)
+        self.statusBar().setToolTip("\n".join(lines))
 
     def add_images_dialog(self) -> None:
         start = str(self.qsettings.value("last_image_dir", str(Path.home())))

@@ -69,6 +69,9 @@ def test_dropped_portraits_are_aligned_when_the_setting_is_on(
     window.add_images([faces_dir / "Musk.jpg", faces_dir / "Feifei.jpg"])
     qtbot.waitUntil(lambda: bool(window.document.settings.points), timeout=TIMEOUT)
     assert len(window.document.settings.points[0]) >= 40
+    message = window.statusBar().currentMessage()  # in words; the figures in the tooltip (issue 24)
+    assert message.startswith("faces lined up") and "dB" not in message, message
+    assert "auto-align: faces" in window.statusBar().toolTip()
     window.auto_align_action.setChecked(False)
     window.document.undo_stack.undo()
     window.add_images([faces_dir / "Trump.jpg"])  # a third keyframe with the setting off: no points
