@@ -25,6 +25,7 @@ SCREENSHOT = Path(__file__).with_name("window.png")
 SHAPES = Path(__file__).with_name("shape-morph.jpg")
 ARITHMETIC = Path(__file__).with_name("latent-arithmetic.jpg")
 MUSIC = Path(__file__).with_name("window-music.png")
+REFRAMED = Path(__file__).with_name("align-default.jpg")
 
 
 def _gradient(top: tuple[int, int, int], bottom: tuple[int, int, int]) -> Image.Image:
@@ -95,6 +96,50 @@ def face_points() -> list[list[float]]:
         return [(x / SIZE, y / SIZE) for x, y in spots]
 
     return [[*pa, *pb] for pa, pb in zip(features("a"), features("b"), strict=True)]
+
+
+def mountains(seed: int = 5) -> Image.Image:
+    """A drawn mountain scene with some texture (768 px), to be framed twice."""
+    rng = np.random.default_rng(seed)
+    n = 768
+    ramp = np.linspace(0.0, 1.0, n)[:, None, None]
+    sky = (1 - ramp) * np.array((70, 130, 215)) + ramp * np.array((210, 225, 240))
+    img = Image.fromarray(np.repeat(sky, n, axis=1).astype(np.uint8))
+    draw = ImageDraw.Draw(img)
+    xs = np.arange(n + 1)
+
+    def ridge(base: float, amp: float, phase: float, colour: Colour) -> np.ndarray:
+        ys = base - amp * (np.abs(np.sin(xs / 150 + phase)) + 0.35 * np.sin(xs / 41 + 2 * phase)
+                           + 0.15 * np.sin(xs / 11 + phase))  # fmt: skip
+        draw.polygon([(0, n), *zip(xs.tolist(), ys.tolist(), strict=True), (n, n)], fill=colour)
+        return ys
+
+    peaks = ridge(430, 260, 0.3, (105, 110, 130))
+    for x, y in zip(xs[::3].tolist(), peaks[::3].tolist(), strict=True):
+        if y < 260:  # snow on the high ground
+            draw.line([(x, y), (x, y + (260 - y) * 0.6)], fill=(235, 238, 245), width=3)
+    ridge(560, 90, 1.9, (70, 95, 75))
+    ridge(650, 40, 3.1, (50, 80, 55))
+    pixels = np.asarray(img).astype(np.float32)
+    coarse = Image.fromarray(rng.normal(0, 1, (n // 4, n // 4)).astype(np.float32))
+    texture = np.asarray(coarse.resize((n, n), Image.Resampling.BICUBIC)) * 14 + rng.normal(0, 6, (n, n))
+    ground = np.abs(pixels - sky.astype(np.float32)).sum(axis=2) > 30  # not sky
+    pixels[ground] += texture[ground][:, None]
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.7))
+
+
+def reframed_row(folder: Path) -> Image.Image:
+    """One mountain framed wide and framed closer and higher: --align none above, the default below."""
+    scene = mountains()
+    scene.crop((0, 64, 768, 768)).resize((SIZE, SIZE), Image.Resampling.LANCZOS).save(folder / "wide.png")
+    scene.crop((200, 40, 620, 460)).resize((SIZE, SIZE), Image.Resampling.LANCZOS).save(folder / "close.png")
+    keys = [folder / "wide.png", folder / "close.png"]
+    plain = render_strip(keys, folder / "reframed-plain", "--align", "none")
+    aligned = render_strip(keys, folder / "reframed-aligned")
+    both = Image.new("RGB", (plain.width, 2 * plain.height + 8), (255, 255, 255))
+    both.paste(plain, (0, 0))
+    both.paste(aligned, (0, plain.height + 8))
+    return both
 
 
 def render_strip(keys: list[Path], out: Path, *extra: str) -> Image.Image:
@@ -187,13 +232,15 @@ def main() -> int:
         print(f"wrote {ARITHMETIC}")
         music_screenshot(folder)
         print(f"wrote {MUSIC}")
+        reframed_row(folder).save(REFRAMED, quality=90)
+        print(f"wrote {REFRAMED}")
 
         face("a").save(folder / "face_a.png")
         face("b").save(folder / "face_b.png")
         points = folder / "points.json"
         points.write_text(json.dumps(face_points()))
         keys = [folder / "face_a.png", folder / "face_b.png"]
-        plain = render_strip(keys, folder / "plain")
+        plain = render_strip(keys, folder / "plain", "--align", "none")
         shaped = render_strip(keys, folder / "shaped", "--points", str(points))
         both = Image.new("RGB", (plain.width, 2 * plain.height + 8), (255, 255, 255))
         both.paste(plain, (0, 0))
