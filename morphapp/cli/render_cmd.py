@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import hashlib
 import json
 import sys
 import time
@@ -276,7 +277,8 @@ def run(args: argparse.Namespace) -> int:
     report: list[str] = []
     with _engine(project, model, device, args, note) as engine, open_writer(
         args.output, fps=settings.fps, format=fmt.name, metadata=metadata, frame_count=len(plan),
-        resume_key=engine.resume_key, resume=args.resume, audio=audio, **gif,
+        resume_key={**engine.resume_key, "project": _project_digest(project, args.output)},
+        resume=args.resume, audio=audio, **gif,
     ) as writer:  # fmt: skip
         indices = writer.pending if args.resume and isinstance(writer, PngSequenceWriter) else None
         if indices is not None:
@@ -344,6 +346,14 @@ def _with_pacing(project: Project, model: ModelInfo, args: argparse.Namespace) -
         settings = dataclasses.replace(settings, pacing=pacing)
     settings.validate()
     return dataclasses.replace(project, settings=settings)
+
+
+def _project_digest(project: Project, output: Path) -> str:
+    """A digest of the whole project (keyframe contents included), for ``--resume``: an export no
+    longer embeds the keyframes' hashes, yet frames of other pictures must never be resumed into
+    it. It lives only in the unfinished export's state file, never in the finished output."""
+    document = project_to_dict(with_hashes(project), output.resolve().parent)
+    return hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
 def _aligned(project: Project, align: str, args: argparse.Namespace, note: NoteFn) -> Project:

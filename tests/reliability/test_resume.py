@@ -92,6 +92,13 @@ def test_killed_png_export_resumes_with_the_same_frames(
         and "cannot resume: the unfinished export there was made with other settings" in error_line(err)
     )
     assert {p.name for p in temp_frames(target)} == set(done) and (leftover / PARTIAL_NAME).is_file()
+    # Other pictures with the same settings: refused too, though exports no longer carry the
+    # keyframes' hashes (issue 25); the digest lives in the unfinished export's state file only.
+    other = json.loads(project.read_text())
+    other["keyframes"][1] = dict(other["keyframes"][0])  # house0 twice: same settings, other pictures
+    (project.parent / "other.json").write_text(json.dumps(other))  # beside it: relative paths hold
+    code, err = run_cli("render", project.parent / "other.json", "-o", target, "--resume", "-q")
+    assert code == 2 and "cannot resume" in error_line(err), err
 
     code, err = run_cli("render", project, "-o", target, "--resume")
     assert code == 0, err
