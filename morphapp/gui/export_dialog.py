@@ -120,6 +120,11 @@ class ExportDialog(QDialog):
         self.cluster = QLineEdit()
         self.cluster.setObjectName("exportCluster")
         self.cluster.setPlaceholderText("local:2, or a cluster's HOST:PORT (ray start --head prints it)")
+        self.cluster.setToolTip(
+            "local:N starts a Ray instance here that only this program can use (Ray makes a token). "
+            "A joined cluster runs whatever code its drivers send: start every node, and this app, with "
+            "RAY_AUTH_MODE=token and the same RAY_AUTH_TOKEN, or anyone on the network can use it."
+        )
         if preferences is not None:
             self.cluster.setText(str(preferences.value("export_cluster", "")))
             self.render_on.setCurrentIndex(1 if preferences.value("export_on_ray", False, type=bool) else 0)

@@ -24,6 +24,7 @@ def _export(qtbot, window: MainWindow, target: Path, cluster: str | None) -> lis
     dialog.destination.setText(str(target))
     dialog.render_on.setCurrentIndex(dialog.render_on.findData("ray" if cluster else "here"))
     assert dialog._form.isRowVisible(dialog.cluster) == bool(cluster)
+    assert "RAY_AUTH_MODE=token" in dialog.cluster.toolTip()  # what a joined cluster exposes (issue 25)
     if cluster:
         dialog.cluster.setText(cluster)
     with qtbot.waitSignal(window.engine.worker.export_done, timeout=TIMEOUT):
