@@ -210,11 +210,10 @@ def run(args: argparse.Namespace) -> int:
     note = (lambda _line: None) if args.quiet else (lambda line: print(f"note: {line}", file=sys.stderr))
     project = _project_from_args(args, note)
     _check_keyframes(project)  # a bad picture is said at once, before any model or calibration work
-    align = _align_mode(args, project, note)
-    if align == "none" and args.align_model is not None:
-        raise InputError("--align-model goes with --align auto")
-    if align != "none":
-        image_keyframes(project.keyframes, f"--align {align}")  # a clear error now, not after other work
+    if args.align not in (None, "none"):
+        if args.points is not None:
+            raise InputError(f"--points and --align {args.align}: give one or the other")
+        image_keyframes(project.keyframes, f"--align {args.align}")  # a clear error now, not after other work
     if project.settings.points is not None and len(project.settings.points) > _segment_count(project):
         given, wanted = len(project.settings.points), _segment_count(project)
         raise InputError(f"{args.points or 'points'}: {given} lists of points for {wanted} segment(s)")
@@ -247,6 +246,9 @@ def run(args: argparse.Namespace) -> int:
         note(line)
     project = dataclasses.replace(with_model(project, model), model=project.model or model.name)
     project = _with_pacing(project, model, args)
+    align = _align_mode(args, project, model)
+    if align == "none" and args.align_model is not None:
+        raise InputError("--align-model goes with --align auto")
     if args.output is None:
         _save(_aligned(project, align, args, note), args.save_project, note)
         return 0
@@ -366,22 +368,16 @@ def _aligned(project: Project, align: str, args: argparse.Namespace, note: NoteF
     return dataclasses.replace(project, settings=dataclasses.replace(project.settings, points=found))
 
 
-def _align_mode(args: argparse.Namespace, project: Project, note: NoteFn) -> str:
+def _align_mode(args: argparse.Namespace, project: Project, model: ModelInfo) -> str:
     """--align as given; without it, ``auto`` for a new morph of image keyframes with an autoencoder
     (what a user expects: one subject per frame, not a double exposure) and ``none`` where points
     are given or kept (--points, a saved project: it re-renders as saved) or cannot apply."""
     if args.align is not None:
-        if args.align != "none" and args.points is not None:
-            raise InputError(f"--points and --align {args.align}: give one or the other")
         return str(args.align)
     if args.points is not None or _is_project_arg(args):
         return "none"
     if any(not isinstance(k, Keyframe) for k in project.keyframes):
         return "none"  # prompts and expressions have no pixels to pair; diffusion morphs them its own way
-    try:
-        model, _ = model_for_project(project, explicit=args.model is not None)
-    except InputError:
-        return "none"  # the render reports the missing model itself, after the checks of the inputs
     if model.is_diffusion:
         return "none"  # diffusion morphs line up through attention; they take no points
     return "auto"
