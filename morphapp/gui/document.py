@@ -50,6 +50,9 @@ class Document(QObject):
         # The project's music: added in the window (Add Music…) or by the CLI's --audio.
         self._audio: ProjectAudio | None = None
         self.path: Path | None = None
+        # One edit of a field is one undo step: while a field has focus its changes share this
+        # token and merge into one command (``gui/field_edits.py`` opens and closes it).
+        self._edit_token: object | None = None
 
     # -- state -------------------------------------------------------------------------------
     @property
@@ -174,12 +177,22 @@ class Document(QObject):
 
     def set_total_frames(self, total: int) -> None:
         """Spread a total frame count over the segments, keeping each segment's easing."""
+        if self.can_render():
+            self.set_settings("Change frame count", segments=self._spread(total))
+
+    def set_fps(self, fps: float) -> None:
+        """A new frame rate that keeps the morph's duration (an artist times to music, not frames):
+        one undo step for both."""
         if not self.can_render():
+            self.set_settings("Change fps", fps=fps)
             return
+        duration = self.total_frames() / self._settings.fps
+        self.set_settings("Change fps", fps=fps, segments=self._spread(max(2, round(duration * fps))))
+
+    def _spread(self, total: int) -> tuple[SegmentSpec, ...]:
         s = self._settings
         steps = distribute_frames(max(total, 2), len(self._keyframes), s.loop, s.hold)
-        eases = [seg.ease for seg in self.segments()]
-        self.set_settings("Change frame count", segments=tuple(map(SegmentSpec, steps, eases)))
+        return tuple(map(SegmentSpec, steps, [seg.ease for seg in self.segments()]))
 
     def set_segment(self, index: int, steps: int | None = None, ease: str | None = None) -> None:
         segments = self.segments()
@@ -238,13 +251,20 @@ class Document(QObject):
             audio=project.audio,
         )  # fmt: skip
 
+    def open_field_edit(self, field: object) -> None:
+        """Changes from now until ``close_field_edit`` merge into one undo step per label."""
+        self._edit_token = (field, object())
+
+    def close_field_edit(self) -> None:
+        self._edit_token = None
+
     # -- internals -----------------------------------------------------------------------------
     def _normalised(self, settings: MorphSettings) -> MorphSettings:
         """Settings with explicit segments matching the current keyframe count."""
         return dataclasses.replace(settings, segments=tuple(self.segments()), frames=None)
 
     def _push(self, label: str, **state: object) -> None:
-        self.undo_stack.push(_StateCommand(self, label, state))
+        self.undo_stack.push(_StateCommand(self, label, state, self._edit_token))
 
     def _apply(self, state: dict[str, object]) -> None:
         self._keyframes = state.get("keyframes", self._keyframes)  # type: ignore[assignment]
@@ -260,13 +280,35 @@ class Document(QObject):
 
 
 class _StateCommand(QUndoCommand):
-    """Swap parts of the document state; undo swaps them back."""
+    """Swap parts of the document state; undo swaps them back. Commands of one field edit (the
+    same ``token``, label and parts) merge: ten wheel notches or keystrokes are one undo step."""
 
-    def __init__(self, doc: Document, label: str, new: dict[str, object]) -> None:
+    MERGEABLE = 1  # QUndoCommand.id(): QUndoStack offers merges only between equal, non-negative ids
+
+    def __init__(
+        self, doc: Document, label: str, new: dict[str, object], token: object | None = None
+    ) -> None:
         super().__init__(label)
         self._doc = doc
         self._new = new
         self._old = doc._snapshot(list(new))
+        self._token = token
+
+    def id(self) -> int:
+        return -1 if self._token is None else self.MERGEABLE
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not (
+            isinstance(other, _StateCommand)
+            and other._token is self._token
+            and other.text() == self.text()
+            and other._new.keys() == self._new.keys()
+        ):
+            return False
+        self._new = other._new
+        if self._new == self._old:
+            self.setObsolete(True)  # back where the edit started: no undo step at all
+        return True
 
     def redo(self) -> None:
         self._doc._apply(self._new)

@@ -34,6 +34,7 @@ from morphapp.core.settings import FIT_CHOICES, MAX_FPS
 from morphapp.core.timeline import LOOP_CHOICES, segment_pairs
 from morphapp.gui.document import Document
 from morphapp.gui.engine_worker import ModelChoice
+from morphapp.gui.field_edits import track_field_edits
 from morphapp.gui.wheel_guard import guard_wheel
 
 EASES = ("linear", *NAMED_BEZIERS)
@@ -190,6 +191,7 @@ class SettingsPanel(QWidget):
 
         self._connect()
         guard_wheel(self)  # the wheel scrolls the panel; it changes a field only once clicked into
+        track_field_edits(self, document)  # one edit of a field, one undo step; Ctrl+Z works in it
         document.changed.connect(self.refresh)
         self.refresh_models()
         self.refresh()
@@ -269,12 +271,7 @@ class SettingsPanel(QWidget):
 
     def _fps_changed(self, fps: float) -> None:
         """Keep the duration when the frame rate changes (an artist times to music, not frames)."""
-        duration = self.doc.total_frames() / self.doc.settings.fps if self.doc.can_render() else 0
-        self.doc.undo_stack.beginMacro("Change fps")
-        self.doc.set_settings("Change fps", fps=fps)
-        if duration:
-            self.doc.set_total_frames(max(2, round(duration * fps)))
-        self.doc.undo_stack.endMacro()
+        self.doc.set_fps(fps)
 
     def _ease_all(self, _index: int) -> None:
         ease = self.ease.currentData()

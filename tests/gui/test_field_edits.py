@@ -1,0 +1,68 @@
+"""Issue 24: one edit of a field is one undo step, and Ctrl+Z works while a field has focus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from morphapp.gui.main_window import MainWindow
+
+
+def _focus(qtbot, window: MainWindow, widget) -> None:  # type: ignore[no-untyped-def]
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    widget.setFocus(Qt.FocusReason.MouseFocusReason)
+    qtbot.waitUntil(widget.hasFocus, timeout=5_000)
+
+
+def test_ten_notches_in_a_focused_field_are_one_undo_step(qtbot, window: MainWindow, pairs_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    window.add_images([pairs_dir / "cat.png", pairs_dir / "dog.png"])
+    panel, stack = window.settings_panel, window.document.undo_stack
+    start_frames, steps_before = panel.frames.value(), stack.count()
+    _focus(qtbot, window, panel.frames)
+    for _ in range(10):
+        QTest.keyClick(panel.frames, Qt.Key.Key_Up)  # each arrow (or wheel notch) is a change
+    assert panel.frames.value() == start_frames + 10
+    assert stack.count() == steps_before + 1  # one step, not ten
+
+    QTest.keyClick(panel.frames, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # still in the field
+    assert panel.frames.value() == start_frames
+    assert window.document.total_frames() == start_frames
+    QTest.keyClick(
+        panel.frames, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    )
+    assert panel.frames.value() == start_frames + 10
+
+
+def test_a_second_visit_to_the_field_is_a_second_step(qtbot, window: MainWindow, pairs_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    window.add_images([pairs_dir / "cat.png", pairs_dir / "dog.png"])
+    panel, stack = window.settings_panel, window.document.undo_stack
+    steps_before = stack.count()
+    _focus(qtbot, window, panel.hold)
+    QTest.keyClick(panel.hold, Qt.Key.Key_Up)
+    _focus(qtbot, window, panel.seed)  # focus leaves: the edit of Hold is over
+    _focus(qtbot, window, panel.hold)
+    QTest.keyClick(panel.hold, Qt.Key.Key_Up)
+    QTest.keyClick(panel.hold, Qt.Key.Key_Up)
+    assert stack.count() == steps_before + 2
+    # Up and back down within one visit leaves no step at all.
+    _focus(qtbot, window, panel.seed)
+    QTest.keyClick(panel.seed, Qt.Key.Key_Up)
+    QTest.keyClick(panel.seed, Qt.Key.Key_Down)
+    assert stack.count() == steps_before + 2
+
+
+def test_a_new_frame_rate_keeps_the_length_in_one_step(qtbot, window: MainWindow, pairs_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    window.add_images([pairs_dir / "cat.png", pairs_dir / "dog.png"])
+    doc = window.document
+    doc.set_total_frames(24)
+    seconds = doc.total_frames() / doc.settings.fps
+    steps_before = doc.undo_stack.count()
+    doc.set_fps(doc.settings.fps * 2)
+    assert doc.undo_stack.count() == steps_before + 1
+    assert abs(doc.total_frames() / doc.settings.fps - seconds) < 1 / doc.settings.fps
+    doc.undo_stack.undo()
+    assert doc.total_frames() == 24
