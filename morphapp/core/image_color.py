@@ -10,14 +10,17 @@ import functools
 import io
 
 import numpy as np
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, ImageFile
 
 from morphapp.core.image_sizes import color_name
 from morphapp.errors import InputError
 
 
-def is_16bit_source(im: Image.Image) -> bool:
-    """Whether the decoder reads 16-bit samples (Pillow keeps the high byte of RGB ones)."""
+def is_16bit_source(im: ImageFile.ImageFile) -> bool:
+    """Whether the decoder reads 16-bit samples (Pillow keeps the high byte of RGB ones).
+
+    ``im`` is an opened, not yet loaded file: the tile list is what its decoder will read.
+    """
     for tile in im.tile:
         args = tile.args
         rawmode = args[0] if isinstance(args, tuple) and args else args
@@ -105,7 +108,9 @@ def _to_8bit_native(im: Image.Image, notes: list[str], *, label: str, fmt: str) 
     if mode == "LAB":
         try:
             transform = ImageCms.buildTransform(ImageCms.createProfile("LAB"), _srgb_profile(), "LAB", "RGB")
-            return ImageCms.applyTransform(im, transform)
+            converted = ImageCms.applyTransform(im, transform)
+            if converted is not None:  # None only with inPlace=True
+                return converted
         except Exception:
             pass
     raise InputError(f"{label}: unsupported pixel format {mode}; convert it to 8-bit RGB first")
@@ -164,7 +169,8 @@ def _apply_icc(im: Image.Image, icc: bytes, notes: list[str]) -> Image.Image:
     try:
         if im.mode == "LA":  # lcms has no grey+alpha input: convert grey, keep alpha
             out = ImageCms.profileToProfile(im.getchannel("L"), source, _srgb_profile(), outputMode="RGB")
-            out.putalpha(im.getchannel("A"))
+            if out is not None:  # None only with inPlace=True
+                out.putalpha(im.getchannel("A"))
         else:
             out_mode = "RGBA" if im.mode == "RGBA" else "RGB"
             out = ImageCms.profileToProfile(im, source, _srgb_profile(), outputMode=out_mode)

@@ -72,7 +72,7 @@ def parse_color(text: str) -> tuple[int, int, int]:
 
 
 def color_name(color: tuple[int, int, int]) -> str:
-    names = {(255, 255, 255): "white", (0, 0, 0): "black"}
+    names: dict[tuple[int, ...], str] = {(255, 255, 255): "white", (0, 0, 0): "black"}
     return names.get(tuple(color), "#{:02x}{:02x}{:02x}".format(*color))
 
 

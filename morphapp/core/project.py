@@ -320,12 +320,16 @@ def with_hashes(project: Project) -> Project:
 
 
 def _with_hash(keyframe: AnyKeyframe) -> AnyKeyframe:
-    if isinstance(keyframe, Keyframe):
-        return replace(keyframe, sha256=file_sha256(keyframe.path))
     if isinstance(keyframe, ExprKeyframe):
-        terms = tuple(replace(term, source=_with_hash(term.source)) for term in keyframe.terms)
+        terms = tuple(replace(term, source=_source_with_hash(term.source)) for term in keyframe.terms)
         return ExprKeyframe(terms)
-    return keyframe
+    return _source_with_hash(keyframe)
+
+
+def _source_with_hash(source: Keyframe | PromptKeyframe) -> Keyframe | PromptKeyframe:
+    if isinstance(source, Keyframe):
+        return replace(source, sha256=file_sha256(source.path))
+    return source
 
 
 class _Reader:

@@ -16,9 +16,8 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-import numpy as np
 
-from morphapp.errors import InputError
+from morphapp.errors import InputError, OutputError
 
 # The audio codec each container gets: AAC in MP4, Opus in WebM, 16-bit PCM in a ProRes .mov
 # (what editors expect beside an intermediate codec).
@@ -72,7 +71,10 @@ class AudioMuxer:
             raise InputError(f"--audio: a {container_format} file has no audio track; use MP4, WebM or MOV")
         self.rate = SAMPLE_RATES[codec]
         layout = "stereo" if source.channels == 2 else "mono"
-        self._stream = output.add_stream(codec, rate=self.rate, layout=layout)
+        stream = output.add_stream(codec, rate=self.rate, layout=layout)
+        if not isinstance(stream, av.AudioStream):  # the codecs of AUDIO_CODECS are all audio encoders
+            raise OutputError(f"--audio: {codec} is not an audio encoder")
+        self._stream = stream
         self._output = output
         self._format = self._stream.codec_context.format.name
         self._layout = layout
@@ -157,6 +159,7 @@ def _slice(frame: av.AudioFrame, begin: int, end: int, fmt: str, layout: str, ra
     if not frame.format.is_planar:  # packed: channels interleaved along the one row
         channels = len(frame.layout.channels)
         begin, end = begin * channels, end * channels
-    out = av.AudioFrame.from_ndarray(np.ascontiguousarray(data[:, begin:end]), format=fmt, layout=layout)
+    # .copy(): C-contiguous, as from_ndarray needs, and it keeps the sample dtype in the types
+    out = av.AudioFrame.from_ndarray(data[:, begin:end].copy(), format=fmt, layout=layout)
     out.sample_rate = rate
     return out

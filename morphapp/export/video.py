@@ -63,6 +63,8 @@ class VideoWriter(FileFrameWriter):
     def _start_stream(self, height: int, width: int) -> av.VideoStream:
         fmt = self.format
         stream = self._container.add_stream(fmt.codec, rate=self.fps, options=dict(fmt.options))
+        if not isinstance(stream, av.VideoStream):  # a preset naming an audio or subtitle encoder
+            raise OutputError(f"{self.path}: {fmt.codec} is not a video encoder ({fmt.name})")
         stream.width = width
         stream.height = height
         stream.pix_fmt = fmt.pixel_format

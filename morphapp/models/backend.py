@@ -221,10 +221,11 @@ def calibrate(
     for backend, precision in options:
         if cancel is not None:
             cancel.raise_if_cancelled()
-        codec = reference if (backend, precision) == ("torch", "fp32") else None
         try:
-            codec = codec or open_codec(
-                info, device, Choice(backend, precision, "asked"), note=lambda _: None
+            codec: LatentCodec = (
+                reference
+                if (backend, precision) == ("torch", "fp32")
+                else open_codec(info, device, Choice(backend, precision, "asked"), note=lambda _: None)
             )
         except MorphError as exc:  # a candidate that cannot start is simply not chosen
             _log.warning("calibration skips %s %s: %s", backend, precision, exc)

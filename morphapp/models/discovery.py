@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import platformdirs
@@ -191,14 +192,14 @@ def _describe_folder(
         if "decoder" not in halves:
             out.skipped.append(f"{halves['encoder']}: encoder without a matching {pair_name}_decoder file")
             continue
-        describers.append(lambda n=pair_name, h=halves: describe_pair(n, h.get("encoder"), h["decoder"]))
+        describers.append(partial(describe_pair, pair_name, halves.get("encoder"), halves["decoder"]))
     for path in singles:
         # diffusers folders name their file diffusion_pytorch_model.*: the folder names the model.
         model_name = folder_name if path.stem in ("diffusion_pytorch_model", "model") else path.stem
         if path.suffix.lower() == ".onnx":
-            describers.append(lambda n=model_name, p=path: describe_onnx(n, p, link_root))
+            describers.append(partial(describe_onnx, model_name, path, link_root))
         else:
-            describers.append(lambda n=model_name, p=path: describe_single(n, p))
+            describers.append(partial(describe_single, model_name, path))
     for describe in describers:
         try:
             out.models.append(describe())

@@ -111,7 +111,7 @@ def pull(
                     revision=known.revision,
                     cache_dir=str(cache),
                     endpoint=endpoint(),
-                    tqdm_class=_progress_class(meta, progress, cancel),  # type: ignore[arg-type]
+                    tqdm_class=_progress_class(meta, progress, cancel),
                 )
             except Cancelled:
                 raise

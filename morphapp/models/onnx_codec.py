@@ -87,11 +87,11 @@ class OnnxCodec:
         self._ort = ort
         self.info = info
         self.name = info.name
-        self.latent_channels = info.latent_channels
         self.note = note
         # The float32 torch codec is the source of truth: its weights hash names the cache entry.
         torch_codec = source if source is not None and source.dtype == torch.float32 else None
         torch_codec = torch_codec or TaeCodec(info, torch.device("cpu"), torch.float32, note=note)
+        self.latent_channels = torch_codec.latent_channels
         self.model_id = torch_codec.model_id
         self.folder = (cache_dir or default_cache_dir()) / _entry_name(info.name, self._cache_key(ort))
         self.exported: list[str] = []  # halves exported by this construction (tests: cache used once)
@@ -176,8 +176,11 @@ class OnnxCodec:
 
     def _export(self, half: str, net: nn.Module, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        plain = copy.deepcopy(net).to("cpu", torch.float32, memory_format=torch.contiguous_format)
-        channels = 3 if half == "encoder" else int(self.latent_channels or 4)
+        # torch's stubs for Module.to lack memory_format, which it takes at runtime.
+        plain = copy.deepcopy(net).to(  # type: ignore[call-overload]
+            "cpu", torch.float32, memory_format=torch.contiguous_format
+        )
+        channels = 3 if half == "encoder" else self.latent_channels
         side = 64 if half == "encoder" else 8
         example = torch.zeros(1, channels, side, side)
         axes = {0: "batch", 2: "height", 3: "width"}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -37,15 +38,19 @@ class TaeCodec:
         *,
         note: Callable[[str], None] | None = None,
     ) -> None:
+        if info.decoder is None or info.latent_channels is None:  # discovery sets both for every TAE
+            raise ModelError(
+                f"{info.name}: a {info.kind} model without TAE decoder weights; cannot run it as a TAE"
+            )
         self.info = info
         self.name = info.name
-        self.latent_channels = info.latent_channels
+        self.latent_channels: int = info.latent_channels
         self.device = device
         self.dtype = dtype
         # Where the one-time "retrying in float32" message goes; None: the logging module.
         self.note = note
         self.float32_retries = 0  # batches that needed the float32 fallback
-        encoder_state, decoder_state = self._states(info)
+        encoder_state, decoder_state = self._states(info, info.decoder)
         self._encoder = self._build("encoder", encoder_state) if encoder_state is not None else None
         self._decoder = self._build("decoder", decoder_state)
         self.model_id = f"{info.name}:{_fingerprint(encoder_state, decoder_state)}"
@@ -55,12 +60,13 @@ class TaeCodec:
         self._float32_nets: dict[str, nn.Module] = {}
 
     @staticmethod
-    def _states(info: ModelInfo) -> tuple[StateDict | None, StateDict]:
+    def _states(info: ModelInfo, decoder: Path) -> tuple[StateDict | None, StateDict]:
+        """The encoder's weights (None if the model has none) and the decoder's (``decoder``: its file)."""
         if info.combined:
-            encoder, decoder = taesd.split_combined(load_state_dict(info.decoder))
-            return (encoder or None), decoder
+            encoder, decoder_state = taesd.split_combined(load_state_dict(decoder))
+            return (encoder or None), decoder_state
         encoder_state = load_state_dict(info.encoder) if info.encoder is not None else None
-        return encoder_state, load_state_dict(info.decoder)
+        return encoder_state, load_state_dict(decoder)
 
     @property
     def _half(self) -> bool:
@@ -75,7 +81,10 @@ class TaeCodec:
                 f"{self.info.name}: the {half} weights do not fit a TAE {half} ({first_line})"
             ) from exc
         # channels_last lets oneDNN/cuDNN pick their fast NHWC convolutions: 1.4x on a 2-core CPU.
-        return net.to(device=self.device, dtype=dtype or self.dtype, memory_format=torch.channels_last)
+        # torch's stubs for Module.to lack memory_format, which it takes at runtime.
+        return net.to(  # type: ignore[call-overload]
+            device=self.device, dtype=dtype or self.dtype, memory_format=torch.channels_last
+        )
 
     @torch.inference_mode()
     def encode(self, images: torch.Tensor) -> torch.Tensor:
