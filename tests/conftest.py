@@ -12,6 +12,7 @@ import torch
 
 from morphapp.models.discovery import ModelInfo, find_model
 from morphapp.models.tae_codec import TaeCodec
+from tests import skip_policy
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -20,6 +21,10 @@ FACES_DIR = SHARED / "testdata" / "faces"
 # Set by .ci/run: a test that needs ../shared fails instead of skipping, so CI cannot pass
 # without its data. A clone without ../shared (and no variable) still runs the rest.
 REQUIRE_DATA_VAR = "MORPHAPP_REQUIRE_TEST_DATA"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    skip_policy.register(config)  # MORPHAPP_STRICT_SKIPS=1 (.ci/run): a skip not on its allow-list fails CI
 
 
 def missing_test_data(what: str) -> NoReturn:

@@ -7,14 +7,11 @@ import sys
 import zipfile
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[1]
 MAX_WHEEL_BYTES = 15_000_000
 
 
 def test_wheel_contains_the_built_in_model_and_stays_small(tmp_path: Path) -> None:
-    pytest.importorskip("setuptools")
     done = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "--no-build-isolation", "-q",
          "-w", str(tmp_path)],

@@ -10,7 +10,8 @@ import pytest
 
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[Any]:
-    ray = pytest.importorskip("ray", reason="Ray is the cluster extra (pip install 'morphapp[cluster]')")
+    import ray  # the [test] extra installs it: missing is a failure here, not a skip
+
     assert not ray.is_initialized()
     ray.init(num_cpus=3, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     try:

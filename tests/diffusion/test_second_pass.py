@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import torch
 
 from morphapp.core.keyframes import Keyframe, PromptKeyframe
@@ -74,7 +73,6 @@ def test_a_force_upcast_vae_never_runs_in_half_precision(tiny_sd_info: ModelInfo
 
 
 def test_exports_make_no_step_previews(qtbot, tiny_sd_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    pytest.importorskip("PySide6")
     from morphapp.gui.engine_worker import EngineWorker, ModelChoice
 
     worker = EngineWorker()

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import sys
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +17,12 @@ from morphapp.core.atomic import remove_stale_temp_files
 from morphapp.errors import Cancelled, OutputError
 from morphapp.export import open_writer
 from tests.export.helpers import synthetic_frame, synthetic_frames
+from tests.reliability.conftest import tmpfs
+
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None  # type: ignore[assignment]
 
 TARGETS = ["out.gif", "out.mp4", "out.webm", "out"]  # the last is a PNG-sequence folder
 
@@ -87,12 +97,9 @@ def test_frame_size_change_is_refused_and_cleaned_up(tmp_path: Path, name: str) 
     assert _entries(tmp_path) == []
 
 
+@pytest.mark.skipif(resource is None or not hasattr(signal, "SIGXFSZ"), reason="RLIMIT_FSIZE is POSIX")
 @pytest.mark.parametrize("name", TARGETS)
 def test_disk_full_during_write(tmp_path: Path, name: str) -> None:
-    resource = pytest.importorskip("resource")
-    signal = pytest.importorskip("signal")
-    if not hasattr(signal, "SIGXFSZ"):
-        pytest.skip("no SIGXFSZ on this platform")
     target = tmp_path / name
     _good_export(target, count=2)
     before = _snapshot(target)
@@ -138,17 +145,28 @@ def test_parent_is_missing(tmp_path: Path, name: str) -> None:
         open_writer(tmp_path / "missing" / name, fps=10)
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root can write to 0o555 folders")
+@contextlib.contextmanager
+def _read_only(folder: Path) -> Iterator[None]:
+    """``folder`` made read-only: its permission bits, or for root (whom they do not stop, as in
+    CI's container) a read-only mount, like a read-only disk."""
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            yield
+        finally:
+            folder.chmod(0o755)
+    else:
+        with tmpfs(folder, "ro", "size=64k"):
+            yield
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="read-only folders by permission bits are POSIX")
 @pytest.mark.parametrize("name", TARGETS)
 def test_read_only_folder(tmp_path: Path, name: str) -> None:
     folder = tmp_path / "locked"
     folder.mkdir()
-    folder.chmod(0o555)
-    try:
-        with pytest.raises(OutputError, match="not writable"):
-            open_writer(folder / name, fps=10)
-    finally:
-        folder.chmod(0o755)
+    with _read_only(folder), pytest.raises(OutputError, match="not writable"):
+        open_writer(folder / name, fps=10)
 
 
 @pytest.mark.parametrize("fps", [0, -5, float("nan"), float("inf")])

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from morphapp.gui.export_dialog import PRESETS
@@ -40,7 +39,6 @@ def _frames(folder: Path) -> list[np.ndarray]:
 def test_an_export_on_ray_makes_the_frames_of_an_export_here(  # type: ignore[no-untyped-def]
     qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path
 ) -> None:
-    pytest.importorskip("ray", reason="Ray is the cluster extra")
     window.add_images([pairs_dir / "cat.png", pairs_dir / "dog.png"])
     qtbot.waitUntil(window.preview.complete, timeout=TIMEOUT)  # (and the backend is picked)
     _export(qtbot, window, tmp_path / "here", None)

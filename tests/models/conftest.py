@@ -14,7 +14,6 @@ from tests.models.hub_server import FakeHub
 def hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeHub]:
     """A local hub, online for huggingface_hub (the suite runs with HF_HUB_OFFLINE=1), with its
     own cache folder; pulls go to it through MORPHAPP_HF_ENDPOINT."""
-    pytest.importorskip("huggingface_hub")
     import huggingface_hub.constants
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)

@@ -10,11 +10,8 @@ import torch
 from morphapp.core.images import load_image
 from morphapp.core.render import to_tensor
 from morphapp.models.discovery import ModelInfo
-from morphapp.models.tae_codec import TaeCodec
-
-pytest.importorskip("onnxruntime")
-
 from morphapp.models.onnx_codec import OnnxCodec
+from morphapp.models.tae_codec import TaeCodec
 
 
 @pytest.fixture(scope="module")

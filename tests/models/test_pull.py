@@ -16,8 +16,6 @@ from morphapp.models.library import PullProgress, pull
 from morphapp.models.registry import KNOWN_MODELS, KnownFile, KnownModel
 from tests.models.hub_server import FakeHub
 
-pytest.importorskip("huggingface_hub")
-
 REPO = "test-org/taef2-copy"
 
 

@@ -18,7 +18,6 @@ from morphapp.errors import InputError
 from morphapp.music.beats import detect_beats, keyframes_on_beats
 from tests.music.tracks import RATE, click_track
 
-pytest.importorskip("librosa")
 FRAME = 1 / 24  # one frame at 24 fps
 
 

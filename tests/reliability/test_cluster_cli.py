@@ -24,7 +24,6 @@ def _ray_processes() -> set[int]:
 def test_ctrl_c_stops_a_ray_render_writes_nothing_and_stops_its_ray_instance(
     tmp_path: Path, pairs_dir: Path, model_path_env: str
 ) -> None:
-    pytest.importorskip("ray", reason="Ray is the cluster extra")
     before = _ray_processes()
     target = tmp_path / "frames"
     keys = (pairs_dir / "cat.png", pairs_dir / "dog.png")
@@ -99,7 +98,6 @@ def test_device_cuda_is_the_workers_choice_not_the_drivers(
 ) -> None:
     """A CPU-only head may drive GPU workers: --device cuda is checked where the frames are made.
     Here no worker has a GPU either, so the one line comes from the worker that tried."""
-    pytest.importorskip("ray", reason="Ray is the cluster extra")
     keys = (pairs_dir / "cat.png", pairs_dir / "dog.png")
     proc = start_cli("render", *keys, "-o", tmp_path / "m.gif", "--size", SIZE, "--frames", "3",
                      "--workers", "1", "--device", "cuda", "-q", cwd=tmp_path,

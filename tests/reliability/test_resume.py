@@ -164,7 +164,6 @@ def test_resume_trusts_only_complete_frames(tmp_path: Path) -> None:
 def test_a_killed_ray_render_resumes_on_a_new_ray_instance_with_the_frames_of_one_process(
     project: Path, reference: dict[str, str], model_path_env: str, tmp_path: Path
 ) -> None:
-    pytest.importorskip("ray", reason="Ray is the cluster extra")
     target = tmp_path / "frames"
     env = cli_env(model_path_env)
     proc = start_cli("render", project, "-o", target, "--workers", "2", "-q", cwd=tmp_path, env=env)
