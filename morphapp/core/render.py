@@ -18,6 +18,8 @@ import torch.nn.functional as F
 
 from morphapp.core.cancel import CancelToken
 from morphapp.core.codec import LatentCodec
+from morphapp.core.correspondence import SegmentPoints
+from morphapp.core.edges import EdgeProfile, edge_profile, match_edges
 from morphapp.core.images import file_sha256, load_image
 from morphapp.core.interpolate import interpolate
 from morphapp.core.keyframes import ExprKeyframe, Keyframe, check_keyframes
@@ -148,6 +150,7 @@ def render_frames(
     shape = shape_morph_for(keyframes, codec, settings, needed) if settings.points else None
     if settings.pacing == "even":
         order = paced_order(order, latents, codec, settings.path, shape, cancel)
+    edges = _edge_profiles(keyframes, needed, latents, codec, settings, shape)
     decoded_keyframes: dict[int, np.ndarray] = {}  # holds and loops show keyframes many times
     step = max(1, batch_size)
     for start in range(0, len(order), step):
@@ -166,16 +169,41 @@ def render_frames(
             for spec, pixels in zip(todo, to_pixels(codec.decode(points)), strict=True):
                 if shape is not None:
                     pixels = shape.finish(spec, pixels)
+                pixels = match_edges(pixels, spec.t, edges[spec.a], edges[spec.b])
                 fresh[spec.index] = pixels
                 if spec.keyframe is not None:
                     decoded_keyframes[spec.keyframe] = pixels
         for offset, spec in enumerate(batch):
-            pixels = fresh.get(spec.index)
-            if pixels is None:
-                pixels = decoded_keyframes[spec.keyframe]  # type: ignore[index]
-            yield Frame(spec, len(plan), pixels)
+            made = fresh.get(spec.index)
+            if made is None:  # a keyframe shown again (a hold, a loop): decoded once
+                assert spec.keyframe is not None
+                made = decoded_keyframes[spec.keyframe]
+            yield Frame(spec, len(plan), made)
             if progress:
                 progress(Progress("decode", start + offset + 1, len(order)))
+
+
+def _edge_profiles(
+    keyframes: Sequence[Keyframe | ExprKeyframe],
+    needed: set[int],
+    latents: dict[int, torch.Tensor],
+    codec: LatentCodec,
+    settings: MorphSettings,
+    shape: ShapeMorph | None,
+) -> dict[int, EdgeProfile | None]:
+    """What each frame's outer strips should look like (``core/edges.py``), per keyframe: its fitted
+    source picture's edge profile (an expression keyframe has none: its decoded latent's)."""
+    profiles: dict[int, EdgeProfile | None] = {}
+    for i in sorted(needed):
+        keyframe = keyframes[i]
+        if isinstance(keyframe, Keyframe):
+            known = shape.pixels.get(i) if shape is not None else None
+            if known is None:
+                known = load_image(keyframe.path, settings.size, settings.fit, settings.background).pixels
+            profiles[i] = edge_profile(known)
+        else:
+            profiles[i] = edge_profile(to_pixels(codec.decode(latents[i].to(torch.float32)))[0])
+    return profiles
 
 
 def paced_order(
@@ -251,7 +279,7 @@ def shape_morph_for(
                 )
     images = {i: k for i, k in enumerate(keyframes) if i in needed and isinstance(k, Keyframe)}
     loaded = {i: load_image(k.path, settings.size, fit, background) for i, k in images.items()}
-    in_frame = []
+    in_frame: list[SegmentPoints] = []
     for seg, seg_points in enumerate(points):
         a, b = pairs[seg]
         if not seg_points or a not in loaded or b not in loaded:
