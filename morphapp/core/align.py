@@ -85,7 +85,7 @@ def _global_transform(gray_a: np.ndarray, gray_b: np.ndarray) -> tuple[np.ndarra
     inlier threshold of 1.5 % of the image side."""
     import cv2
 
-    sift = cv2.SIFT_create(2000, contrastThreshold=0.02)
+    sift = cv2.SIFT_create(2000, contrastThreshold=0.02)  # type: ignore[attr-defined]  # missing from cv2's stubs
     kp_a, des_a = sift.detectAndCompute(gray_a, None)
     kp_b, des_b = sift.detectAndCompute(gray_b, None)
     if des_a is None or des_b is None or len(kp_a) < 2 or len(kp_b) < 2:
@@ -94,8 +94,8 @@ def _global_transform(gray_a: np.ndarray, gray_b: np.ndarray) -> tuple[np.ndarra
     good = [m[0] for m in pairs if len(m) == 2 and m[0].distance < 0.8 * m[1].distance]
     if len(good) < 4:
         return None, 0, 0.0
-    src = np.float32([kp_a[m.queryIdx].pt for m in good])
-    dst = np.float32([kp_b[m.trainIdx].pt for m in good])
+    src = np.array([kp_a[m.queryIdx].pt for m in good], dtype=np.float32)
+    dst = np.array([kp_b[m.trainIdx].pt for m in good], dtype=np.float32)
     threshold = 0.015 * max(gray_a.shape)
     cv2.setRNGSeed(0)  # RANSAC is random: the same pair gives the same points every time
     matrix, mask = cv2.estimateAffinePartial2D(
@@ -116,7 +116,7 @@ def _flow(gray_a: np.ndarray, gray_b: np.ndarray) -> tuple[np.ndarray, np.ndarra
     the agreement weight (0..1) per pixel."""
     import cv2
 
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)  # type: ignore[attr-defined]  # stub gap
     forward = dis.calc(gray_a, gray_b, None)
     backward = dis.calc(gray_b, gray_a, None)
     height, width = gray_a.shape

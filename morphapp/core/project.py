@@ -30,7 +30,7 @@ from morphapp.core.keyframes import (
     PromptKeyframe,
     check_keyframes,
 )
-from morphapp.core.settings import MorphSettings
+from morphapp.core.settings import MorphSettings, parse_fit
 from morphapp.core.timeline import SegmentSpec
 from morphapp.core.warp import LEGACY_WARP_MODE
 from morphapp.errors import InputError
@@ -209,7 +209,7 @@ def project_from_dict(data: Any, base: Path, where: str = "project") -> Project:
     settings = MorphSettings(
         size=(size[0], size[1]),
         ease=eases.pop() if len(eases) == 1 else "linear",  # the "all segments" easing, when they agree
-        fit=reader.text(raw, "fit", "settings"),
+        fit=parse_fit(reader.text(raw, "fit", "settings")),
         background=_parse_hex(reader.text(raw, "background", "settings"), where),
         path=reader.text(raw, "path", "settings"),
         hold=reader.integer(raw, "hold", "settings"),
