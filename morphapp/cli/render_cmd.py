@@ -45,7 +45,13 @@ from morphapp.core.project import (
 )
 from morphapp.core.quality import ReportCollector
 from morphapp.core.render import NoteFn, plan_for
-from morphapp.core.settings import FIT_CHOICES, MorphSettings
+from morphapp.core.settings import (
+    FIT_CHOICES,
+    NEW_MORPH_HOLD,
+    NEW_MORPH_PACING,
+    NEW_MORPH_SEGMENT_FRAMES,
+    MorphSettings,
+)
 from morphapp.core.timeline import LOOP_CHOICES, segment_pairs
 from morphapp.core.warp import WARP_MODES
 from morphapp.engine import EngineOptions, MorphEngine, open_engine
@@ -76,7 +82,11 @@ def add_parser(commands: Any) -> None:
     p.add_argument("--format", choices=sorted(FORMATS), help="output format (default: from the extension)")
     # Settings default to None so that, with a project, only the flags actually given override it.
     p.add_argument("--frames", type=int, help="total number of frames")
-    p.add_argument("--segment-frames", help="frames per segment: N, or N,N,... one per segment (default 24)")
+    p.add_argument(
+        "--segment-frames",
+        help=f"frames per segment: N, or N,N,... one per segment (default {NEW_MORPH_SEGMENT_FRAMES}: "
+        "two seconds at 24 fps)",
+    )
     p.add_argument("--fps", type=float, help="frames per second (default 24)")
     p.add_argument("--size", help="output size WxH, rounded to multiples of 8 (default 512x512)")
     p.add_argument("--fit", choices=FIT_CHOICES, help="fit images to the size: crop (default), pad, stretch")
@@ -96,7 +106,12 @@ def add_parser(commands: Any) -> None:
     )
     p.add_argument("--path", choices=PATH_CHOICES, help="interpolation path (default slerp)")
     p.add_argument("--ease", help=f"easing of each segment: {', '.join(EASE_NAMES)} (default linear)")
-    p.add_argument("--hold", type=int, help="extra frames to hold on each keyframe (default 0)")
+    p.add_argument(
+        "--hold",
+        type=int,
+        help=f"extra frames to hold on each keyframe (default {NEW_MORPH_HOLD} for a new morph without "
+        "--frames, --segment-frames or --audio, else 0; a project: its own)",
+    )
     p.add_argument("--loop", choices=LOOP_CHOICES, help="none (default), loop back to the first, pingpong")
     p.add_argument("--seed", type=int, help="random seed (default 0)")
     p.add_argument(
@@ -335,7 +350,9 @@ def _project_audio(recorded: ProjectAudio, args: argparse.Namespace, note: NoteF
 
 def _with_pacing(project: Project, model: ModelInfo, args: argparse.Namespace) -> Project:
     """--pacing: a diffusion model's setting, or the autoencoder morph's own, ``even`` by default for
-    a new morph (steps of even size, not a slow start and a rush) and as saved for a project."""
+    a new morph (steps of even size, not a slow start and a rush) and as saved for a project. A new
+    autoencoder morph with no timing flags (and no music to time it) also gets the new-morph length
+    and rests (``core/settings.py``); a diffusion morph keeps 24 frames, each of which costs seconds."""
     settings = project.settings
     if model.is_diffusion:
         if args.pacing is None:
@@ -344,8 +361,15 @@ def _with_pacing(project: Project, model: ModelInfo, args: argparse.Namespace) -
             settings, diffusion=dataclasses.replace(settings.diffusion, pacing=args.pacing)
         )
     else:
-        pacing = args.pacing or (settings.pacing if _is_project_arg(args) else "even")
+        new_morph = not _is_project_arg(args)
+        pacing = args.pacing or (NEW_MORPH_PACING if new_morph else settings.pacing)
         settings = dataclasses.replace(settings, pacing=pacing)
+        # The length and rests of a new morph, unless the artist timed it (frames, music): then
+        # no rests unless asked, so that --frames N gives N frames of morph.
+        if new_morph and args.audio is None and args.frames is None and args.segment_frames is None:
+            settings = dataclasses.replace(settings, segment_frames=(NEW_MORPH_SEGMENT_FRAMES,))
+            if args.hold is None:
+                settings = dataclasses.replace(settings, hold=NEW_MORPH_HOLD)
     settings.validate()
     return dataclasses.replace(project, settings=settings)
 

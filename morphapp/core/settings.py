@@ -8,14 +8,31 @@ from dataclasses import dataclass, field
 from morphapp.core.correspondence import SegmentPoints
 from morphapp.core.diffusion_settings import PACING_CHOICES, DiffusionSettings
 from morphapp.core.easing import parse_ease
+from morphapp.core.image_fit import FIT_MODES, FitMode
 from morphapp.core.images import MAX_SIDE
 from morphapp.core.interpolate import PATH_CHOICES
 from morphapp.core.timeline import LOOP_CHOICES, MAX_FRAMES, SegmentSpec, distribute_frames, segment_pairs
 from morphapp.core.warp import DEFAULT_WARP_MODE, WARP_MODES
 from morphapp.errors import InputError
 
-FIT_CHOICES: tuple[str, ...] = ("crop", "pad", "stretch")
-DEFAULT_SEGMENT_FRAMES = 24  # one second per segment at the default 24 fps
+FIT_CHOICES: tuple[str, ...] = FIT_MODES
+
+
+def parse_fit(text: str) -> FitMode:
+    """A fit mode from text (a project file, a flag), or a clear error naming the choices."""
+    for mode in FIT_MODES:
+        if text == mode:
+            return mode
+    raise InputError(f"--fit {text}: choose one of {', '.join(FIT_MODES)}")
+
+
+DEFAULT_SEGMENT_FRAMES = 24  # one second per segment at the default 24 fps (projects without timing)
+# A new morph, on the command line and in the window (a saved project keeps its own timing): two
+# seconds per segment at 24 fps, resting a quarter second on each keyframe, evenly paced. A one-
+# second morph without rests read as a flash, not a transformation (issue 24).
+NEW_MORPH_SEGMENT_FRAMES = 48
+NEW_MORPH_HOLD = 6
+NEW_MORPH_PACING = "even"
 MAX_FPS = 240.0  # frames per second a morph may ask for (the window's fields stop here too)
 MAX_SEED = 2**63 - 1  # what torch.manual_seed and numpy generators take
 
@@ -23,7 +40,7 @@ MAX_SEED = 2**63 - 1  # what torch.manual_seed and numpy generators take
 @dataclass(frozen=True)
 class MorphSettings:
     size: tuple[int, int] = (512, 512)
-    fit: str = "crop"
+    fit: FitMode = "crop"  # validate() refuses other text (a project file is untrusted input)
     background: tuple[int, int, int] = (255, 255, 255)
     path: str = "slerp"
     ease: str = "linear"

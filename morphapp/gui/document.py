@@ -25,15 +25,17 @@ from morphapp.core.keyframes import (
 )
 from morphapp.core.music_timing import reactive_segments
 from morphapp.core.project import Project, ProjectAudio, load_project, save_project, with_hashes
-from morphapp.core.settings import DEFAULT_SEGMENT_FRAMES, MorphSettings
+from morphapp.core.settings import NEW_MORPH_HOLD, NEW_MORPH_PACING, NEW_MORPH_SEGMENT_FRAMES, MorphSettings
 from morphapp.core.timeline import SegmentSpec, distribute_frames, segment_pairs
 from morphapp.errors import InputError, MorphError
 from morphapp.models.discovery import find_model
 from morphapp.models.project_model import model_changes, with_model
 from morphapp.music.beats import keyframes_on_beats
 
-# A new morph is evenly paced, as on the command line; a project opened keeps its own pacing.
-NEW_MORPH_SETTINGS = MorphSettings(pacing="even")
+# A new morph: the command line's length, rests and even pacing; a project opened keeps its own.
+NEW_MORPH_SETTINGS = MorphSettings(
+    pacing=NEW_MORPH_PACING, segment_frames=(NEW_MORPH_SEGMENT_FRAMES,), hold=NEW_MORPH_HOLD
+)
 
 
 class Document(QObject):
@@ -85,7 +87,9 @@ class Document(QObject):
         """Per-segment steps and easing for the current keyframes (defaults where unset)."""
         n_segments = len(segment_pairs(max(2, len(self._keyframes)), self._settings.loop))
         current = list(self._settings.segments or ())
-        default = SegmentSpec(DEFAULT_SEGMENT_FRAMES, self._settings.ease)
+        default = SegmentSpec(
+            self._settings.segment_frames[-1], self._settings.ease
+        )  # a new segment's length
         return (current + [default] * n_segments)[:n_segments]
 
     def total_frames(self) -> int:

@@ -47,7 +47,8 @@ def test_readme_first_example_on_a_fresh_offline_machine(tmp_path: Path, pairs_d
     assert "model taef2 (FLUX.2 (TAEF2))" in done.stderr
     frames = []
     with Image.open(tmp_path / "morph.gif") as gif:
-        assert (gif.n_frames, gif.size) == (25, (512, 512))  # the README: 25 frames, 512x512
+        # The README: 2.5 s at 24 fps, 512x512: a 49-frame morph resting 6 frames on each keyframe.
+        assert (gif.n_frames, gif.size) == (61, (512, 512))
         for i in range(gif.n_frames):
             gif.seek(i)
             frames.append(np.asarray(gif.convert("RGB")))
@@ -55,7 +56,9 @@ def test_readme_first_example_on_a_fresh_offline_machine(tmp_path: Path, pairs_d
     dog = load_image(tmp_path / "dog.png", (512, 512)).pixels
     assert _psnr(frames[0], cat) > 20 and _psnr(frames[-1], dog) > 20
     assert _psnr(frames[0], dog) < 15 and _psnr(frames[-1], cat) < 15
-    middle = frames[12]
+    assert np.array_equal(frames[0], frames[6]) and np.array_equal(frames[-7], frames[-1])  # the rests
+    assert not np.array_equal(frames[6], frames[7])  # then the morph
+    middle = frames[30]
     assert _psnr(middle, frames[0]) < 20 and _psnr(middle, frames[-1]) < 20  # an in-between
 
 

@@ -65,7 +65,8 @@ def window(
     win.ask_before_close = False
     qtbot.addWidget(win)
     # Small and short, so each preview is a few decodes of real TAEF2 frames.
-    win.document.set_settings("test size", size=(96, 64), segments=(SegmentSpec(4),))
+    # No rests either (a new morph has some: tests/gui/test_field_edits.py checks that default).
+    win.document.set_settings("test size", size=(96, 64), segments=(SegmentSpec(4),), hold=0)
     win.document.undo_stack.clear()
     win.document.undo_stack.setClean()
     win.show()

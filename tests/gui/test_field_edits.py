@@ -66,3 +66,18 @@ def test_a_new_frame_rate_keeps_the_length_in_one_step(qtbot, window: MainWindow
     assert abs(doc.total_frames() / doc.settings.fps - seconds) < 1 / doc.settings.fps
     doc.undo_stack.undo()
     assert doc.total_frames() == 24
+
+
+def test_a_new_morph_lasts_two_and_a_half_seconds_with_rests_on_its_keyframes(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 24: a new morph lasted 1.04 s and never rested on its keyframes."""
+    from morphapp.core.render import plan_for
+    from morphapp.gui.document import Document
+
+    doc = Document()
+    doc.add_keyframes([tmp_path / "a.png", tmp_path / "b.png"])
+    plan = plan_for(doc.settings, 2)
+    assert 2.0 <= len(plan) / doc.settings.fps <= 3.0  # 61 frames at 24 fps
+    assert [spec.keyframe for spec in plan[:7]] == [0] * 7 and [spec.keyframe for spec in plan[-7:]] == [
+        1
+    ] * 7
+    assert doc.settings.pacing == "even"
