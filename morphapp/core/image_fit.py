@@ -42,6 +42,31 @@ def _resize(
     return image.resize(size, Image.Resampling.BICUBIC, box=box)
 
 
+CROP_NOTE_SHARE = 0.10  # a crop that cuts more than this share of a picture is mentioned
+UPSCALE_NOTE = 1.5  # an enlargement beyond this is mentioned: the frames will look soft
+
+
+def fit_notes(source_size: tuple[int, int], size: tuple[int, int], fit: FitMode) -> list[str]:
+    """What fitting a ``source_size`` picture to ``size`` does that an artist should hear about: a
+    crop that cuts more than a tenth of it, an enlargement past 1.5x. Worded for both faces."""
+    src_w, src_h = source_size
+    width, height = size
+    notes = []
+    if fit == "crop":
+        kept = min((width / height) / (src_w / src_h), (src_w / src_h) / (width / height))
+        if 1.0 - kept > CROP_NOTE_SHARE:
+            cut = "left and right" if src_w / src_h > width / height else "top and bottom"
+            notes.append(
+                f"cropped to {width}x{height}: {1 - kept:.0%} of the picture ({cut}) is cut off; "
+                "fit 'pad' keeps all of it"
+            )
+    scales = (width / src_w, height / src_h)
+    scale = min(scales) if fit == "pad" else max(scales)
+    if scale > UPSCALE_NOTE:
+        notes.append(f"enlarged {scale:.1f}x from {src_w}x{src_h}: it will look soft at {width}x{height}")
+    return notes
+
+
 def fit_image(
     image: Image.Image,
     size: tuple[int, int],

@@ -10,6 +10,7 @@ from morphapp.errors import InputError
 
 DEFAULT_SIZE: tuple[int, int] = (512, 512)
 MAX_SIDE = 8192  # largest output side parse_size accepts
+MIN_SIDE = 32  # smallest: below this a morph shows nothing (7x7 rendered an 8x8 GIF, issue 24)
 SIZE_STEP = 8  # the VAE works in 8-pixel blocks
 
 _SIZE_RE = re.compile(r"\s*([+-]?\d+)\s*(?:[xX×]\s*([+-]?\d+)\s*)?")
@@ -19,7 +20,7 @@ _SIZE_FORM = "expected WIDTHxHEIGHT like 512x512 or 768x432, or one number for a
 def parse_size(text: str) -> tuple[tuple[int, int], str | None]:
     """Parse ``"512x512"``, ``"768X432"`` or ``"640"`` (square) into ``(w, h)``.
 
-    Each side is rounded to the nearest multiple of 8 (at least 8), halves rounding up;
+    Each side is rounded to the nearest multiple of 8, halves rounding up;
     the note says so when the size changed, else it is ``None``.
     """
     match = _SIZE_RE.fullmatch(text)
@@ -29,6 +30,10 @@ def parse_size(text: str) -> tuple[tuple[int, int], str | None]:
     height = int(match.group(2)) if match.group(2) is not None else width
     if width <= 0 or height <= 0:
         raise InputError(f"size {text!r}: each side must be at least 1 pixel ({_SIZE_FORM})")
+    if width < MIN_SIDE or height < MIN_SIDE:
+        raise InputError(
+            f"size {text!r}: each side must be at least {MIN_SIDE} pixels (a smaller morph shows nothing)"
+        )
     if width > MAX_SIDE or height > MAX_SIDE:
         raise InputError(f"size {text!r}: each side must be at most {MAX_SIDE} pixels")
     rounded = (_round_to_step(width), _round_to_step(height))
@@ -43,8 +48,8 @@ def parse_size(text: str) -> tuple[tuple[int, int], str | None]:
 
 def round_side(value: int) -> int:
     """A requested side rounded to the model's block size, as ``--size`` does (the window too):
-    half up (not Python's banker's rounding), 500 -> 504, 300 -> 304, within 8..MAX_SIDE."""
-    return min(MAX_SIDE, max(SIZE_STEP, (value + SIZE_STEP // 2) // SIZE_STEP * SIZE_STEP))
+    half up (not Python's banker's rounding), 500 -> 504, 300 -> 304, within MIN_SIDE..MAX_SIDE."""
+    return min(MAX_SIDE, max(MIN_SIDE, (value + SIZE_STEP // 2) // SIZE_STEP * SIZE_STEP))
 
 
 _round_to_step = round_side

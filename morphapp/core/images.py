@@ -40,7 +40,7 @@ import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from morphapp.core.image_color import is_16bit_source, to_rgb
-from morphapp.core.image_fit import FIT_MODES, FitMode, check_size, fit_image
+from morphapp.core.image_fit import FIT_MODES, FitMode, check_size, fit_image, fit_notes
 from morphapp.core.image_sizes import DEFAULT_SIZE, MAX_SIDE, SIZE_STEP, parse_color, parse_size
 from morphapp.errors import InputError
 
@@ -399,6 +399,7 @@ def load_image(
     if fit not in FIT_MODES:
         raise ValueError(f"fit must be one of {', '.join(FIT_MODES)}, got {fit!r}")
     image, notes, source_size = _open(Path(path), background, ((width, height), fit))
+    notes.extend(fit_notes(image.size, (width, height), fit))
     fitted = fit_image(image, (width, height), fit, background)
     pixels = np.array(fitted, dtype=np.uint8, order="C")  # a writable copy, detached from Pillow
     if pixels.shape != (height, width, 3):  # pragma: no cover - guards the contract

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from morphapp.core.diffusion_settings import MAX_STEPS
 from morphapp.core.easing import NAMED_BEZIERS
-from morphapp.core.image_sizes import MAX_SIDE, SIZE_STEP, round_side
+from morphapp.core.image_sizes import MAX_SIDE, MIN_SIDE, SIZE_STEP, round_side
 from morphapp.core.interpolate import PATH_CHOICES
 from morphapp.core.keyframes import describe_keyframe
 from morphapp.core.settings import FIT_CHOICES, MAX_FPS
@@ -136,8 +136,8 @@ class SettingsPanel(QWidget):
         self.method.currentIndexChanged.connect(self._diffusion_changed)
 
         # Output
-        self.width_spin = self._spin(SIZE_STEP, MAX_SIDE, SIZE_STEP, " px")  # the engine's limits
-        self.height_spin = self._spin(SIZE_STEP, MAX_SIDE, SIZE_STEP, " px")
+        self.width_spin = self._spin(MIN_SIDE, MAX_SIDE, SIZE_STEP, " px")  # the command line's limits
+        self.height_spin = self._spin(MIN_SIDE, MAX_SIDE, SIZE_STEP, " px")
         size_row = QHBoxLayout()
         size_row.addWidget(self.width_spin)
         size_row.addWidget(QLabel("×"))

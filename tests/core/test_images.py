@@ -464,3 +464,23 @@ def test_engine_module_imports_neither_qt_nor_torch() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_crop_that_cuts_much_or_an_enlargement_is_said(tmp_path: Path, pairs_dir: Path) -> None:
+    """Issue 24: a 512x768 picture was cropped square without a word (the rabbit lost its ears),
+    512-px sources were enlarged to 1080p without a word."""
+    tall = _save(tmp_path, "tall.png", Image.new("RGB", (512, 768), RED))
+    (crop_note,) = load_image(tall, (512, 512)).notes
+    assert crop_note == (
+        "cropped to 512x512: 33% of the picture (top and bottom) is cut off; fit 'pad' keeps all of it"
+    )
+    assert load_image(tall, (512, 512), "pad").notes == ()  # nothing cut, nothing enlarged
+    assert load_image(tall, (512, 700)).notes == ()  # 9 % cut: not worth a word
+
+    cat = pairs_dir / "cat.png"  # 512x512
+    notes = load_image(cat, (1920, 1080)).notes
+    assert notes == (
+        "cropped to 1920x1080: 44% of the picture (top and bottom) is cut off; fit 'pad' keeps all of it",
+        "enlarged 3.8x from 512x512: it will look soft at 1920x1080",
+    )
+    assert load_image(cat, (768, 768)).notes == ()  # 1.5x: fine

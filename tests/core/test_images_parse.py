@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from morphapp.core.image_sizes import MIN_SIDE
 from morphapp.core.images import MAX_SIDE, file_sha256, parse_color, parse_size
 from morphapp.errors import InputError
 
@@ -39,7 +40,7 @@ def test_parse_size_rounds_half_up_with_a_note() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("1x3", (8, 8)), ("3", (8, 8)), ("4", (8, 8)), ("11x12", (8, 16)), ("8189", (8192, 8192))],
+    [("33x35", (32, 32)), ("36", (40, 40)), ("37x44", (40, 48)), ("8189", (8192, 8192))],
 )
 def test_parse_size_rounds_small_and_edge_values(text: str, expected: tuple[int, int]) -> None:
     size, note = parse_size(text)
@@ -59,13 +60,19 @@ def test_parse_size_rejects_non_positive_sides(text: str) -> None:
         parse_size(text)
 
 
+@pytest.mark.parametrize("text", ["7x7", "16x16", "24x8", "8x512", "31", "512x31"])
+def test_parse_size_refuses_sizes_too_small_to_show_a_morph(text: str) -> None:
+    with pytest.raises(InputError, match=f"each side must be at least {MIN_SIDE} pixels"):
+        parse_size(text)
+
+
 @pytest.mark.parametrize("text", ["8193", "8200x512", "512x100000", "99999999999999999999"])
 def test_parse_size_rejects_absurd_sizes(text: str) -> None:
     with pytest.raises(InputError, match=f"at most {MAX_SIDE} pixels"):
         parse_size(text)
 
 
-@given(st.integers(1, MAX_SIDE), st.integers(1, MAX_SIDE), st.sampled_from(["x", "X", " x "]))
+@given(st.integers(MIN_SIDE, MAX_SIDE), st.integers(MIN_SIDE, MAX_SIDE), st.sampled_from(["x", "X", " x "]))
 def test_parse_size_property(width: int, height: int, sep: str) -> None:
     (w, h), note = parse_size(f"{width}{sep}{height}")
     for got, want in ((w, width), (h, height)):

@@ -55,14 +55,31 @@ def test_odd_pictures_render_with_the_default_alignment(
 
 
 @pytest.mark.parametrize("size", ["7x7", "16x16", "24x8", "8x512"])
-def test_tiny_outputs_render_without_alignment(
+def test_outputs_too_small_to_show_a_morph_are_refused_before_any_work(
     size: str, faces_dir: Path, tmp_path: Path, model_path_env: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """An 8 px frame crashed optical flow ("internal error") once alignment became the default."""
+    """An 8 px frame crashed optical flow ("internal error") once alignment became the default; then
+    rendered an 8x8 morph with exit 0 (issue 24): now a one-line refusal, exit 2, nothing written."""
     monkeypatch.setenv("MORPHAPP_MODEL_PATH", model_path_env)
     out = tmp_path / "frames"
     keys = (faces_dir / "obama.jpg", faces_dir / "Biden.jpg")
     code, err = run_cli("render", *keys, "-o", out, "--size", size, "--frames", "3")
+    assert code == 2 and not out.exists(), err
+    assert f"size '{size}': each side must be at least 32 pixels" in err, err
+
+
+def test_the_smallest_output_renders_and_says_it_is_too_small_to_align(
+    faces_dir: Path, tmp_path: Path, model_path_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from morphapp.core.align import auto_align
+    from morphapp.core.images import load_image
+
+    monkeypatch.setenv("MORPHAPP_MODEL_PATH", model_path_env)
+    out = tmp_path / "frames"
+    keys = (faces_dir / "obama.jpg", faces_dir / "Biden.jpg")
+    code, err = run_cli("render", *keys, "-o", out, "--size", "32x40", "--frames", "3")
     assert code == 0, err
     assert len(list(out.glob("frame_*.png"))) == 3
-    assert "too small to line up (under 32 px): a plain cross-dissolve" in err, err
+    # Frames under 32 px (a project may hold any multiple of 8) are not aligned: flow needs more.
+    a, b = (load_image(k, (24, 24)).pixels for k in keys)
+    assert "too small to line up (under 32 px)" in auto_align(a, b).reason
