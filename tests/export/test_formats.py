@@ -17,7 +17,7 @@ from tests.export.helpers import read_video, synthetic_frames
 
 def test_presets_describe_the_formats() -> None:
     videos = {"mp4", "mp4-444", "mp4-10bit", "hevc", "webm", "mov", "webp", "apng"}
-    assert set(FORMATS) == {"gif", "png", *videos}
+    assert set(FORMATS) == {"gif", "gif-web", "png", *videos}
     assert (FORMATS["mov"].codec, FORMATS["mov"].pixel_format) == ("prores_ks", "yuv422p10le")
     assert (FORMATS["mp4"].codec, FORMATS["mp4"].pixel_format) == ("libx264", "yuv420p")
     assert FORMATS["mp4"].options["crf"] == "18"
