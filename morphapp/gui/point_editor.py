@@ -1,7 +1,8 @@
 """The point editor: place corresponding points on two keyframes for a shape-aware morph.
 
 Click a feature on the left image, then the same feature on the right: that is one numbered
-pair. Drag a marker to move it; Delete removes the selected pair. Points are stored in the
+pair (its number shows when selected or pointed at). Drag a marker to move it; Delete removes the
+selected pair; the wheel zooms for precise placement. Points are stored in the
 document (undoable) in source-image coordinates, as the engine and point files use them.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QCloseEvent,
     QColor,
@@ -20,6 +21,7 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
     QPen,
+    QWheelEvent,
 )
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -40,8 +42,11 @@ from morphapp.errors import MorphError
 from morphapp.gui.align_job import AlignRunner
 from morphapp.gui.document import Document
 
-MARKER_RADIUS = 8
-GRAB_DISTANCE = 12  # pixels: a press this close to a marker drags it
+MARKER_RADIUS = 4  # small: 60+ auto-aligned pairs must not hide the eyes and mouth they mark
+SELECTED_RADIUS = 7
+GRAB_DISTANCE = 9  # pixels: a press this close to a marker drags it
+ZOOM_STEP = 1.25  # per wheel notch
+MAX_ZOOM = 12.0
 
 
 def marker_colour(index: int) -> QColor:
@@ -49,30 +54,44 @@ def marker_colour(index: int) -> QColor:
 
 
 class PointCanvas(QWidget):
-    """One keyframe image with numbered markers; click empty space to place, drag a marker to move."""
+    """One keyframe image with point markers; click empty space to place, drag a marker to move.
+
+    Markers are small dots; a pair's number shows only on the selected pair and the one under the
+    pointer (on both sides), so 60 pairs stay legible. The wheel zooms at the pointer, a middle- or
+    right-button drag pans, a double click with either resets the view."""
 
     clicked = Signal(float, float)  # normalised position of a click away from markers
     moved = Signal(int, float, float)  # marker index and its new normalised position
     selected = Signal(int)
+    hovered = Signal(int)  # marker index under the pointer, -1 for none
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setMinimumSize(280, 280)
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.setMouseTracking(True)  # hover labels
         self.image = QImage()
         self.points: list[tuple[float, float] | None] = []
         self.overlay: list[tuple[float, float]] = []
         self.current: int | None = None
+        self.hover: int | None = None
+        self.zoom = 1.0
+        self.pan = QPointF(0.0, 0.0)  # widget pixels the zoomed image is shifted by
         self._drag: int | None = None
+        self._panning: QPointF | None = None
 
     def set_image(self, path: str) -> None:
         reader = QImageReader(path)
         reader.setAutoTransform(True)  # EXIF orientation, as the engine applies it
         self.image = reader.read()
+        self.reset_view()
+
+    def reset_view(self) -> None:
+        self.zoom, self.pan = 1.0, QPointF(0.0, 0.0)
         self.update()
 
     def set_overlay(self, points: list[tuple[float, float]]) -> None:
-        """Faint dots under the markers (the detected face mesh), normalised image coordinates."""
+        """Dots under the markers (the detected face mesh), normalised image coordinates."""
         self.overlay = points
         self.update()
 
@@ -81,13 +100,31 @@ class PointCanvas(QWidget):
         self.current = current
         self.update()
 
-    def image_rect(self) -> QRectF:
+    def set_hover(self, index: int | None) -> None:
+        if index != self.hover:
+            self.hover = index
+            self.update()
+
+    def labelled(self) -> set[int]:
+        """The markers whose number is drawn: the selected pair and the one under the pointer."""
+        return {i for i in (self.current, self.hover) if i is not None and 0 <= i < len(self.points)}
+
+    def fitted_rect(self) -> QRectF:
+        """The whole image fitted into the widget, before zoom and pan."""
         if self.image.isNull():
             return QRectF(self.rect())
         size = self.image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
         x = (self.width() - size.width()) / 2
         y = (self.height() - size.height()) / 2
         return QRectF(x, y, size.width(), size.height())
+
+    def image_rect(self) -> QRectF:
+        fitted = self.fitted_rect()
+        centre = fitted.center()
+        width, height = fitted.width() * self.zoom, fitted.height() * self.zoom
+        return QRectF(
+            centre.x() - width / 2 + self.pan.x(), centre.y() - height / 2 + self.pan.y(), width, height
+        )
 
     def to_widget(self, x: float, y: float) -> QPointF:
         r = self.image_rect()
@@ -100,15 +137,38 @@ class PointCanvas(QWidget):
         return min(1.0, max(0.0, x)), min(1.0, max(0.0, y))
 
     def _marker_at(self, pos: QPointF) -> int | None:
+        best, best_distance = None, float(GRAB_DISTANCE)
         for i, point in enumerate(self.points):
             if point is not None:
-                centre = self.to_widget(*point)
-                if (centre - pos).manhattanLength() <= GRAB_DISTANCE * 1.4:
-                    return i
-        return None
+                offset = self.to_widget(*point) - pos
+                distance = (offset.x() ** 2 + offset.y() ** 2) ** 0.5
+                if distance <= best_distance:  # the nearest, not the first: markers sit close together
+                    best, best_distance = i, distance
+        return best
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        notches = event.angleDelta().y() / 120
+        if not notches:
+            return
+        pos = event.position()
+        anchor = self.to_image(pos)  # the image point under the pointer stays there
+        self.zoom = min(MAX_ZOOM, max(1.0, self.zoom * ZOOM_STEP**notches))
+        if self.zoom == 1.0:
+            self.pan = QPointF(0.0, 0.0)
+        else:
+            self.pan += pos - self.to_widget(*anchor)
+        self.update()
+        event.accept()
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        if event.button() in (Qt.MouseButton.MiddleButton, Qt.MouseButton.RightButton):
+            self.reset_view()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         pos = event.position()
+        if event.button() in (Qt.MouseButton.MiddleButton, Qt.MouseButton.RightButton):
+            self._panning = pos
+            return
         hit = self._marker_at(pos)
         if hit is not None:
             self._drag = hit
@@ -117,14 +177,28 @@ class PointCanvas(QWidget):
             self.clicked.emit(*self.to_image(pos))
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        if self._drag is not None:
-            self.points[self._drag] = self.to_image(event.position())
+        pos = event.position()
+        if self._panning is not None:
+            self.pan += pos - self._panning
+            self._panning = pos
             self.update()
+        elif self._drag is not None:
+            self.points[self._drag] = self.to_image(pos)
+            self.update()
+        else:
+            hit = self._marker_at(pos)
+            self.hovered.emit(-1 if hit is None else hit)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        if self._drag is not None:
+        if self._panning is not None:
+            self._panning = None
+        elif self._drag is not None:
             index, self._drag = self._drag, None
             self.moved.emit(index, *self.to_image(event.position()))
+
+    def leaveEvent(self, event: QEvent) -> None:
+        self.hovered.emit(-1)
+        super().leaveEvent(event)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
@@ -133,28 +207,37 @@ class PointCanvas(QWidget):
         if not self.image.isNull():
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             painter.drawImage(self.image_rect(), self.image)
-        if self.overlay:
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(80, 255, 120, 170))
+        if self.overlay:  # bright dots with a dark rim: visible on light skin and dark hair alike
+            painter.setPen(QPen(QColor(0, 0, 0, 200), 0.8))
+            painter.setBrush(QColor(90, 255, 130))
             for x, y in self.overlay:
-                painter.drawEllipse(self.to_widget(x, y), 1.3, 1.3)
-        for i, point in enumerate(self.points):
+                painter.drawEllipse(self.to_widget(x, y), 1.8, 1.8)
+        labelled = self.labelled()
+        order = [i for i in range(len(self.points)) if i not in labelled] + sorted(labelled)  # labels on top
+        for i in order:
+            point = self.points[i]
             if point is None:
                 continue
             centre = self.to_widget(*point)
-            colour = marker_colour(i)
+            radius = SELECTED_RADIUS if i in labelled else MARKER_RADIUS
             painter.setPen(
-                QPen(
-                    QColor("white") if i == self.current else QColor("black"), 3 if i == self.current else 1.5
-                )
+                QPen(QColor("white") if i == self.current else QColor("black"), 2 if i in labelled else 1)
             )
-            painter.setBrush(colour)
-            painter.drawEllipse(centre, MARKER_RADIUS, MARKER_RADIUS)
-            painter.setPen(QColor("black"))
-            box = QRectF(
-                centre.x() - MARKER_RADIUS, centre.y() - MARKER_RADIUS, 2 * MARKER_RADIUS, 2 * MARKER_RADIUS
-            )
-            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, str(i + 1))
+            painter.setBrush(marker_colour(i))
+            painter.drawEllipse(centre, radius, radius)
+            if i in labelled:
+                self._draw_label(painter, centre, str(i + 1))
+
+    def _draw_label(self, painter: QPainter, centre: QPointF, text: str) -> None:
+        """The pair's number in a dark box beside the marker (not on the feature it marks)."""
+        metrics = painter.fontMetrics()
+        box = QRectF(0, 0, metrics.horizontalAdvance(text) + 8, metrics.height() + 2)
+        box.moveBottomLeft(centre + QPointF(SELECTED_RADIUS + 2, -SELECTED_RADIUS - 2))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(0, 0, 0, 190))
+        painter.drawRoundedRect(box, 3, 3)
+        painter.setPen(QColor("white"))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
 
 class PointEditor(QDialog):
@@ -172,7 +255,8 @@ class PointEditor(QDialog):
         self.right = PointCanvas()
         self.hint = QLabel(
             "Click a feature on the left image, then the same feature on the right. "
-            "Drag a marker to move it; Delete removes the selected pair."
+            "Drag a marker to move it; Delete removes the selected pair. Point at a marker to see its "
+            "number; the wheel zooms, a right-button drag pans, a right double-click shows all."
         )
         self.hint.setWordWrap(True)
         self.status = QLabel("")
@@ -223,6 +307,8 @@ class PointEditor(QDialog):
         self.right.moved.connect(lambda i, x, y: self.move_point(i, 1, x, y))
         self.left.selected.connect(self.select)
         self.right.selected.connect(self.select)
+        for canvas in (self.left, self.right):  # the pair under the pointer is labelled on both sides
+            canvas.hovered.connect(self._hover)
         self.segment.currentIndexChanged.connect(lambda _i: self._load_segment())
         self.auto_button.clicked.connect(self.auto_align)
         self.delete_button.clicked.connect(self.delete_current)
@@ -300,6 +386,10 @@ class PointEditor(QDialog):
     def select(self, index: int) -> None:
         self.current = index
         self._show()
+
+    def _hover(self, index: int) -> None:
+        for canvas in (self.left, self.right):
+            canvas.set_hover(None if index < 0 else index)
 
     def delete_current(self) -> None:
         pairs = self.segment_points()
