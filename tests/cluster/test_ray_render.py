@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -78,20 +79,46 @@ def test_many_keyframes_have_their_states_made_once_in_all_shared_out_over_the_w
 
 
 def test_a_worker_killed_mid_render_has_its_frames_made_by_another(
-    local_ray: Any, taef2_info: ModelInfo, pairs_dir: Path
+    local_ray: Any, taef2_info: ModelInfo, pairs_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from morphapp.cluster import worker
+
+    class Victim(worker.FrameWorker):  # defined here: Ray ships it by value to its workers
+        """Once armed, says which chunk it holds (a file) and keeps it until it is killed."""
+
+        armed: str | None = None
+
+        def arm(self, marker: str) -> None:
+            self.armed = marker
+
+        def render(self, keyframes: Any, settings: Any, indices: Any, *args: Any) -> Any:
+            if self.armed is None:
+                return super().render(keyframes, settings, indices, *args)
+            Path(self.armed).write_text(",".join(map(str, indices)))
+            time.sleep(600)  # mid-chunk until SIGKILL
+
+    monkeypatch.setattr(worker, "FrameWorker", Victim)
     settings = MorphSettings(size=(96, 96), segment_frames=(8,))
     want = one_process(taef2_info, FP32, keyframes(pairs_dir), settings)
     notes: list[str] = []
+    marker = tmp_path / "holding"
     with ClusterRender(taef2_info, FP32, ClusterOptions(workers=2, chunk=1), note=notes.append) as c:
         victim = c._pool.actors[1]  # type: ignore[union-attr]
         pid = local_ray.get(victim.pid.remote())
+        local_ray.get(victim.arm.remote(str(marker)))
         frames = c.frames(keyframes(pairs_dir), settings)
+        # Chunks go out one frame each, alternately, IN_FLIGHT (2) per worker: frame 0 to the
+        # other worker, 1 and 3 to the victim, which holds 1 and has 3 queued.
         got = [next(frames)]
-        os.kill(pid, signal.SIGKILL)  # it has chunks in hand: IN_FLIGHT per worker
+        deadline = time.monotonic() + 60
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.read_text() == "1"  # the victim is inside chunk 1 now
+        os.kill(pid, signal.SIGKILL)
         got += list(frames)
-        assert c.resent >= 1
-    assert any("a Ray worker died" in line for line in notes)
+        assert c.resent == 2  # the chunk in hand and the one queued, both sent again
+        assert len(c._pool.actors) == 1 and victim not in c._pool.actors  # type: ignore[union-attr]
+    assert notes.count("a Ray worker died; its frames go to the 1 left") == 1
     assert [f.index for f in got] == list(range(len(want)))
     assert all(np.array_equal(a, f.pixels) for a, f in zip(want, got, strict=True))
 
