@@ -192,7 +192,11 @@ def add_parser(commands: Any) -> None:
         help="per-frame (default): the best 256 colours for each frame; global: one palette for the whole "
         "morph (a smaller file, slightly less faithful colours)",
     )  # fmt: skip
-    gif.add_argument("--gif-dither", choices=DITHERS, help="floyd-steinberg (default) or none")
+    gif.add_argument(
+        "--gif-dither",
+        choices=DITHERS,
+        help="floyd-steinberg (default), none, or ordered (no shimmer, smaller)",
+    )
     gif.add_argument("--gif-loops", type=int, metavar="N", help="play N times (default 0: forever)")
     p.add_argument("--batch", type=int, default=1, help="frames decoded per model call (default 1)")
     cluster = p.add_argument_group("distributed renders (Ray; pip install 'morphapp[cluster]')")

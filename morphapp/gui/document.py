@@ -139,17 +139,20 @@ class Document(QObject):
         s = self._settings
         if self._audio is None:
             raise InputError("add music first (File ▸ Add Music…)")
-        if s.loop != "none" or s.hold:
-            raise InputError("keyframes on beats: set Loop to none and Hold keyframes to 0 first")
+        if s.loop != "none":
+            raise InputError("keyframes on beats: set Loop to none first")
         timing = keyframes_on_beats(np.asarray(beats, dtype=np.float64), len(self._keyframes), float(s.fps),
                                     beats_per_keyframe)  # fmt: skip
         eases = [seg.ease for seg in self.segments()]
         segments = tuple(map(SegmentSpec, timing.segment_frames, eases))
-        settings = dataclasses.replace(s, segments=segments)
+        # The beats time the morph: rests on the keyframes would push every later one off its beat
+        # (a new morph has rests; the command line's --audio drops them too).
+        settings = dataclasses.replace(s, segments=segments, hold=0)
         audio = dataclasses.replace(self._audio, start=timing.start)
         self._push("Snap keyframes to beats", settings=settings, audio=audio)
         beats_used = ", ".join(str(b + 1) for b in timing.beat_indices)
-        return f"Keyframes on beats {beats_used}; the music starts at {timing.start:.2f} s"
+        rests = "; the rests on the keyframes are off (the beats set the timing)" if s.hold else ""
+        return f"Keyframes on beats {beats_used}; the music starts at {timing.start:.2f} s{rests}"
 
     def music_reactive(self, times: np.ndarray, onsets: np.ndarray) -> str:
         """Each segment's in-betweens spaced by the music's onset strength (``--audio-reactive``):

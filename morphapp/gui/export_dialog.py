@@ -31,6 +31,7 @@ from morphapp.core.project import Project
 from morphapp.core.settings import MAX_FPS
 from morphapp.errors import MorphError
 from morphapp.export import FORMATS
+from morphapp.export.formats import ExportFormat
 from morphapp.gui.engine_worker import EngineWorker, ExportJob, ModelChoice
 
 
@@ -43,7 +44,7 @@ class Preset:
 
 
 PRESETS = (
-    Preset("GIF for the web (≤ 480 px)", "gif", 480, None),
+    Preset("GIF for the web (≤ 480 px, about 1 MB a second)", "gif-web", 480, None),
     Preset("MP4 to share (H.264)", "mp4", None, None),
     Preset("MP4 H.265 10-bit (HEVC), small", "hevc", None, None),
     Preset("MP4 H.264 10-bit for editors", "mp4-10bit", None, None),
@@ -51,6 +52,7 @@ PRESETS = (
     Preset("WebM (VP9)", "webm", None, None),
     Preset("Animated WebP for the web (≤ 720 px)", "webp", 720, None),
     Preset("Animated PNG, lossless", "apng", None, None),
+    Preset("GIF, best colours (large)", "gif", None, None),
     Preset("ProRes 422 HQ .mov for editors", "mov", None, None),
     Preset("PNG sequence for editors", "png", None, None),
 )
@@ -110,6 +112,7 @@ class ExportDialog(QDialog):
         self.gif_dither.setObjectName("gifDither")
         self.gif_dither.addItem("Floyd–Steinberg (smooth gradients)", "floyd-steinberg")
         self.gif_dither.addItem("None (flat colours, smaller)", "none")
+        self.gif_dither.addItem("Ordered (a steady dot pattern: no shimmer, smallest)", "ordered")
         # Where the frames are made: here, or on Ray (a local instance, or a cluster's address),
         # remembered in the preferences (the cluster extra: pip install "morphapp[cluster]").
         self.preferences = preferences
@@ -209,9 +212,19 @@ class ExportDialog(QDialog):
         fmt = FORMATS[preset.format]
         for widget in (self.gif_palette, self.gif_dither):
             self._form.setRowVisible(widget, fmt.writer == "gif")
+        if fmt.writer == "gif":  # the preset's own palette and dither, changeable
+            for widget, key in ((self.gif_palette, "palette"), (self.gif_dither, "dither")):
+                widget.setCurrentIndex(max(0, widget.findData(self._gif_defaults(fmt)[key])))
         current = Path(self.destination.text()) if self.destination.text() else self.default_dir / "morph"
         stem = current.with_suffix("") if current.suffix else current
         self.destination.setText(str(stem if fmt.is_folder else stem.with_suffix(fmt.extension)))
+
+    @staticmethod
+    def _gif_defaults(fmt: ExportFormat) -> dict[str, str]:
+        """A GIF preset's palette and dither (the writer's defaults where the preset names none)."""
+        return {"palette": "per-frame", "dither": "floyd-steinberg"} | {
+            key: fmt.options[key] for key in ("palette", "dither") if key in fmt.options
+        }
 
     def browse(self) -> None:
         fmt = FORMATS[self.current_preset().format]
@@ -235,11 +248,11 @@ class ExportDialog(QDialog):
         project = dataclasses.replace(self.project, settings=settings)
         target = Path(self.destination.text()).expanduser()
         fmt = self.current_preset().format
-        options = (
-            {"palette": self.gif_palette.currentData(), "dither": self.gif_dither.currentData()}
-            if FORMATS[fmt].writer == "gif"
-            else {}
-        )
+        options = {}
+        if FORMATS[fmt].writer == "gif":  # only what differs from the preset: the rest is the preset's
+            chosen = {"palette": self.gif_palette.currentData(), "dither": self.gif_dither.currentData()}
+            defaults = self._gif_defaults(FORMATS[fmt])
+            options = {key: value for key, value in chosen.items() if value != defaults[key]}
         cluster = self.cluster.text().strip() if self.render_on.currentData() == "ray" else None
         return ExportJob(
             project, target, fmt, self.fps.value(), self.choice, options=options, cluster=cluster,

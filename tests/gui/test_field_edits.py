@@ -81,3 +81,20 @@ def test_a_new_morph_lasts_two_and_a_half_seconds_with_rests_on_its_keyframes(qt
         1
     ] * 7
     assert doc.settings.pacing == "even"
+
+
+def test_snapping_a_new_morph_to_beats_drops_its_rests_in_the_same_step(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The new morph's rests refused beat snapping ("set Hold keyframes to 0 first")."""
+    from morphapp.core.project import ProjectAudio
+    from morphapp.gui.document import Document
+
+    doc = Document()
+    doc.add_keyframes([tmp_path / "a.png", tmp_path / "b.png", tmp_path / "c.png"])
+    doc.set_audio(ProjectAudio(tmp_path / "song.wav", None, 0.0))
+    assert doc.settings.hold == 6
+    steps = doc.undo_stack.count()
+    line = doc.snap_to_beats([0.5 * i for i in range(1, 20)], beats_per_keyframe=4)
+    assert doc.settings.hold == 0 and "rests on the keyframes are off" in line
+    assert doc.undo_stack.count() == steps + 1
+    doc.undo_stack.undo()
+    assert doc.settings.hold == 6

@@ -458,3 +458,22 @@ def test_the_preview_stays_on_the_midpoint_when_an_edit_re_renders(
     window.document.set_settings("points", points=(((0.4, 0.4, 0.45, 0.42),),))  # auto-align returns
     _wait_preview(qtbot, window)
     assert window.preview.playhead == middle == window.preview_panel.current
+
+
+def test_the_web_gif_preset_keeps_its_own_palette_and_dither(
+    qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 24: the window's web GIF used the large per-frame, Floyd-Steinberg GIF (3 MB a second)."""
+    from morphapp.export import FORMATS
+
+    window.add_images([pairs_dir / "cat.png", pairs_dir / "dog.png"])
+    window.open_export()
+    dialog = window.export_dialog
+    assert dialog is not None
+    dialog.preset.setCurrentIndex(0)
+    assert dialog.current_preset().format == "gif-web"
+    assert (dialog.gif_palette.currentData(), dialog.gif_dither.currentData()) == ("global", "ordered")
+    job = dialog.build_job()
+    assert job.options == {} and FORMATS[job.format].options["dither"] == "ordered"  # the preset as made
+    dialog.gif_dither.setCurrentIndex(dialog.gif_dither.findData("none"))
+    assert dialog.build_job().options == {"dither": "none"}  # a change reaches the writer
