@@ -67,6 +67,10 @@ def test_a_saved_project_renders_with_its_own_points(reframed: tuple[Path, Path]
     project.write_text(json.dumps(doc))
     out = tmp_path / "out"
     code, err = _cli("render", project, "-o", out, "--frames", "3")
+    assert (
+        code == 2 and "--frames 3: too few for 2 keyframes with --loop none and --hold 6" in err
+    )  # its rests
+    code, err = _cli("render", project, "-o", out, "--frames", "3", "--hold", "0")
     assert code == 0, err
     assert "auto-align" not in err  # nothing re-aligned behind the user's back
     sidecar = json.loads((out / "morph.json").read_text())["metadata"]["settings"]
@@ -74,7 +78,7 @@ def test_a_saved_project_renders_with_its_own_points(reframed: tuple[Path, Path]
     plain = tmp_path / "plain.json"
     del doc["settings"]["points"]
     plain.write_text(json.dumps(doc))
-    code, err = _cli("render", plain, "-o", tmp_path / "out2", "--frames", "3")
+    code, err = _cli("render", plain, "-o", tmp_path / "out2", "--frames", "3", "--hold", "0")
     assert (
         code == 0
         and "auto-align" not in err

@@ -74,11 +74,19 @@ def cli_env(model_path: str | None = None) -> dict[str, str]:
 def start_cli(
     *args: str | Path, cwd: Path, env: dict[str, str], preexec_fn: Callable[[], None] | None = None
 ) -> subprocess.Popen[str]:
-    """``python -m morphapp ARGS`` as a real subprocess, stderr captured."""
+    """``python -m morphapp ARGS`` as a real subprocess, stderr captured, with Ctrl+C (SIGINT) as a
+    terminal delivers it: a test run started in the background of a shell (``cmd &``, as CI runners
+    and scripts do) has SIGINT ignored, and an ignored signal stays ignored in every child."""
+
+    def child_setup() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # Python then installs its KeyboardInterrupt
+        if preexec_fn is not None:
+            preexec_fn()
+
     return subprocess.Popen(
         [sys.executable, "-m", "morphapp", *(str(a) for a in args)],
         cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        preexec_fn=preexec_fn,
+        preexec_fn=child_setup,
     )  # fmt: skip
 
 
