@@ -103,7 +103,11 @@ def test_allowed_skips_pass_and_are_listed(pytester: pytest.Pytester) -> None:
         ("this onnxruntime has CUDA", True),
         ("cannot mount a tmpfs here (mount: only root can do that)", True),
         ("could not import 'ray': No module named 'ray'", False),
-        ("no audio playback (libpulse.so.0: cannot open shared object file)", False),
+        ("no audio playback (libpulse.so.0: cannot open shared object file)", True),  # a bare Linux
+        (
+            "no audio playback (No module named 'PySide6.QtMultimedia'): pip install",
+            False,
+        ),  # the extra has it
         ("desktop-file-utils not installed", False),
         ("test photos not found at ../shared/testdata/pairs", False),
         ("one candidate on this CPU (no bf16, no onnxruntime): nothing to calibrate", False),
