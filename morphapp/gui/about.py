@@ -47,6 +47,20 @@ def _version(package: str) -> str:
         return "not installed"
 
 
+def _os_name() -> str:
+    """The operating system and its release, as a bug report wants it (no host or user names)."""
+    system = platform.system()
+    if system == "Darwin":
+        return f"macOS {platform.mac_ver()[0]}"
+    if system == "Linux":
+        try:
+            name = platform.freedesktop_os_release().get("PRETTY_NAME", "Linux")
+        except OSError:
+            name = "Linux"
+        return f"{name} (Linux {platform.release()})"
+    return f"{system} {platform.release()} ({platform.version()})"
+
+
 def about_lines(device: str) -> list[str]:
     import torch
 
@@ -55,11 +69,19 @@ def about_lines(device: str) -> list[str]:
         onnx = _version("onnxruntime-gpu")
     return [
         f"morphapp {__version__}",
-        f"Python {platform.python_version()} on {platform.system()} {platform.machine()}",
+        f"Python {platform.python_version()} on {_os_name()}, {platform.machine()}",
         f"PyTorch {torch.__version__}, ONNX Runtime {onnx}, LiteRT {_version('ai-edge-litert')}",
         f"Qt {qVersion()}, PySide6 {pyside_version}",
         f"Device: {device}",
     ]
+
+
+def version_report(device: str) -> str:
+    """Help ▸ Copy Version Info: the About lines as plain text for a bug report. Nothing in them
+    names the artist's files; the home folder is written ~ should a version string carry it."""
+    text = "\n".join(about_lines(device)) + "\n"
+    home = str(Path.home())
+    return text.replace(home, "~") if len(home) > 1 else text
 
 
 class AboutDialog(QDialog):

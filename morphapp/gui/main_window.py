@@ -6,7 +6,15 @@ import dataclasses
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QImage, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QImage,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QFileDialog,
     QInputDialog,
@@ -22,7 +30,7 @@ from PySide6.QtWidgets import (
 from morphapp.core.images import open_image
 from morphapp.core.keyframes import ExprKeyframe, Keyframe, image_files
 from morphapp.errors import MorphError, as_installed
-from morphapp.gui.about import AboutDialog
+from morphapp.gui.about import AboutDialog, version_report
 from morphapp.gui.align_job import AlignRunner
 from morphapp.gui.autosave import Autosave
 from morphapp.gui.document import Document
@@ -30,6 +38,7 @@ from morphapp.gui.engine_worker import ModelChoice
 from morphapp.gui.error_bar import ErrorBar
 from morphapp.gui.export_dialog import ExportDialog
 from morphapp.gui.expression_dialog import ExpressionDialog
+from morphapp.gui.help_dialogs import HELP_LABEL, GettingStartedDialog, ShortcutsDialog, action_keys
 from morphapp.gui.keyframe_strip import IMAGE_FILTER, KeyframeStrip, image_paths_from_urls
 from morphapp.gui.model_setup import ModelSetupDialog
 from morphapp.gui.music_strip import MusicPanel
@@ -112,10 +121,12 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&New", self.new_project, QKeySequence.StandardKey.New)
         self._action(file_menu, "&Open…", self.open_dialog, QKeySequence.StandardKey.Open)
         self.recent_menu = file_menu.addMenu("Open &Recent")
-        self._action(file_menu, "&Save", self.save, QKeySequence.StandardKey.Save)
+        self.save_action = self._action(file_menu, "&Save", self.save, QKeySequence.StandardKey.Save)
         self._action(file_menu, "Save &As…", self.save_as, QKeySequence("Ctrl+Shift+S"))
         file_menu.addSeparator()
-        self._action(file_menu, "&Add Images…", self.add_images_dialog, QKeySequence("Ctrl+I"))
+        self.add_images_action = self._action(
+            file_menu, "&Add Images…", self.add_images_dialog, QKeySequence("Ctrl+I")
+        )
         self._action(file_menu, "Add &Prompt Keyframe…", self.add_prompt, QKeySequence("Ctrl+T"))
         self._action(
             file_menu, "Add E&xpression Keyframe…", self.add_expression, QKeySequence("Ctrl+Shift+E")
@@ -135,11 +146,16 @@ class MainWindow(QMainWindow):
         undo.setShortcut(QKeySequence.StandardKey.Undo)
         redo = self.document.undo_stack.createRedoAction(self, "&Redo")
         redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence.StandardKey.Redo])
+        undo.setProperty(HELP_LABEL, "Undo")  # their text names the step ("Undo Add 2 keyframes")
+        redo.setProperty(HELP_LABEL, "Redo")
+        self.undo_action = undo
         edit_menu.addAction(undo)
         edit_menu.addAction(redo)
         self._action(edit_menu, "&Remove Keyframe", lambda: self.remove_keyframe(self.strip.currentRow()))
         edit_menu.addSeparator()
-        self._action(edit_menu, "Correspondence &Points…", self.open_point_editor, QKeySequence("Ctrl+P"))
+        self.points_action = self._action(
+            edit_menu, "Correspondence &Points…", self.open_point_editor, QKeySequence("Ctrl+P")
+        )
         self.auto_align_action = self._action(
             edit_menu, "&Auto-align New Keyframes", self._auto_align_toggled
         )
@@ -148,16 +164,22 @@ class MainWindow(QMainWindow):
         self.auto_align_action.setChecked(self.qsettings.value("auto_align_new", True, type=bool))
 
         play_menu = self.menuBar().addMenu("&Playback")
-        self._action(
+        self.play_action = self._action(
             play_menu, "&Play / Pause", self.preview_panel.toggle_play, QKeySequence(Qt.Key.Key_Space)
         )
-        self._action(
+        self.next_action = self._action(
             play_menu, "&Next Frame", lambda: self.preview_panel.step(1), QKeySequence(Qt.Key.Key_Right)
         )
-        self._action(
+        self.previous_action = self._action(
             play_menu, "P&revious Frame", lambda: self.preview_panel.step(-1), QKeySequence(Qt.Key.Key_Left)
         )
         help_menu = self.menuBar().addMenu("&Help")
+        self._action(
+            help_menu, "&Getting Started", self.show_getting_started, QKeySequence.StandardKey.HelpContents
+        )
+        self._action(help_menu, "&Keyboard Shortcuts", self.show_shortcuts)
+        self._action(help_menu, "Copy &Version Info", self.copy_version_info)
+        help_menu.addSeparator()
         self._action(help_menu, "&About morphapp", self.show_about)
         self._refresh_recent()
 
@@ -230,6 +252,44 @@ class MainWindow(QMainWindow):
         self.settings_panel.refresh_models()
         self.statusBar().showMessage(f"Model {model} is ready", 5000)
         self.preview.set_choice(ModelChoice(self.document.model or model, self.preview.choice.device))
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        """Help ▸ Keyboard Shortcuts: read from the menus' actions as they are now."""
+        dialog = ShortcutsDialog(self.menuBar(), self)
+        dialog.open()
+        return dialog
+
+    def show_getting_started(self) -> GettingStartedDialog:
+        actions = {
+            "add": self.add_images_action, "play": self.play_action, "next": self.next_action,
+            "previous": self.previous_action, "points": self.points_action, "export": self.export_action,
+            "save": self.save_action, "undo": self.undo_action,
+        }  # fmt: skip
+        dialog = GettingStartedDialog({name: action_keys(a) for name, a in actions.items()}, self)
+        dialog.open()
+        return dialog
+
+    def copy_version_info(self) -> str:
+        """Help ▸ Copy Version Info: the About versions and the device, for a bug report. Not the
+        model's name (a model opened from a file is named after it) nor any keyframe's."""
+        from morphapp.core.device import describe_device, resolve_device
+
+        asked = self.preview.choice.device or "auto"
+        try:
+            device = describe_device(resolve_device(asked))
+        except MorphError as exc:
+            device = f"{asked} (unavailable: {exc})"
+        device += f" (setting: {asked})"
+        picked = self.engine.worker.backend_choice
+        if picked is not None:
+            device += f", {picked.label}"
+        text = version_report(device)
+        QGuiApplication.clipboard().setText(text)
+        self.statusBar().showMessage(
+            "Version info copied to the clipboard (" + text.splitlines()[0] + "): paste it into a bug report",
+            10_000,
+        )
+        return text
 
     def show_about(self) -> AboutDialog:
         in_use = self.model_label.text().removeprefix("Model: ")

@@ -29,7 +29,7 @@ def test_the_icon_has_every_desktop_size(qtbot) -> None:  # type: ignore[no-unty
 
 def test_about_names_versions_device_and_the_bundled_models_licences(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
     about = next(a for a in window.menuBar().actions() if a.text() == "&Help").menu().actions()
-    assert [a.text() for a in about] == ["&About morphapp"]
+    assert [a.text() for a in about if not a.isSeparator()][-1] == "&About morphapp"  # the rest: test_help.py
     dialog = window.show_about()
     qtbot.addWidget(dialog)
     text = dialog.summary.text()
