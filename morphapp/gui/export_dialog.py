@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -27,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from morphapp.core.image_sizes import MAX_SIDE, SIZE_STEP, round_side
+from morphapp.core.keyframes import AnyKeyframe, Keyframe
 from morphapp.core.project import Project
 from morphapp.core.settings import MAX_FPS
 from morphapp.errors import MorphError
@@ -66,13 +70,57 @@ def scaled_size(size: tuple[int, int], max_side: int | None) -> tuple[int, int]:
     return (max(8, round(width * scale / 8) * 8), max(8, round(height * scale / 8) * 8))
 
 
+EXTENSIONS = {fmt.extension.lower() for fmt in FORMATS.values() if not fmt.is_folder}
+
+
+def _writable_folder(folder: Path) -> bool:
+    return folder.is_dir() and os.access(folder, os.W_OK)
+
+
+def default_export_base(
+    project_path: Path | None, keyframes: Sequence[AnyKeyframe], fallback_dir: Path
+) -> Path:
+    """Where an export is offered, without its extension (issue 24): next to the saved project and
+    named after it (trip.json -> trip), else in the first image keyframe's folder named after the
+    first and last ones (cat.png ... dog.png -> cat-dog), else ``fallback_dir``/morph. A folder that
+    cannot be written to (a read-only card, a shared folder) is passed over."""
+    if project_path is not None and _writable_folder(project_path.parent):
+        return project_path.parent / project_path.stem
+    images = [k.path for k in keyframes if isinstance(k, Keyframe)]
+    if images and _writable_folder(images[0].parent):
+        first, last = images[0].stem, images[-1].stem
+        return images[0].parent / (f"{first}-{last}" if first != last else f"{first}-morph")
+    return fallback_dir / "morph"
+
+
+def with_extension(base: Path, fmt: ExportFormat) -> Path:
+    """``base`` with the format's extension added (not swapped in: "trip.v2" stays whole)."""
+    return base if fmt.is_folder else base.with_name(base.name + fmt.extension)
+
+
+def without_extension(path: Path) -> Path:
+    """``path`` less an export extension it ends with (a typed "my.take.gif" -> "my.take")."""
+    return path.with_suffix("") if path.suffix.lower() in EXTENSIONS else path
+
+
+def free_path(path: Path) -> Path:
+    """``path`` if nothing is there, else the first free ``name 2.ext``, ``name 3.ext``…"""
+    if not path.exists():
+        return path
+    stem, suffix = (path.stem, path.suffix) if path.suffix.lower() in EXTENSIONS else (path.name, "")
+    number = 2
+    while (candidate := path.with_name(f"{stem} {number}{suffix}")).exists():
+        number += 1
+    return candidate
+
+
 class ExportDialog(QDialog):
     """Collects export options, runs the export on the engine thread and reports the result."""
 
     start_export = Signal(object)  # ExportJob
 
     def __init__(
-        self, project: Project, choice: ModelChoice, worker: EngineWorker, default_dir: Path,
+        self, project: Project, choice: ModelChoice, worker: EngineWorker, default_base: Path,
         parent: QWidget | None = None, preferences: QSettings | None = None,
     ) -> None:  # fmt: skip
         super().__init__(parent)
@@ -82,7 +130,11 @@ class ExportDialog(QDialog):
         self.choice = choice
         self.job: ExportJob | None = None
         self.written: Path | None = None
-        self.default_dir = default_dir
+        # Offered without an extension (each preset adds its own, to a name that is free); while
+        # the field shows what was offered, a preset change offers again.
+        self.default_base = default_base
+        self._offered: str | None = None
+        self._confirmed: Path | None = None  # a file the save dialog already asked to replace
 
         self.preset = QComboBox()
         for preset in PRESETS:
@@ -215,9 +267,16 @@ class ExportDialog(QDialog):
         if fmt.writer == "gif":  # the preset's own palette and dither, changeable
             for widget, key in ((self.gif_palette, "palette"), (self.gif_dither, "dither")):
                 widget.setCurrentIndex(max(0, widget.findData(self._gif_defaults(fmt)[key])))
-        current = Path(self.destination.text()) if self.destination.text() else self.default_dir / "morph"
-        stem = current.with_suffix("") if current.suffix else current
-        self.destination.setText(str(stem if fmt.is_folder else stem.with_suffix(fmt.extension)))
+        text = self.destination.text()
+        if not text or text == self._offered:
+            self._offer(fmt)
+        else:  # the artist's own name keeps its name, with the preset's extension
+            self.destination.setText(str(with_extension(without_extension(Path(text)), fmt)))
+
+    def _offer(self, fmt: ExportFormat) -> None:
+        """Offer the default destination, never an existing file: "trip 2.gif" if "trip.gif" is there."""
+        self._offered = str(free_path(with_extension(self.default_base, fmt)))
+        self.destination.setText(self._offered)
 
     @staticmethod
     def _gif_defaults(fmt: ExportFormat) -> dict[str, str]:
@@ -238,6 +297,7 @@ class ExportDialog(QDialog):
             )
         if chosen:
             self.destination.setText(chosen)
+            self._confirmed = None if fmt.is_folder else Path(chosen)  # the save dialog asked
 
     def build_job(self) -> ExportJob:
         settings = dataclasses.replace(
@@ -263,6 +323,9 @@ class ExportDialog(QDialog):
         if not self.destination.text().strip():
             self.message.setText("Choose where to save the export.")
             return
+        if not self.may_write(Path(self.destination.text().strip()).expanduser()):
+            self.message.setText("Not exported: choose another name, or confirm replacing the file.")
+            return
         if self.render_on.currentData() == "ray":
             from morphapp.cluster.ray_runner import parse_cluster  # only a parser: Ray is not imported
 
@@ -282,6 +345,19 @@ class ExportDialog(QDialog):
         self.export_button.setEnabled(False)
         self.show_button.setVisible(False)
         self.start_export.emit(self.job)
+
+    def may_write(self, target: Path) -> bool:
+        """Never replace a file silently: one that is there already is replaced only when the
+        artist says so (here, or in the save dialog). A folder's export replaces only an earlier
+        export of frames (the PNG-sequence writer refuses a folder with other files)."""
+        if not target.is_file() or target == self._confirmed:
+            return True
+        buttons = QMessageBox.StandardButton
+        answer = QMessageBox.question(
+            self, "Replace the file?", f"{target.name} already exists in {target.parent}. Replace it?",
+            buttons.Yes | buttons.No, buttons.No,
+        )  # fmt: skip
+        return answer == buttons.Yes
 
     def cancel_or_close(self) -> None:
         if self.job is not None:
@@ -304,6 +380,8 @@ class ExportDialog(QDialog):
         self._finish(f"Saved {path}")
         self.show_button.setVisible(True)
         self.cancel_button.setText("Close")
+        if self.destination.text() == self._offered:  # a second Export here makes a new file
+            self._offer(FORMATS[self.current_preset().format])
 
     def on_failed(self, message: str) -> None:
         self.progress.setVisible(False)

@@ -162,7 +162,9 @@ the right; the wheel zooms, a right-button drag pans.</p></li>
 whole morph, spread over the segments; pick a segment to give it its own frames and easing.
 <i>Hold keyframes</i> rests on each picture for that many frames.</p></li>
 <li><p><b>Export.</b> File ▸ Export…{key("export")} offers presets: <i>GIF for the web</i> (small),
-<i>MP4 to share</i>, WebM and WebP, and lossless or 10-bit files for editors (ProRes, PNG sequence).</p></li>
+<i>MP4 to share</i>, WebM and WebP, and lossless or 10-bit files for editors (ProRes, PNG sequence).
+The file is offered next to the saved project, or next to the first picture, and never over a file
+that is already there.</p></li>
 <li><p><b>Keep the project.</b> File ▸ Save{key("save")} writes a small .json project that points at
 your pictures; unsaved work is also autosaved and offered back after a crash.</p></li>
 </ol>

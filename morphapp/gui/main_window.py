@@ -36,7 +36,7 @@ from morphapp.gui.autosave import Autosave
 from morphapp.gui.document import Document
 from morphapp.gui.engine_worker import ModelChoice
 from morphapp.gui.error_bar import ErrorBar
-from morphapp.gui.export_dialog import ExportDialog
+from morphapp.gui.export_dialog import ExportDialog, default_export_base
 from morphapp.gui.expression_dialog import ExpressionDialog
 from morphapp.gui.help_dialogs import HELP_LABEL, GettingStartedDialog, ShortcutsDialog, action_keys
 from morphapp.gui.keyframe_strip import IMAGE_FILTER, KeyframeStrip, image_paths_from_urls
@@ -567,12 +567,14 @@ class MainWindow(QMainWindow):
         if not self.document.can_render():
             self.show_error("Add two or more images before exporting.")
             return
-        default_dir = Path(str(self.qsettings.value("last_export_dir", str(Path.home()))))
+        # Next to the project or the first picture (issue 24); else where it always was.
+        fallback = Path(str(self.qsettings.value("last_export_dir", str(Path.home()))))
+        default_base = default_export_base(self.document.path, self.document.keyframes, fallback)
         dialog = ExportDialog(
             self.document.project_for_saving(),
             self.preview.model_choice(),
             self.engine.worker,
-            default_dir,
+            default_base,
             self,
             preferences=self.qsettings,
         )
