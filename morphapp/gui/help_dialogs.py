@@ -158,9 +158,9 @@ to scrub, or step with {html.escape(keys.get("previous", "") or "←")} and
 (or, failing that, matching features) are lined up for you. For full control, open Edit ▸
 Correspondence Points…{key("points")}: click a feature on the left picture, then the same feature on
 the right; the wheel zooms, a right-button drag pans.</p></li>
-<li><p><b>Set the timing.</b> On the right, Timing's frames (or the duration) set the length of the
-whole morph, spread over the segments; pick a segment to give it its own frames and easing.
-<i>Hold keyframes</i> rests on each picture for that many frames.</p></li>
+<li><p><b>Set the timing.</b> On the right, <i>Total frames</i> (or the duration) sets the length of
+the whole morph and is spread over the segments; pick a segment to give it its own <i>Frames in
+segment</i> and easing. <i>Hold keyframes</i> rests on each picture for that many more frames.</p></li>
 <li><p><b>Export.</b> File ▸ Export…{key("export")} offers presets: <i>GIF for the web</i> (small),
 <i>MP4 to share</i>, WebM and WebP, and lossless or 10-bit files for editors (ProRes, PNG sequence).
 The file is offered next to the saved project, or next to the first picture, and never over a file

@@ -166,7 +166,7 @@ class SettingsPanel(QWidget):
         self.loop = self._combo(LOOP_CHOICES)
         timing_box = self._group(
             "Timing",
-            [("FPS", self.fps), ("Frames", self.frames), ("Duration", self.duration),
+            [("FPS", self.fps), ("Total frames", self.frames), ("Duration", self.duration),
              ("Hold keyframes", self.hold), ("Loop", self.loop)],
         )  # fmt: skip
 
@@ -181,8 +181,31 @@ class SettingsPanel(QWidget):
         path_box = self._group(
             "Path",
             [("Path", self.path), ("Easing (all)", self.ease), ("Segment", self.segment),
-             ("  Frames", self.segment_frames), ("  Easing", self.segment_ease), ("Seed", self.seed)],
+             ("Frames in segment", self.segment_frames), ("Easing in segment", self.segment_ease),
+             ("Seed", self.seed)],
         )  # fmt: skip
+        # Two frame counts (issue 24): the whole morph's, and one segment's; the tooltips say how
+        # they add up (count_frames in morphapp/core/timeline.py).
+        self._explain(
+            timing_box, self.frames,
+            "Every frame of the morph, rests included (Duration × FPS). Changing it spreads the frames "
+            "evenly over the segments (Path ▸ Frames in segment); the rests (Hold keyframes) add frames "
+            "on each keyframe on top of the segments' frames.",
+        )  # fmt: skip
+        self._explain(
+            timing_box, self.hold,
+            "Rests: each keyframe stays still for this many extra frames. They count in Total frames, "
+            "not in any segment's frames.",
+        )  # fmt: skip
+        self._explain(
+            path_box, self.segment_frames,
+            "Frames of the chosen segment alone: its first keyframe and the in-betweens up to the next "
+            "keyframe. Total frames adds up the segments' frames (there and back with Loop pingpong), "
+            "the rests on each keyframe (Hold keyframes) and, without a loop, the last keyframe.",
+        )  # fmt: skip
+        self._explain(
+            path_box, self.segment_ease, "The chosen segment's easing (Easing (all) sets every segment's)"
+        )
 
         layout = QVBoxLayout(self)
         for box in (model_box, output_box, timing_box, path_box):
@@ -205,6 +228,14 @@ class SettingsPanel(QWidget):
         for label, widget in rows:
             form.addRow(label, widget) if label else form.addRow(widget)
         return box
+
+    @staticmethod
+    def _explain(box: QGroupBox, field: QWidget, tip: str) -> None:
+        """The same tooltip on a field and on its label."""
+        field.setToolTip(tip)
+        label = box.layout().labelForField(field)  # type: ignore[union-attr]
+        if label is not None:
+            label.setToolTip(tip)
 
     @staticmethod
     def _spin(lo: int, hi: int, step: int, suffix: str) -> QSpinBox:
