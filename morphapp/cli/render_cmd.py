@@ -238,6 +238,10 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{args.points or 'points'}: {given} lists of points for {wanted} segment(s)")
     if args.output is None and args.save_project is None:
         raise InputError("no output: give -o OUT (and/or --save-project P)")
+    # Where it all goes, before any work (the music's beats, the model scan, calibration):
+    fmt, gif = _checked_output(args)  # the output's type, its flags and its folder
+    if args.save_project is not None:
+        check_writable_target(args.save_project)
     audio = None
     if args.audio is not None:
         if args.output is None:
@@ -256,8 +260,6 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--audio-reactive follows music: give --audio FILE")
     elif project.audio is not None and args.output is not None:
         audio = _project_audio(project.audio, args, note)
-    if args.save_project is not None:
-        check_writable_target(args.save_project)  # before any work, like the output itself
     # Find the model first (a scan; no weights are loaded): the project records which files it used,
     # and names the model (the default one too), so that it opens with the same model elsewhere.
     model, changes = model_for_project(project, explicit=args.model is not None)
@@ -276,13 +278,6 @@ def run(args: argparse.Namespace) -> int:
     plan = plan_for(settings, len(project.keyframes))
     if settings.frames is not None and len(plan) != settings.frames:
         note(f"--frames {settings.frames}: {len(plan)} frames fit the loop and hold settings exactly")
-    fmt = format_for_path(args.output, args.format)
-    if args.resume and not fmt.is_folder:
-        raise InputError(
-            f"--resume: only a PNG sequence (an output folder) can be resumed, not {fmt.name}; "
-            "a killed video or GIF is made again from the start"
-        )
-    gif = _gif_options(args, fmt)
     distributed = args.workers is not None or args.ray_address is not None
     # Over Ray the workers find their own device: this machine (the driver) may have no GPU at all.
     device = (
@@ -291,7 +286,6 @@ def run(args: argparse.Namespace) -> int:
     options = _engine_options(project, model, device, args)  # contradicting flags fail before the
     if not distributed and not model.is_diffusion:  # alignment's work, and so do impossible backends
         candidates(device, options.backend, options.precision)
-    check_output(args.output, fmt.name)  # and an unwritable target
     project = _aligned(project, align, args, note)
     settings = project.settings
     metadata = export_metadata(project, args.output.resolve().parent, embed_project=args.embed_project)
@@ -325,6 +319,22 @@ def run(args: argparse.Namespace) -> int:
     for line in notes:
         note(line)
     return 0
+
+
+def _checked_output(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    """The output's format and GIF options, once its type, its flags and its folder are known to be
+    good (an unwritable target fails here, before any model or calibration work)."""
+    if args.output is None:
+        return None, {}
+    fmt = format_for_path(args.output, args.format)
+    if args.resume and not fmt.is_folder:
+        raise InputError(
+            f"--resume: only a PNG sequence (an output folder) can be resumed, not {fmt.name}; "
+            "a killed video or GIF is made again from the start"
+        )
+    gif = _gif_options(args, fmt)
+    check_output(args.output, fmt.name)
+    return fmt, gif
 
 
 def _gif_options(args: argparse.Namespace, fmt: Any) -> dict[str, Any]:
