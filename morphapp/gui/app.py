@@ -16,7 +16,7 @@ from morphapp.gui.main_window import MainWindow
 from morphapp.gui.platform_check import check_platform
 from morphapp.gui.theme import apply_dark_theme
 
-SCREENSHOT_TIMEOUT_MS = 180_000
+SCREENSHOT_TIMEOUT_MS = 600_000  # a 2.5-s default morph at 512² on a busy 2-core CPU took over 180 s
 
 
 def run_gui(
