@@ -7,6 +7,8 @@ import dataclasses
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QImage
 
+from morphapp.core.images import load_image
+from morphapp.core.keyframes import Keyframe
 from morphapp.core.render import plan_for
 from morphapp.core.settings import MorphSettings
 from morphapp.core.timeline import FrameSpec
@@ -19,6 +21,7 @@ from morphapp.gui.engine_worker import (
     ModelChoice,
     PreviewJob,
     PreviewPass,
+    to_qimage,
 )
 
 PREVIEW_MAX_SIDE = 512  # frames are kept at display size, so a long morph stays a few MB a second
@@ -67,6 +70,7 @@ class PreviewController(QObject):
         self.choice = ModelChoice(None)
         self.frames: dict[int, QImage] = {}
         self.drafts: set[int] = set()  # indices whose image is still a draft
+        self._pictures: dict[tuple[object, ...], QImage] = {}  # keyframe pictures shown before decoding
         self.draft_first = True
         self.total = 0
         self.plan: list[FrameSpec] = []
@@ -194,15 +198,42 @@ class PreviewController(QObject):
         self.frames.clear()
         self.total = total
         self.frames_reset.emit(total)
+        self.drafts.clear()
+        self._show_keyframes_now(settings)
         order = nearest_first(total, self.playhead)
         passes = [PreviewPass(settings, order)]
         draft = self._draft_settings()
         if draft is not None:
             passes.insert(0, PreviewPass(draft, order[:DRAFT_FRAMES], draft=True))
-        self.drafts.clear()
         self._job = PreviewJob(self.generation, doc.keyframes, passes, self.model_choice())
         self.status.emit(f"Rendering preview: {total} frames…")
         self.engine.post_preview.emit(self._job)
+
+    def _show_keyframes_now(self, settings: MorphSettings) -> None:
+        """The keyframes' own pictures, fitted as the engine fits them, fill their cells at once as
+        drafts (the decoded frames replace them): the morph's ends show while the first in-between
+        renders, however slow the model. Pictures are kept per file and fit, so edits that re-render
+        do not read them again."""
+        for index, spec in enumerate(self.plan):
+            if spec.keyframe is None:
+                continue
+            keyframe = self.document.keyframes[spec.keyframe]
+            if not isinstance(keyframe, Keyframe):  # prompts and expressions have no picture yet
+                continue
+            try:
+                key = (keyframe.path, keyframe.path.stat().st_mtime_ns, settings.size, settings.fit,
+                       settings.background)  # fmt: skip
+                if key not in self._pictures:
+                    if len(self._pictures) > 32:
+                        self._pictures.clear()
+                    self._pictures[key] = to_qimage(
+                        load_image(keyframe.path, settings.size, settings.fit, settings.background).pixels
+                    )
+            except (MorphError, OSError):  # the render says what is wrong with it
+                continue
+            self.frames[index] = self._pictures[key]
+            self.drafts.add(index)
+            self.frame_updated.emit(index)
 
     def export_job(self, job: ExportJob) -> None:
         """Exports take the engine: the preview stops, and restarts when the export ends."""

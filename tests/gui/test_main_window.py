@@ -477,3 +477,23 @@ def test_the_web_gif_preset_keeps_its_own_palette_and_dither(
     assert job.options == {} and FORMATS[job.format].options["dither"] == "ordered"  # the preset as made
     dialog.gif_dither.setCurrentIndex(dialog.gif_dither.findData("none"))
     assert dialog.build_job().options == {"dither": "none"}  # a change reaches the writer
+
+
+def test_the_keyframes_show_at_once_and_the_decoded_frames_replace_them(
+    qtbot, window: MainWindow, pairs_dir: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 24: the filmstrip and the ends stayed grey until the model had decoded them (seconds
+    with a diffusion model); now the keyframes' own pictures fill their cells when the render starts."""
+    window.document.set_settings("rests", hold=2)  # 2 + 5 + 2 cells: keyframes shown three times each
+    window.add_images([pairs_dir / "cat.png", pairs_dir / "dog.png"])
+    window.preview.restart()  # at once, not after the edit burst settles; nothing decoded yet
+    preview = window.preview
+    ends = [i for i, spec in enumerate(preview.plan) if spec.keyframe is not None]
+    assert len(ends) == 6 and set(ends) <= set(preview.frames) and set(ends) <= preview.drafts
+    assert not preview.complete()
+    cat = load_image(pairs_dir / "cat.png", (96, 64)).pixels
+    assert np.array_equal(_pixels(preview.frames[ends[0]]), cat)  # the picture, fitted as the engine fits it
+    _wait_preview(qtbot, window)
+    assert not preview.drafts and len(preview.frames) == preview.total == 9
+    decoded = _pixels(preview.frames[0])
+    assert not np.array_equal(decoded, cat) and np.abs(decoded.astype(int) - cat).mean() < 12  # the decode
