@@ -28,8 +28,7 @@ from morphapp.core.project import Project, ProjectAudio, load_project, save_proj
 from morphapp.core.settings import NEW_MORPH_HOLD, NEW_MORPH_PACING, NEW_MORPH_SEGMENT_FRAMES, MorphSettings
 from morphapp.core.timeline import SegmentSpec, distribute_frames, segment_pairs
 from morphapp.errors import InputError, MorphError
-from morphapp.models.discovery import find_model
-from morphapp.models.project_model import model_changes, with_model
+from morphapp.models.project_model import find_project_model, model_for_project, with_model
 from morphapp.music.beats import keyframes_on_beats
 
 # A new morph: the command line's length, rests and even pacing; a project opened keeps its own.
@@ -51,6 +50,10 @@ class Document(QObject):
         self._model: str | None = None
         # The project's music: added in the window (Add Music…) or by the CLI's --audio.
         self._audio: ProjectAudio | None = None
+        # The project as its file has it (opened or saved), for its model record (name, files, latent
+        # space): saving keeps that record unless a model of that space is found here or the artist
+        # chose another model.
+        self._in_file = Project((), NEW_MORPH_SETTINGS)
         self.path: Path | None = None
         # One edit of a field is one undo step: while a field has focus its changes share this
         # token and merge into one command (``gui/field_edits.py`` opens and closes it).
@@ -217,11 +220,19 @@ class Document(QObject):
         project = load_project(path)  # raises InputError before anything changes
         # The window renders with autoencoders and shows keyframes as images; a diffusion project
         # (prompt keyframes) renders from the CLI for now.
+        # The CLI's rule (issue 23): a model of the latent space the project was made in, or its
+        # error; another space would give entirely different frames.
+        model = project.model
         try:
-            notes = model_changes(project, find_model(project.model))
+            info, notes = model_for_project(project)
+            if model is None and project.model_latent_channels is not None:
+                # The preview renders with the document's model, else the default one, which may be
+                # of another space: name the one found (the CLI names it in the project too).
+                model = info.name
         except MorphError as exc:
             notes = [str(exc)]
-        self._keyframes, self._settings, self._model = project.keyframes, project.settings, project.model
+        self._in_file = dataclasses.replace(project, model=model)
+        self._keyframes, self._settings, self._model = project.keyframes, project.settings, model
         self._audio = project.audio
         self.path = Path(path)
         self.undo_stack.clear()
@@ -232,18 +243,25 @@ class Document(QObject):
     def clear(self) -> None:
         self._keyframes, self._settings, self._model = (), NEW_MORPH_SETTINGS, None
         self._audio = None
+        self._in_file = Project((), NEW_MORPH_SETTINGS)
         self.path = None
         self.undo_stack.clear()
         self.changed.emit()
         self.path_changed.emit()
 
     def save(self, path: Path) -> None:
-        project = with_hashes(self.project_for_saving())
-        # Record the model's files, so reopening notices a changed model; with no model
-        # installed the project is still worth saving.
+        in_file = self._in_file
+        project = dataclasses.replace(
+            with_hashes(self.project_for_saving()), model_files=in_file.model_files,
+            model_latent_channels=in_file.model_latent_channels,
+        )  # fmt: skip
+        # Record the model's files, so reopening notices a changed model. The project's own model (or
+        # none) must be of its latent space, as in the CLI; a model the artist chose is their call. With
+        # no such model here, the record read from the file stays (and the project is still worth saving).
         with contextlib.suppress(MorphError):
-            project = with_model(project, find_model(self._model))
+            project = with_model(project, find_project_model(project, explicit=self._model != in_file.model))
         save_project(project, path)
+        self._in_file = project
         self.path = Path(path)
         self.undo_stack.setClean()
         self.path_changed.emit()

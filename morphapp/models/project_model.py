@@ -22,9 +22,15 @@ def model_for_project(project: Project, explicit: bool = False) -> tuple[ModelIn
     ``explicit``: the user chose the model for this run (``--model``), so another latent space
     is their call; it is then a note, not an error.
     """
-    wanted = None if explicit else project.model_latent_channels
-    info = find_model(project.model, latent_channels=wanted)
+    info = find_project_model(project, explicit)
     return info, model_changes(project, info)
+
+
+def find_project_model(project: Project, explicit: bool = False) -> ModelInfo:
+    """``model_for_project``'s model alone (no notes: hashing the weights costs seconds for a
+    diffusion checkpoint): the one rule the CLI and the window both pick a project's model by."""
+    wanted = None if explicit else project.model_latent_channels
+    return find_model(project.model, latent_channels=wanted)
 
 
 def model_files(info: ModelInfo) -> tuple[ModelFile, ...]:
