@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from PIL import ImageColor
@@ -36,7 +37,13 @@ def parse_size(text: str) -> tuple[tuple[int, int], str | None]:
         )
     if width > MAX_SIDE or height > MAX_SIDE:
         raise InputError(f"size {text!r}: each side must be at most {MAX_SIDE} pixels")
-    rounded = (_round_to_step(width), _round_to_step(height))
+    return round_size(width, height)
+
+
+def round_size(width: int, height: int) -> tuple[tuple[int, int], str | None]:
+    """Both sides rounded by :func:`round_side`, and the note ``--size`` prints when that changed
+    them (``None`` when not). The window's size fields show the same note for what is typed there."""
+    rounded = (round_side(width), round_side(height))
     if rounded == (width, height):
         return rounded, None
     note = (
@@ -46,13 +53,12 @@ def parse_size(text: str) -> tuple[tuple[int, int], str | None]:
     return rounded, note
 
 
-def round_side(value: int) -> int:
+def round_side(value: float) -> int:
     """A requested side rounded to the model's block size, as ``--size`` does (the window too):
-    half up (not Python's banker's rounding), 500 -> 504, 300 -> 304, within MIN_SIDE..MAX_SIDE."""
-    return min(MAX_SIDE, max(MIN_SIDE, (value + SIZE_STEP // 2) // SIZE_STEP * SIZE_STEP))
-
-
-_round_to_step = round_side
+    half up (not Python's banker's rounding), 500 -> 504, 300 -> 304, within MIN_SIDE..MAX_SIDE.
+    A float (a scaled side, the export presets) rounds in one step, not via the nearest pixel."""
+    blocks = math.floor(value / SIZE_STEP + 0.5)
+    return min(MAX_SIDE, max(MIN_SIDE, blocks * SIZE_STEP))
 
 
 _RGB_TRIPLE_RE = re.compile(r"\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*")

@@ -35,6 +35,10 @@ NEW_MORPH_HOLD = 6
 NEW_MORPH_PACING = "even"
 MAX_FPS = 240.0  # frames per second a morph may ask for (the window's fields stop here too)
 MAX_SEED = 2**63 - 1  # what torch.manual_seed and numpy generators take
+# Frame counts a morph may ask for, up to timeline.MAX_FRAMES; the window's fields read these too.
+MIN_FRAMES = 2  # a whole morph: its two ends
+MIN_SEGMENT_FRAMES = 1  # one segment: its first keyframe alone
+MAX_HOLD = MAX_FRAMES  # rest frames on each keyframe
 
 
 @dataclass(frozen=True)
@@ -82,12 +86,14 @@ class MorphSettings:
             raise InputError(f"--loop {self.loop}: choose one of {', '.join(LOOP_CHOICES)}")
         if not (math.isfinite(self.fps) and 0 < self.fps <= MAX_FPS):
             raise InputError(f"--fps {self.fps:g}: must be above 0 and at most {MAX_FPS:g}")
-        if not 0 <= self.hold <= MAX_FRAMES:
-            raise InputError(f"--hold {self.hold}: must be between 0 and {MAX_FRAMES}")
-        if self.frames is not None and not 2 <= self.frames <= MAX_FRAMES:
-            raise InputError(f"--frames {self.frames}: must be between 2 and {MAX_FRAMES}")
-        if any(not 1 <= n <= MAX_FRAMES for n in self.segment_frames):
-            raise InputError(f"--segment-frames: every segment needs between 1 and {MAX_FRAMES} frames")
+        if not 0 <= self.hold <= MAX_HOLD:
+            raise InputError(f"--hold {self.hold}: must be between 0 and {MAX_HOLD}")
+        if self.frames is not None and not MIN_FRAMES <= self.frames <= MAX_FRAMES:
+            raise InputError(f"--frames {self.frames}: must be between {MIN_FRAMES} and {MAX_FRAMES}")
+        if any(not MIN_SEGMENT_FRAMES <= n <= MAX_FRAMES for n in self.segment_frames):
+            raise InputError(
+                f"--segment-frames: every segment needs between {MIN_SEGMENT_FRAMES} and {MAX_FRAMES} frames"
+            )
         if not -MAX_SEED <= self.seed <= MAX_SEED:
             raise InputError(f"--seed {self.seed}: must be a 64-bit number")
         parse_ease(self.ease)
@@ -97,9 +103,10 @@ class MorphSettings:
         if self.warp not in WARP_MODES:
             raise InputError(f"--warp {self.warp}: choose one of {', '.join(WARP_MODES)}")
         for i, segment in enumerate(self.segments or ()):
-            if not 1 <= segment.steps <= MAX_FRAMES:
+            if not MIN_SEGMENT_FRAMES <= segment.steps <= MAX_FRAMES:
                 raise InputError(
-                    f"segment {i + 1}: needs between 1 and {MAX_FRAMES} frames, got {segment.steps}"
+                    f"segment {i + 1}: needs between {MIN_SEGMENT_FRAMES} and {MAX_FRAMES} frames, "
+                    f"got {segment.steps}"
                 )
             parse_ease(segment.ease)
 

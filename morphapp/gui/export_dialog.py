@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -24,19 +23,18 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from morphapp.core.image_sizes import MAX_SIDE, SIZE_STEP, round_side
+from morphapp.core.image_sizes import round_side
 from morphapp.core.keyframes import AnyKeyframe, Keyframe
 from morphapp.core.project import Project
-from morphapp.core.settings import MAX_FPS
 from morphapp.errors import MorphError
 from morphapp.export import FORMATS
 from morphapp.export.formats import ExportFormat
 from morphapp.gui.engine_worker import EngineWorker, ExportJob, ModelChoice
+from morphapp.gui.settings_panel import SizeSpinBox, fps_field
 
 
 @dataclass(frozen=True)
@@ -67,7 +65,8 @@ def scaled_size(size: tuple[int, int], max_side: int | None) -> tuple[int, int]:
     if max_side is None or max(width, height) <= max_side:
         return size
     scale = max_side / max(width, height)
-    return (max(8, round(width * scale / 8) * 8), max(8, round(height * scale / 8) * 8))
+    # Rounded as --size and the size fields round (a 2048x64 morph for the web: 480x32, not 480x16).
+    return round_side(width * scale), round_side(height * scale)
 
 
 EXTENSIONS = {fmt.extension.lower() for fmt in FORMATS.values() if not fmt.is_folder}
@@ -139,12 +138,8 @@ class ExportDialog(QDialog):
         self.preset = QComboBox()
         for preset in PRESETS:
             self.preset.addItem(preset.label, preset)
-        self.width_spin = QSpinBox()
-        self.height_spin = QSpinBox()
-        for spin in (self.width_spin, self.height_spin):
-            spin.setRange(SIZE_STEP, MAX_SIDE)  # the engine's limits, as the settings panel
-            spin.setSingleStep(SIZE_STEP)
-            spin.setSuffix(" px")
+        self.width_spin = SizeSpinBox()  # the engine's limits and rounding, as the settings panel
+        self.height_spin = SizeSpinBox()
         size_row = QHBoxLayout()
         size_row.setContentsMargins(0, 0, 0, 0)
         size_row.addWidget(self.width_spin)
@@ -152,9 +147,7 @@ class ExportDialog(QDialog):
         size_row.addWidget(self.height_spin)
         size_widget = QWidget()
         size_widget.setLayout(size_row)
-        self.fps = QDoubleSpinBox()
-        self.fps.setRange(1, MAX_FPS)
-        self.fps.setDecimals(2)
+        self.fps = fps_field()
         # GIF only: one palette per frame or one for the whole morph (smaller), and dithering.
         self.gif_palette = QComboBox()
         self.gif_palette.setObjectName("gifPalette")

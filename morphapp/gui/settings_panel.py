@@ -11,7 +11,9 @@ from collections.abc import Callable
 
 import torch
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
@@ -27,11 +29,18 @@ from PySide6.QtWidgets import (
 
 from morphapp.core.diffusion_settings import MAX_STEPS
 from morphapp.core.easing import NAMED_BEZIERS
-from morphapp.core.image_sizes import MAX_SIDE, MIN_SIDE, SIZE_STEP, round_side
+from morphapp.core.image_sizes import MAX_SIDE, MIN_SIDE, SIZE_STEP, round_side, round_size
 from morphapp.core.interpolate import PATH_CHOICES
 from morphapp.core.keyframes import describe_keyframe
-from morphapp.core.settings import FIT_CHOICES, MAX_FPS
-from morphapp.core.timeline import LOOP_CHOICES, segment_pairs
+from morphapp.core.settings import (
+    FIT_CHOICES,
+    MAX_FPS,
+    MAX_HOLD,
+    MAX_SEED,
+    MIN_FRAMES,
+    MIN_SEGMENT_FRAMES,
+)
+from morphapp.core.timeline import LOOP_CHOICES, MAX_FRAMES, segment_pairs
 from morphapp.gui.document import Document
 from morphapp.gui.engine_worker import ModelChoice
 from morphapp.gui.field_edits import track_field_edits
@@ -40,6 +49,94 @@ from morphapp.gui.wheel_guard import guard_wheel
 EASES = ("linear", *NAMED_BEZIERS)
 BACKGROUNDS = {"White": (255, 255, 255), "Black": (0, 0, 0), "Grey": (128, 128, 128)}
 OPEN_MODEL_FILE = "Open model file…"
+FPS_DECIMALS = 2
+
+
+class SizeSpinBox(QSpinBox):
+    """One side in pixels over the engine's range. A typed number snaps as ``--size`` rounds it
+    (core.image_sizes.round_side: 500 -> 504), so the field never shows a size the morph lacks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setRange(MIN_SIDE, MAX_SIDE)
+        self.setSingleStep(SIZE_STEP)
+        self.setSuffix(" px")
+        self.setKeyboardTracking(False)  # one edit per typed number, not per digit
+        self.typed: int | None = None  # the last number typed, before rounding (for the note)
+
+    def valueFromText(self, text: str) -> int:
+        self.typed = super().valueFromText(text)
+        return round_side(self.typed)
+
+
+class SeedSpinBox(QAbstractSpinBox):
+    """A seed over the engine's whole range (±MAX_SEED): a QSpinBox holds 32-bit numbers only, so
+    it showed a 64-bit seed from the command line as 2147483647 (and no negative one)."""
+
+    valueChanged = Signal(object)  # int: Signal(int) is a 32-bit C int too
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._value = 0
+        self.lineEdit().setText("0")
+        self.editingFinished.connect(self._interpret)
+
+    def _interpret(self) -> None:
+        typed = self._parse(self.text())
+        self.setValue(self._value if typed is None else typed)
+
+    @staticmethod
+    def _parse(text: str) -> int | None:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            return None
+        return value if -MAX_SEED <= value <= MAX_SEED else None
+
+    def minimum(self) -> int:
+        return -MAX_SEED
+
+    def maximum(self) -> int:
+        return MAX_SEED
+
+    def value(self) -> int:
+        return self._value
+
+    def setValue(self, value: int) -> None:
+        value = min(MAX_SEED, max(-MAX_SEED, value))
+        self.lineEdit().setText(str(value))
+        if value != self._value:
+            self._value = value
+            self.valueChanged.emit(value)
+
+    def validate(self, text: str, pos: int) -> object:
+        if text.strip() in ("", "-", "+"):
+            return QValidator.State.Intermediate, text, pos
+        state = QValidator.State.Invalid if self._parse(text) is None else QValidator.State.Acceptable
+        return state, text, pos
+
+    def fixup(self, text: str) -> str:
+        return str(self._value)
+
+    def stepBy(self, steps: int) -> None:
+        self.setValue(self._value + steps)
+
+    def stepEnabled(self) -> QAbstractSpinBox.StepEnabledFlag:
+        flags = QAbstractSpinBox.StepEnabledFlag.StepNone
+        if self._value > -MAX_SEED:
+            flags |= QAbstractSpinBox.StepEnabledFlag.StepDownEnabled
+        if self._value < MAX_SEED:
+            flags |= QAbstractSpinBox.StepEnabledFlag.StepUpEnabled
+        return flags
+
+
+def fps_field() -> QDoubleSpinBox:
+    """A frame rate over the engine's range: any rate above 0 (the smallest the field can show) up
+    to MAX_FPS, so a project's 0.5 fps from the command line reads true, not as 1."""
+    spin = QDoubleSpinBox()
+    spin.setDecimals(FPS_DECIMALS)  # before the range, which it would round
+    spin.setRange(10.0**-FPS_DECIMALS, MAX_FPS)
+    return spin
 
 
 def _device_available(name: str) -> bool:
@@ -136,8 +233,13 @@ class SettingsPanel(QWidget):
         self.method.currentIndexChanged.connect(self._diffusion_changed)
 
         # Output
-        self.width_spin = self._spin(MIN_SIDE, MAX_SIDE, SIZE_STEP, " px")  # the command line's limits
-        self.height_spin = self._spin(MIN_SIDE, MAX_SIDE, SIZE_STEP, " px")
+        self.width_spin = SizeSpinBox()  # the command line's limits and rounding
+        self.height_spin = SizeSpinBox()
+        # What --size would print for the typed sides: "size 500x300 rounded to 504x304 (...)".
+        self.size_note = QLabel()
+        self.size_note.setObjectName("sizeNote")
+        self.size_note.setWordWrap(True)
+        self._size_note_for: tuple[int, int] | None = None  # the size the note rounded to
         size_row = QHBoxLayout()
         size_row.addWidget(self.width_spin)
         size_row.addWidget(QLabel("×"))
@@ -148,21 +250,21 @@ class SettingsPanel(QWidget):
         self.fit = self._combo(FIT_CHOICES)
         self.background = self._combo(tuple(BACKGROUNDS))
         output_box = self._group(
-            "Output", [("Size", size_widget), ("Fit", self.fit), ("Background", self.background)]
+            "Output",
+            [("Size", size_widget), ("", self.size_note), ("Fit", self.fit), ("Background", self.background)],
         )
+        self._output_form: QFormLayout = output_box.layout()  # type: ignore[assignment]
+        self._output_form.setRowVisible(self.size_note, False)
 
         # Timing: fps, frames and duration are linked.
-        self.fps = QDoubleSpinBox()
-        self.fps.setRange(1, MAX_FPS)
-        self.fps.setDecimals(2)
+        self.fps = fps_field()
         self.fps.setObjectName("fpsSpin")
-        self.frames = self._spin(2, 10_000, 1, " frames")
+        self.frames = self._spin(MIN_FRAMES, MAX_FRAMES, 1, " frames")
         self.frames.setObjectName("framesSpin")
-        self.duration = QDoubleSpinBox()
-        self.duration.setRange(0.05, 3600)
+        self.duration = QDoubleSpinBox()  # its range follows the fps: the frames' range in seconds
         self.duration.setDecimals(2)
         self.duration.setSuffix(" s")
-        self.hold = self._spin(0, 1000, 1, " frames")
+        self.hold = self._spin(0, MAX_HOLD, 1, " frames")
         self.loop = self._combo(LOOP_CHOICES)
         timing_box = self._group(
             "Timing",
@@ -175,9 +277,9 @@ class SettingsPanel(QWidget):
         self.ease = self._combo(EASES)
         self.segment = QComboBox()
         self.segment.setObjectName("segmentCombo")
-        self.segment_frames = self._spin(1, 10_000, 1, " frames")
+        self.segment_frames = self._spin(MIN_SEGMENT_FRAMES, MAX_FRAMES, 1, " frames")
         self.segment_ease = self._combo(EASES)
-        self.seed = self._spin(0, 2**31 - 1, 1, "")
+        self.seed = SeedSpinBox()
         path_box = self._group(
             "Path",
             [("Path", self.path), ("Easing (all)", self.ease), ("Segment", self.segment),
@@ -267,6 +369,9 @@ class SettingsPanel(QWidget):
             self.height_spin.valueChanged,
             lambda v: doc.set_settings("Change size", size=(doc.settings.size[0], round_side(v))),
         )
+        # After valueChanged: a typed 503 where the size is 504 already changes nothing, yet is noted.
+        self.width_spin.editingFinished.connect(self._note_typed_size)
+        self.height_spin.editingFinished.connect(self._note_typed_size)
         on(
             self.fit.currentIndexChanged,
             lambda _i: doc.set_settings("Change fit", fit=self.fit.currentData()),
@@ -279,7 +384,10 @@ class SettingsPanel(QWidget):
         )
         on(self.fps.valueChanged, self._fps_changed)
         on(self.frames.valueChanged, lambda v: doc.set_total_frames(v))
-        on(self.duration.valueChanged, lambda v: doc.set_total_frames(max(2, round(v * doc.settings.fps))))
+        on(
+            self.duration.valueChanged,
+            lambda v: doc.set_total_frames(max(MIN_FRAMES, round(v * doc.settings.fps))),
+        )
         on(self.hold.valueChanged, lambda v: doc.set_settings("Change hold", hold=v))
         on(
             self.loop.currentIndexChanged,
@@ -299,6 +407,18 @@ class SettingsPanel(QWidget):
         on(self.seed.valueChanged, lambda v: doc.set_settings("Change seed", seed=v))
         on(self.model.activated, self._model_picked)
         on(self.device.currentIndexChanged, lambda _i: self._emit_choice())
+
+    def _note_typed_size(self) -> None:
+        """Show the note --size prints for the typed sides (the other side as it stands), or none."""
+        spins = (self.width_spin, self.height_spin)
+        if all(spin.typed is None for spin in spins):
+            return  # focus left a field without a typed number: the note stands
+        width, height = (spin.value() if spin.typed is None else spin.typed for spin in spins)
+        self.width_spin.typed = self.height_spin.typed = None
+        size, note = round_size(width, height)
+        self._size_note_for = size if note is not None else None
+        self.size_note.setText(note or "")
+        self._output_form.setRowVisible(self.size_note, note is not None)
 
     def _fps_changed(self, fps: float) -> None:
         """Keep the duration when the frame rate changes (an artist times to music, not frames)."""
@@ -398,6 +518,9 @@ class SettingsPanel(QWidget):
         try:
             self.width_spin.setValue(s.size[0])
             self.height_spin.setValue(s.size[1])
+            if self._size_note_for != s.size:  # an undo, a project: the note is about another size
+                self._size_note_for = None
+                self._output_form.setRowVisible(self.size_note, False)
             self.fit.setCurrentIndex(self.fit.findData(s.fit))
             names = [k for k, v in BACKGROUNDS.items() if v == s.background]
             self.background.setCurrentText(names[0] if names else "White")
@@ -405,8 +528,9 @@ class SettingsPanel(QWidget):
             total = doc.total_frames() if doc.can_render() else 0
             self.frames.setEnabled(total > 0)
             self.duration.setEnabled(total > 0)
-            self.frames.setValue(max(2, total))
-            self.duration.setValue(total / s.fps if total else 0.05)
+            self.frames.setValue(max(MIN_FRAMES, total))
+            self.duration.setRange(MIN_FRAMES / s.fps, MAX_FRAMES / s.fps)
+            self.duration.setValue(total / s.fps if total else self.duration.minimum())
             self.hold.setValue(s.hold)
             self.loop.setCurrentIndex(self.loop.findData(s.loop))
             self.path.setCurrentIndex(self.path.findData(s.path))
