@@ -42,6 +42,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from morphapp.core.choices import BACKEND_CHOICES, PRECISION_CHOICES
 from morphapp.core.images import load_image
 from morphapp.core.keyframes import Keyframe
 from morphapp.core.pipeline import write_frames
@@ -49,7 +50,7 @@ from morphapp.core.render import render_frames, to_tensor
 from morphapp.core.settings import MorphSettings
 from morphapp.export import open_writer
 from morphapp.models import taesd
-from morphapp.models.backend import BACKEND_CHOICES, PRECISION_CHOICES, Choice, choose, open_codec
+from morphapp.models.backend import Choice, choose, open_codec
 from morphapp.models.discovery import ModelInfo, find_model
 from morphapp.models.tae_codec import TaeCodec
 from morphapp.models.weights import StateDict, load_state_dict

@@ -7,16 +7,19 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
-from morphapp.core.device import DEVICE_CHOICES, describe_device, resolve_device
-from morphapp.models import backend, builtin, hf_cache
-from morphapp.models.backend import BACKEND_CHOICES, MAX_AGE_DAYS, PRECISION_CHOICES, choose
-from morphapp.models.discovery import ENV_VAR, HF_CACHE_SOURCE, ModelInfo, find_model, scan
-from morphapp.models.library import PullProgress, pull
+from morphapp.core.choices import BACKEND_CHOICES, CALIBRATION_MAX_AGE_DAYS, DEVICE_CHOICES, PRECISION_CHOICES
 from morphapp.models.registry import KNOWN_MODELS
+
+if TYPE_CHECKING:
+    from morphapp.models.discovery import ModelInfo
+    from morphapp.models.library import PullProgress
+
+# The model scan, the calibration and the download import torch (over a second): each command imports
+# what it needs when it runs, so that building the parser (every `morphapp` call) stays light.
 
 KIND_NAMES = {
     "tae": "tiny AE",
@@ -44,7 +47,7 @@ def add_parser(commands: Any) -> None:
     cal = sub.add_parser(
         "calibrate",
         help="time each backend and precision now and cache the verdict that --backend/--precision auto "
-        f"use (it is also measured again after {MAX_AGE_DAYS:.0f} days)",
+        f"use (it is also measured again after {CALIBRATION_MAX_AGE_DAYS:.0f} days)",
     )
     cal.add_argument("--model", help="model name or path (default: the one `morphapp render` would use)")
     cal.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="where to run (default auto)")
@@ -79,6 +82,9 @@ def _kind(info: ModelInfo) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from morphapp.models import builtin, hf_cache
+    from morphapp.models.discovery import ENV_VAR, HF_CACHE_SOURCE, scan
+
     result = scan()
     roots = result.searched
     hub_cache = hf_cache.hub_cache_dir()
@@ -128,6 +134,8 @@ def _print_place(path: Path, source: str) -> None:
 
 
 def run_pull(args: argparse.Namespace) -> int:
+    from morphapp.models.library import pull
+
     bars: dict[str, tqdm] = {}
 
     def show(p: PullProgress) -> None:
@@ -157,6 +165,11 @@ def run_pull(args: argparse.Namespace) -> int:
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
+    from morphapp.core.device import describe_device, resolve_device
+    from morphapp.models import backend
+    from morphapp.models.backend import choose
+    from morphapp.models.discovery import find_model
+
     def note(line: str) -> None:
         print(f"note: {line}", file=sys.stderr)
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sys
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
-from morphapp.core.render import Progress
+if TYPE_CHECKING:  # the render module loads torch
+    from morphapp.core.render import Progress
 
 
 class ProgressBar:
@@ -22,6 +24,7 @@ class ProgressBar:
             self._bar.set_postfix_str(f"step {progress.done}/{progress.total}", refresh=True)
         else:
             self._bar.set_description("rendering")
+            self._bar.total = progress.total  # a resumed export renders only the missing frames
             self._bar.n = progress.done
             self._bar.refresh()
 

@@ -5,25 +5,30 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import hashlib
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-
+from morphapp.app.music import project_music
 from morphapp.cli.progress import ProgressBar
-from morphapp.core.align import ALIGN_MODES, align_keyframes
 from morphapp.core.atomic import atomic_write_text, check_writable_target
+from morphapp.core.choices import (
+    ALIGN_MODES,
+    BACKEND_CHOICES,
+    DEVICE_CHOICES,
+    DTYPE_CHOICES,
+    DTYPE_TO_PRECISION,
+    PATH_CHOICES,
+    PRECISION_CHOICES,
+    WARP_MODES,
+)
 from morphapp.core.correspondence import load_points
-from morphapp.core.device import DEVICE_CHOICES, DTYPE_CHOICES, resolve_device, resolve_dtype
 from morphapp.core.diffusion_settings import METHOD_CHOICES, PACING_CHOICES, DiffusionSettings
 from morphapp.core.easing import EASE_NAMES
-from morphapp.core.images import file_sha256, load_image, open_image, parse_color, parse_size
-from morphapp.core.interpolate import PATH_CHOICES
+from morphapp.core.images import file_sha256, open_image, parse_color, parse_size
 from morphapp.core.keyframes import (
     AnyKeyframe,
     Keyframe,
@@ -33,18 +38,13 @@ from morphapp.core.keyframes import (
     latent_keyframes,
     parse_keyframe_arg,
 )
-from morphapp.core.music_timing import reactive_segments
-from morphapp.core.pipeline import write_frames
 from morphapp.core.project import (
     Project,
     ProjectAudio,
-    export_metadata,
     load_project,
     project_to_dict,
     with_hashes,
 )
-from morphapp.core.quality import ReportCollector
-from morphapp.core.render import NoteFn, plan_for
 from morphapp.core.settings import (
     FIT_CHOICES,
     NEW_MORPH_HOLD,
@@ -53,16 +53,21 @@ from morphapp.core.settings import (
     MorphSettings,
 )
 from morphapp.core.timeline import LOOP_CHOICES, segment_pairs
-from morphapp.core.warp import WARP_MODES
-from morphapp.engine import EngineOptions, MorphEngine, open_engine
 from morphapp.errors import InputError
-from morphapp.export import FORMATS, check_output, format_for_path, open_writer
+from morphapp.export import FORMATS, check_output, format_for_path
 from morphapp.export.audio import AUDIO_CODECS, AudioSource
 from morphapp.export.gif import DITHERS, PALETTES
-from morphapp.export.png_sequence import PngSequenceWriter
-from morphapp.models.backend import BACKEND_CHOICES, DTYPE_TO_PRECISION, PRECISION_CHOICES, candidates
-from morphapp.models.info import ModelInfo
-from morphapp.models.project_model import model_for_project, with_model
+
+if TYPE_CHECKING:
+    import torch
+
+    from morphapp.engine import EngineOptions, MorphEngine
+    from morphapp.models.info import ModelInfo
+
+# What loads torch (over a second), the model scan and the engine are imported in the functions
+# that use them, after the inputs and the output have been checked: a bad keyframe, points file,
+# project file or output folder is refused at once, before any of that loads (tests/cli).
+NoteFn = Callable[[str], None]
 
 
 def add_parser(commands: Any) -> None:
@@ -225,7 +230,6 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    notes: list[str] = []
     note = (lambda _line: None) if args.quiet else (lambda line: print(f"note: {line}", file=sys.stderr))
     project = _project_from_args(args, note)
     _check_keyframes(project)  # a bad picture is said at once, before any model or calibration work
@@ -259,13 +263,23 @@ def run(args: argparse.Namespace) -> int:
     elif args.audio_reactive:
         raise InputError("--audio-reactive follows music: give --audio FILE")
     elif project.audio is not None and args.output is not None:
-        audio = _project_audio(project.audio, args, note)
+        audio = project_music(project, args.output, args.format, note)
+    # The inputs and the output are good: now the model scan, torch and the engine load.
+    import torch
+
+    from morphapp.app.export_project import ExportRequest, export_project
+    from morphapp.app.project_model import with_model_recorded
+    from morphapp.core.device import resolve_device
+    from morphapp.core.render import plan_for
+    from morphapp.models.backend import candidates
+    from morphapp.models.project_model import model_for_project
+
     # Find the model first (a scan; no weights are loaded): the project records which files it used,
     # and names the model (the default one too), so that it opens with the same model elsewhere.
     model, changes = model_for_project(project, explicit=args.model is not None)
     for line in changes:
         note(line)
-    project = dataclasses.replace(with_model(project, model), model=project.model or model.name)
+    project = with_model_recorded(project, model)
     project = _with_pacing(project, model, args)
     align = _align_mode(args, project, model)
     if align == "none" and args.align_model is not None:
@@ -287,37 +301,18 @@ def run(args: argparse.Namespace) -> int:
     if not distributed and not model.is_diffusion:  # alignment's work, and so do impossible backends
         candidates(device, options.backend, options.precision)
     project = _aligned(project, align, args, note)
-    settings = project.settings
-    metadata = export_metadata(project, args.output.resolve().parent, embed_project=args.embed_project)
-    report: list[str] = []
-    with _engine(project, model, device, args, note) as engine, open_writer(
-        args.output, fps=settings.fps, format=fmt.name, metadata=metadata, frame_count=len(plan),
-        resume_key={**engine.resume_key, "project": _project_digest(project, args.output)},
-        resume=args.resume, audio=audio, **gif,
-    ) as writer:  # fmt: skip
-        indices = writer.pending if args.resume and isinstance(writer, PngSequenceWriter) else None
-        if indices is not None:
-            kept = len(plan) - len(indices)
-            note(f"resuming: {kept} of {len(plan)} frames already done" if kept else "nothing to resume")
-        started = time.perf_counter()
-        with ProgressBar(total=len(plan if indices is None else indices), enabled=not args.quiet) as bar:
-            frames = engine.frames(project.keyframes, settings, indices=indices, progress=bar.update)
-            collector = ReportCollector() if args.report else None
-            if collector is not None:
-                frames = collector.tap(frames)
-            write_frames(frames, writer)  # colour conversion and encoding overlap the next decode
-        if collector is not None:
-            report = _report(collector, project, settings, writer)
-        elapsed = time.perf_counter() - started
-    if collector is not None:
-        for line in report:
-            print(line)
+    request = ExportRequest(
+        project, args.output, format=fmt.name, writer_options=gif, music=audio,
+        embed_project=args.embed_project, resume=args.resume, report=args.report,
+    )  # fmt: skip
+    with _engine(project, model, device, args, note) as engine, ProgressBar(len(plan), not args.quiet) as bar:
+        result = export_project(request, engine, progress=bar.update, note=note)
+    for line in result.report:
+        print(line)
     if args.save_project is not None:  # only now: a failed render writes no project either
-        _save(project, args.save_project, note, writer if collector is not None and report else None)
-    made = "" if indices is None else f" ({len(indices)} rendered now)"
-    notes.append(f"wrote {writer.frames_written} frames to {args.output}{made} in {elapsed:.1f} s")
-    for line in notes:
-        note(line)
+        _save(project, args.save_project, note, result.report_json)
+    made = "" if result.rendered_now is None else f" ({result.rendered_now} rendered now)"
+    note(f"wrote {result.frames_written} frames to {args.output}{made} in {result.seconds:.1f} s")
     return 0
 
 
@@ -351,17 +346,6 @@ def _gif_options(args: argparse.Namespace, fmt: Any) -> dict[str, Any]:
     return {"options": options, "loop": 0 if args.gif_loops is None else args.gif_loops}
 
 
-def _project_audio(recorded: ProjectAudio, args: argparse.Namespace, note: NoteFn) -> AudioSource | None:
-    """A saved project's music, for a render of it without --audio."""
-    if format_for_path(args.output, args.format).container not in AUDIO_CODECS:
-        note(f"the project's music ({recorded.path.name}) is left out: {args.output.name} has no audio track")
-        return None
-    audio = dataclasses.replace(AudioSource.open(recorded.path), start=recorded.start)
-    if recorded.sha256 and file_sha256(recorded.path) != recorded.sha256:
-        note(f"{recorded.path.name} changed since the project was saved; its beats may no longer match")
-    return audio
-
-
 def _with_pacing(project: Project, model: ModelInfo, args: argparse.Namespace) -> Project:
     """--pacing: a diffusion model's setting, or the autoencoder morph's own, ``even`` by default for
     a new morph (steps of even size, not a slow start and a rush) and as saved for a project. A new
@@ -388,18 +372,12 @@ def _with_pacing(project: Project, model: ModelInfo, args: argparse.Namespace) -
     return dataclasses.replace(project, settings=settings)
 
 
-def _project_digest(project: Project, output: Path) -> str:
-    """A digest of the whole project (keyframe contents included), for ``--resume``: an export no
-    longer embeds the keyframes' hashes, yet frames of other pictures must never be resumed into
-    it. It lives only in the unfinished export's state file, never in the finished output."""
-    document = project_to_dict(with_hashes(project), output.resolve().parent)
-    return hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode("utf-8")).hexdigest()
-
-
 def _aligned(project: Project, align: str, args: argparse.Namespace, note: NoteFn) -> Project:
     """The project with the points ``align`` finds (as it is for ``none``)."""
     if align == "none":
         return project
+    from morphapp.core.align import align_keyframes
+
     keyframes = image_keyframes(project.keyframes, f"--align {align}")
     semantic = _semantic_aligner(args, note)
     found = align_keyframes(keyframes, project.settings, note, align, semantic=semantic)
@@ -445,6 +423,7 @@ def _semantic_aligner(args: argparse.Namespace, note: NoteFn) -> Any:
         raise InputError(
             f"--align-model {args.align_model}: {info.name} is not a diffusion model (SD 1.x/2.x/SDXL)"
         )
+    from morphapp.core.device import resolve_device
     from morphapp.diffusion.features import semantic_align
     from morphapp.diffusion.model import DiffusionModel
 
@@ -456,6 +435,7 @@ def _semantic_aligner(args: argparse.Namespace, note: NoteFn) -> Any:
 
 def _audio_reactive(project: Project, audio: AudioSource, note: NoteFn) -> Project:
     """Segments eased so that the morph's speed follows the music's onset strength."""
+    from morphapp.core.music_timing import reactive_segments
     from morphapp.music.beats import onset_envelope
 
     settings = project.settings
@@ -507,6 +487,8 @@ def _engine(
     project: Project, model: ModelInfo, device: torch.device, args: argparse.Namespace, note: NoteFn
 ) -> Iterator[MorphEngine]:
     """The engine for ``model``: in this process, or over Ray workers (--workers / --ray-address)."""
+    from morphapp.engine import open_engine
+
     options = _engine_options(project, model, device, args)
     if args.workers is None and args.ray_address is None:
         engine: MorphEngine = open_engine(model, device, options, note=note)
@@ -526,6 +508,8 @@ def _engine_options(
     project: Project, model: ModelInfo, device: torch.device, args: argparse.Namespace
 ) -> EngineOptions:
     """How to run ``model``, after the checks of the flags that only one kind of model takes."""
+    from morphapp.engine import EngineOptions
+
     if not model.is_diffusion:
         latent_keyframes(project.keyframes, model.name)
         _refuse_diffusion_flags(args, model)
@@ -557,6 +541,10 @@ def _describe_diffusion(project: Project, model: ModelInfo, note: NoteFn) -> Non
 
 def _diffusion_dtype(args: argparse.Namespace, device: torch.device) -> torch.dtype | None:
     """--precision / --dtype for a diffusion model; None: float16 on CUDA, float32 elsewhere."""
+    import torch
+
+    from morphapp.core.device import resolve_dtype
+
     if args.dtype is not None:
         return resolve_dtype(args.dtype, device)
     if args.precision in ("auto", None):
@@ -577,31 +565,11 @@ def _segment_count(project: Project) -> int:
     return len(segment_pairs(len(project.keyframes), project.settings.loop))
 
 
-def _report(collector: ReportCollector, project: Project, settings: MorphSettings, writer: Any) -> list[str]:
-    """The quality lines; also put into the output's metadata (the PNG sidecar) as "report"."""
-    if collector.overflow:
-        return ["report: the morph is too long to report on"]
-    if any(isinstance(k, PromptKeyframe) for k in project.keyframes):
-        return ["report: needs image keyframes (it compares frames with the input images)"]
-    inputs = {
-        i: load_image(k.path, settings.size, settings.fit, settings.background).pixels
-        for i, k in enumerate(project.keyframes)
-        if isinstance(k, Keyframe)
-    }
-    reports = collector.reports(inputs)
-    if not reports:
-        return ["report: no segment was rendered whole (a resumed render?)"]
-    metadata = json.loads(writer.metadata_json)
-    metadata["report"] = [r.as_dict() for r in reports]
-    writer.metadata_json = json.dumps(metadata, default=str, ensure_ascii=False)
-    return [r.line() for r in reports]
-
-
-def _save(project: Project, path: Path, note: NoteFn, writer: Any = None) -> None:
-    """Write the project; with a ``writer`` that holds a report, the report too (loading ignores it)."""
+def _save(project: Project, path: Path, note: NoteFn, report: Any = None) -> None:
+    """Write the project; with the export's ``report``, that too (loading ignores it)."""
     data = project_to_dict(with_hashes(project), path.resolve().parent)
-    if writer is not None:
-        data["report"] = json.loads(writer.metadata_json).get("report")
+    if report is not None:
+        data["report"] = report
     atomic_write_text(path, json.dumps(data, indent=2) + "\n")
     note(f"project saved to {path}")
 
@@ -618,6 +586,8 @@ def _backend_and_precision(args: argparse.Namespace, device: Any) -> tuple[str, 
         return args.backend, args.precision
     if args.backend == "onnx":
         raise InputError("--dtype is the torch backend's precision; with --backend onnx use --precision")
+    from morphapp.core.device import resolve_dtype
+
     dtype = str(resolve_dtype(args.dtype, device)).removeprefix("torch.")
     precision = DTYPE_TO_PRECISION[dtype]
     if args.precision not in ("auto", precision):

@@ -42,13 +42,13 @@ from morphapp.core.align_guard import (
     similarity,
 )
 from morphapp.core.cancel import CancelToken
+from morphapp.core.choices import ALIGN_MODES
 from morphapp.core.correspondence import PointPair, SegmentPoints, frame_to_source
 from morphapp.core.images import load_image
 from morphapp.core.keyframes import Keyframe
 from morphapp.core.settings import MorphSettings
 from morphapp.core.timeline import segment_pairs
 
-ALIGN_MODES = ("none", "auto", "faces", "features")
 MIN_INLIERS = 10  # RANSAC inliers for a global fit
 MIN_INLIER_RATIO = 0.2  # of the ratio-tested matches
 MIN_GAIN_DB = 0.5  # alignment must bring b this much closer to a than no warp, or it is dropped

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 
+from morphapp.core.choices import DEVICE_CHOICES, DTYPE_CHOICES
 from morphapp.errors import InputError
-
-DeviceName = Literal["auto", "cpu", "cuda", "mps"]
-DEVICE_CHOICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
-DTYPE_CHOICES: tuple[str, ...] = ("auto", "float32", "float16", "bfloat16")
 
 
 def _mps_available() -> bool:

@@ -9,14 +9,11 @@ latents of different magnitude morph without the mid-path shrinking that plain l
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 import torch
 
+from morphapp.core.choices import PATH_CHOICES
 from morphapp.errors import InputError
-
-PathName = Literal["slerp", "lerp"]
-PATH_CHOICES: tuple[str, ...] = ("slerp", "lerp")
 
 # Below this sin(angle) the great circle is ill-defined (parallel or opposite directions):
 # fall back to lerp, which is exact there and cannot divide by zero.

@@ -18,6 +18,7 @@ from typing import Any
 
 from morphapp import __version__
 from morphapp.core.atomic import atomic_write_text
+from morphapp.core.choices import LEGACY_WARP_MODE
 from morphapp.core.correspondence import parse_points, points_to_json
 from morphapp.core.diffusion_settings import DiffusionSettings
 from morphapp.core.images import file_sha256
@@ -32,7 +33,6 @@ from morphapp.core.keyframes import (
 )
 from morphapp.core.settings import MorphSettings, parse_fit
 from morphapp.core.timeline import SegmentSpec
-from morphapp.core.warp import LEGACY_WARP_MODE
 from morphapp.errors import InputError
 
 FORMAT_NAME = "morphapp.project"

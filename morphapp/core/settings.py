@@ -5,14 +5,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from morphapp.core.choices import DEFAULT_WARP_MODE, PATH_CHOICES, WARP_MODES
 from morphapp.core.correspondence import SegmentPoints
 from morphapp.core.diffusion_settings import PACING_CHOICES, DiffusionSettings
 from morphapp.core.easing import parse_ease
 from morphapp.core.image_fit import FIT_MODES, FitMode
 from morphapp.core.images import MAX_SIDE
-from morphapp.core.interpolate import PATH_CHOICES
 from morphapp.core.timeline import LOOP_CHOICES, MAX_FRAMES, SegmentSpec, distribute_frames, segment_pairs
-from morphapp.core.warp import DEFAULT_WARP_MODE, WARP_MODES
 from morphapp.errors import InputError
 
 FIT_CHOICES: tuple[str, ...] = FIT_MODES

@@ -31,14 +31,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from morphapp.core.choices import DEFAULT_WARP_MODE, WARP_MODES
 from morphapp.core.correspondence import SegmentPoints, source_to_frame
 from morphapp.core.interpolate import interpolate
 from morphapp.core.timeline import FrameSpec
 from morphapp.errors import InputError
 
-WARP_MODES: tuple[str, ...] = ("frame", "pixel", "latent")
-DEFAULT_WARP_MODE = "frame"
-LEGACY_WARP_MODE = "pixel"  # a project with points but no "warp" key was made with this one
 BORDER_PINS = 13  # pinned points per image edge (corners included once)
 _REGULARISATION = 1e-9  # keeps the TPS system solvable when points nearly coincide
 

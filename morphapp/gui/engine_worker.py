@@ -34,20 +34,22 @@ import torch
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
+from morphapp.app.export_project import ExportRequest, export_project
+from morphapp.app.music import project_music
+from morphapp.app.project_model import with_model_recorded
 from morphapp.core.cancel import CancelToken
+from morphapp.core.choices import DTYPE_TO_PRECISION
 from morphapp.core.codec import LatentCodec
 from morphapp.core.device import describe_device, resolve_device, resolve_dtype
 from morphapp.core.keyframes import AnyKeyframe
 from morphapp.core.latent_cache import LatentCache
-from morphapp.core.project import Project, export_metadata
+from morphapp.core.project import Project
 from morphapp.core.render import Frame, Progress, ProgressFn
 from morphapp.core.settings import MorphSettings
 from morphapp.engine import AutoencoderEngine, EngineOptions, MorphEngine, open_engine
 from morphapp.errors import Cancelled, ModelError, MorphError
-from morphapp.export import FORMATS, open_writer
-from morphapp.export.audio import AUDIO_CODECS, AudioSource
 from morphapp.models import backend
-from morphapp.models.backend import DTYPE_TO_PRECISION, Choice
+from morphapp.models.backend import Choice
 from morphapp.models.discovery import ModelInfo, find_model
 from morphapp.models.tae_codec import TaeCodec
 
@@ -352,32 +354,32 @@ class EngineWorker(QObject):
 
     @Slot(object)
     def export(self, job: ExportJob) -> None:
+        """The export loop the CLI runs too (``app.export_project``), with this window's loaded
+        engine (or Ray workers), so a saved project exports to the same bytes from either face."""
         self._take()
         project = job.project
+        if project.settings.fps != job.fps:
+            project = dataclasses.replace(
+                project, settings=dataclasses.replace(project.settings, fps=job.fps)
+            )
         try:
-            metadata = export_metadata(project, job.target.resolve().parent, embed_project=job.embed_project)
-            audio = _project_music(project, job.format)
+            project = with_model_recorded(project, self.info_for(job.choice))  # as the CLI records it
+            request = ExportRequest(
+                project, job.target, format=job.format, writer_options={"options": job.options},
+                music=project_music(project, job.target, job.format, self.export_note.emit),
+                embed_project=job.embed_project,
+            )  # fmt: skip
+
+            def progress(p: Progress) -> None:
+                if p.stage == "decode":
+                    self.export_progress.emit(p.done, p.total)
+
             distributed = self._cluster_for(job) if job.cluster else contextlib.nullcontext(None)
-            with distributed as cluster, open_writer(
-                job.target, fps=job.fps, format=job.format, metadata=metadata, audio=audio,
-                options=job.options,
-            ) as writer:  # fmt: skip
-
-                def progress(p: Progress) -> None:
-                    if p.stage == "decode":
-                        self.export_progress.emit(p.done, p.total)
-
-                if cluster is not None:
-                    frames = cluster.frames(project.keyframes, project.settings, cancel=job.cancel,
-                                            progress=progress)  # fmt: skip
-                else:
-                    frames = self.frames(
-                        job.choice, project.keyframes, project.settings, cancel=job.cancel, progress=progress,
-                        step_previews=False,  # nobody watches steps during an export: no TAE decode per step
-                    )  # fmt: skip
-                for frame in frames:
-                    writer.write(frame.pixels)
-            self.export_done.emit(str(writer.path))
+            with distributed as cluster:
+                # no step previews in an export: nobody watches them, and each costs a TAE decode
+                source = cluster if cluster is not None else self.engine_for(job.choice)
+                result = export_project(request, source, cancel=job.cancel, progress=progress)
+            self.export_done.emit(str(result.path))
         except Cancelled:
             self.export_cancelled.emit()
         except MorphError as exc:
@@ -426,10 +428,3 @@ class _JobWaiting(CancelToken):
 
 def _precision(dtype: torch.dtype) -> str:
     return {v: k for k, v in backend.PRECISION_DTYPES.items()}[dtype]
-
-
-def _project_music(project: Project, fmt: str) -> AudioSource | None:
-    """A project's music (saved by the CLI's --audio), for a format that carries audio."""
-    if project.audio is None or FORMATS[fmt].container not in AUDIO_CODECS:
-        return None
-    return dataclasses.replace(AudioSource.open(project.audio.path), start=project.audio.start)

@@ -27,10 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from morphapp.core.choices import PATH_CHOICES
 from morphapp.core.diffusion_settings import MAX_STEPS
 from morphapp.core.easing import NAMED_BEZIERS
 from morphapp.core.image_sizes import MAX_SIDE, MIN_SIDE, SIZE_STEP, round_side, round_size
-from morphapp.core.interpolate import PATH_CHOICES
 from morphapp.core.keyframes import describe_keyframe
 from morphapp.core.settings import (
     FIT_CHOICES,

@@ -31,6 +31,7 @@ import torch
 
 from morphapp.core.atomic import atomic_write_text
 from morphapp.core.cancel import CancelToken
+from morphapp.core.choices import BACKEND_CHOICES, CALIBRATION_MAX_AGE_DAYS, PRECISION_CHOICES
 from morphapp.core.codec import LatentCodec
 from morphapp.errors import InputError, MorphError, OutputError
 from morphapp.models.discovery import ModelInfo
@@ -38,11 +39,7 @@ from morphapp.models.tae_codec import TaeCodec
 
 _log = logging.getLogger(__name__)
 
-BACKEND_CHOICES: tuple[str, ...] = ("auto", "torch", "onnx")
-PRECISION_CHOICES: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16")
 PRECISION_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-# --dtype names (the older option) -> --precision names.
-DTYPE_TO_PRECISION = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16"}
 MIN_PSNR_DB = 40.0
 CALIBRATION_SIZE = 256
 # Within this fraction of the fastest, a more precise candidate wins: timings on a busy machine
@@ -50,7 +47,7 @@ CALIBRATION_SIZE = 256
 _TIE = 0.05
 _CACHE_VERSION = 1
 # A cached verdict older than this (or stamped in the future, or unstamped) is measured again.
-MAX_AGE_DAYS = 30.0
+MAX_AGE_DAYS = CALIBRATION_MAX_AGE_DAYS
 _memory: dict[str, Choice] = {}  # this process's verdicts, by cache key
 
 NoteFn = Callable[[str], None]

@@ -5,6 +5,8 @@ built-in model removed): had the command reached for a model first, it would fai
 model found". The input's own error must come instead: exit code 2, one line naming the
 file, and nothing written. (test_bad_inputs.py checks the wording of bad pictures with a
 model present; the timings of these failures are reported on the issue, not asserted.)
+The same cases run once more in a fresh process, which must refuse them without importing torch
+(over a second to import): that is what makes a refusal come within a second.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import json
 import os
 import struct
+import subprocess
+import sys
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -245,3 +249,29 @@ def test_a_named_pipe_as_keyframe_or_points_is_refused_not_read(
         line = error_line(result.stderr)
         assert problem in line and NO_MODEL not in line, line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["no-models-here", "pipe.png"]
+
+
+# Runs the CLI in a fresh interpreter, then says on stdout whether torch was imported on the way.
+_TORCH_PROBE = (
+    "import sys\n"
+    "from morphapp.cli.main import main\n"
+    "code = main(sys.argv[1:])\n"
+    "print('torch loaded' if 'torch' in sys.modules else 'torch not loaded')\n"
+    "sys.exit(code)\n"
+)
+
+
+@pytest.mark.parametrize(("make", "problem"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_a_bad_input_is_refused_before_torch_loads(
+    nowhere: Path, pairs_dir: Path, tmp_path: Path, make: Maker, problem: str
+) -> None:
+    """Found here: the refusals took about 2 s, 1.2 s of it importing torch for the parser's choices."""
+    inputs = make(_mkfolder(tmp_path), pairs_dir)
+    args = ["render", *(str(a) for a in inputs), "-o", str(tmp_path / "m.gif"), "-q"]
+    result = subprocess.run(
+        [sys.executable, "-c", _TORCH_PROBE, *args],
+        cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert problem in error_line(result.stderr), result.stderr
+    assert result.stdout.strip() == "torch not loaded"
