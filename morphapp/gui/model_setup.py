@@ -5,9 +5,10 @@ A normal install never shows this: the built-in TAEF2 (``morphapp.models.builtin
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -21,45 +22,32 @@ from PySide6.QtWidgets import (
 )
 
 from morphapp.core.cancel import CancelToken
-from morphapp.errors import Cancelled, MorphError
+from morphapp.errors import MorphError
+from morphapp.gui.background_job import BackgroundJobs, Report
 from morphapp.models.discovery import find_model
 from morphapp.models.library import PullProgress, pull
 from morphapp.models.registry import KNOWN_MODELS
 
 
-class PullWorker(QObject):
-    """Runs ``library.pull`` off the GUI thread (downloads are not engine work: own thread)."""
+def _pull(name: str, cancel: CancelToken, report: Report) -> str:
+    """Downloads ``name`` (not engine work: a job thread of the dialog's own); its model's name."""
 
-    progress = Signal(str, int, int)  # file name, bytes done, bytes total (0: unknown)
-    done = Signal(str)  # model name
-    failed = Signal(str)
+    def progress(p: PullProgress) -> None:
+        report((f"{p.filename} ({p.file_index}/{p.file_count})", p.done, p.total or 0))
 
-    @Slot(str, object)
-    def run(self, name: str, cancel: CancelToken) -> None:
-        def report(p: PullProgress) -> None:
-            self.progress.emit(f"{p.filename} ({p.file_index}/{p.file_count})", p.done, p.total or 0)
-
-        try:
-            result = pull(name, progress=report, cancel=cancel)
-        except Cancelled:
-            self.failed.emit("Download cancelled.")
-        except MorphError as exc:
-            self.failed.emit(str(exc))
-        else:
-            self.done.emit(result.model.name)
+    return pull(name, progress=progress, cancel=cancel).model.name
 
 
 class ModelSetupDialog(QDialog):
     """Offers a download of a known small model, or "I already have it: browse…"."""
 
     model_ready = Signal(str)  # a model name or a path that find_model accepts
-    start_pull = Signal(str, object)
 
     def __init__(self, message: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("No model found")
         self.setObjectName("modelSetupDialog")
-        self.cancel_token: CancelToken | None = None
+        self.cancel_token: CancelToken | None = None  # the running download's
         intro = QLabel(
             "morphapp needs a tiny autoencoder model to turn images into latents, and even its built-in "
             f"one is missing or damaged:\n\n{message}"
@@ -92,27 +80,24 @@ class ModelSetupDialog(QDialog):
         layout.addLayout(buttons)
         self.setMinimumWidth(560)
 
-        self.thread = QThread(self)
-        self.worker = PullWorker()
-        self.worker.moveToThread(self.thread)
-        self.start_pull.connect(self.worker.run)
-        self.worker.progress.connect(self._on_progress)
-        self.worker.done.connect(self._on_done)
-        self.worker.failed.connect(self._on_failed)
-        self.thread.start()
+        self.jobs = BackgroundJobs(self, "morphapp-pull")
         self.download_button.clicked.connect(self.download)
         self.browse_button.clicked.connect(self.browse)
         self.close_button.clicked.connect(self.cancel_or_close)
-        self.finished.connect(self._stop_thread)
+        self.finished.connect(self._closed)
 
     def download(self) -> None:
-        self.cancel_token = CancelToken()
+        name = self.choice.currentData()
         self.download_button.setEnabled(False)
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
-        self.status.setText(f"Downloading {self.choice.currentData()}…")
+        self.status.setText(f"Downloading {name}…")
         self.close_button.setText("Cancel")
-        self.start_pull.emit(self.choice.currentData(), self.cancel_token)
+        job = self.jobs.run(
+            functools.partial(_pull, name), on_result=self._on_done, on_error=self._on_failed,
+            on_cancelled=lambda: self._on_failed("Download cancelled."), on_progress=self._on_progress,
+        )  # fmt: skip
+        self.cancel_token = job.token
 
     def browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -141,7 +126,8 @@ class ModelSetupDialog(QDialog):
         else:
             self.reject()
 
-    def _on_progress(self, name: str, done: int, total: int) -> None:
+    def _on_progress(self, progress: tuple[str, int, int]) -> None:
+        name, done, total = progress  # file name, bytes done, bytes total (0: unknown)
         if total:
             self.progress.setRange(0, total)
             self.progress.setValue(done)
@@ -159,8 +145,8 @@ class ModelSetupDialog(QDialog):
         self.close_button.setText("Close")
         self.status.setText(message)
 
-    def _stop_thread(self) -> None:
+    def _closed(self) -> None:
+        """The download stops with the dialog, which is left as after a Cancel."""
+        self.jobs.stop()
         if self.cancel_token is not None:
-            self.cancel_token.cancel()
-        self.thread.quit()
-        self.thread.wait(10_000)
+            self._on_failed("Download cancelled.")

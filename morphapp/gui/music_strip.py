@@ -9,15 +9,16 @@ worker thread: seconds per track, about half a minute the very first time.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
-from morphapp.errors import MorphError
+from morphapp.gui.background_job import BackgroundJobs
 from morphapp.music.analysis import MusicAnalysis, analyse_music
 
 AUDIO_FILTER = "Music (*.wav *.mp3 *.flac *.ogg *.oga *.opus *.m4a *.aac)"
@@ -27,42 +28,27 @@ OFF_BEAT = QColor("#5090f0")
 WAVE = QColor("#8a93b0")
 
 
-class _AnalysisWorker(QObject):
-    done = Signal(object, object, object)  # path, file key, MusicAnalysis or an error line
-
-    @Slot(object, object)
-    def run(self, path: Path, key: object) -> None:
-        try:
-            self.done.emit(path, key, analyse_music(path))
-        except MorphError as exc:
-            self.done.emit(path, key, str(exc))
-        except Exception as exc:  # a bug: say it rather than dying silently on a thread
-            self.done.emit(path, key, f"internal error: {type(exc).__name__}: {exc}")
-
-
 class MusicAnalyser(QObject):
     """Analyses one track at a time off the GUI thread; results are kept per path."""
 
     finished = Signal(object, object)  # path, MusicAnalysis or an error line
-    _post = Signal(object, object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._thread = QThread(self)
-        self._thread.setObjectName("morphapp-music")
-        self._worker = _AnalysisWorker()
-        self._worker.moveToThread(self._thread)
-        self._post.connect(self._worker.run)
-        self._worker.done.connect(self._on_done)
-        self._thread.start()
+        self._jobs = BackgroundJobs(self, "morphapp-music")
         self.results: dict[tuple[Path, int, int], MusicAnalysis | str] = {}  # by path, mtime, size
 
     def start(self, path: Path) -> None:
         result = self.result(path)
         if result is not None:
             self.finished.emit(path, result)
-        else:
-            self._post.emit(path, _file_key(path))  # the key of the file as read (not as at the end)
+            return
+        key = _file_key(path)  # the key of the file as read (not as at the end)
+        self._jobs.run(
+            lambda _cancel, _report: analyse_music(path),
+            on_result=functools.partial(self._on_done, path, key),
+            on_error=functools.partial(self._on_done, path, key),
+        )
 
     def result(self, path: Path) -> MusicAnalysis | str | None:
         """The analysis of ``path`` as it is on disk now (a file changed in place is analysed again)."""
@@ -73,8 +59,7 @@ class MusicAnalyser(QObject):
         self.finished.emit(path, result)
 
     def stop(self) -> None:
-        self._thread.quit()
-        self._thread.wait()
+        self._jobs.stop()
 
 
 def _file_key(path: Path) -> tuple[Path, int, int]:
