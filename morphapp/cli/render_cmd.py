@@ -515,9 +515,9 @@ def _engine_options(
         _refuse_diffusion_flags(args, model)
         backend, precision = _backend_and_precision(args, device)
         return EngineOptions(backend, precision, batch_size=args.batch)
-    settings = project.settings
-    if settings.points and any(settings.points):
-        raise InputError("--points / --align: shape-aware warps work with autoencoder (TAE) models only")
+    from morphapp.app.checks import check_points_fit_model
+
+    check_points_fit_model(project.settings, model)
     if args.backend == "onnx" or args.batch != 1:
         raise InputError("--backend onnx and --batch work with autoencoder (TAE) models only")
     dtype = _diffusion_dtype(args, device)

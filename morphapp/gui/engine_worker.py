@@ -34,6 +34,7 @@ import torch
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
+from morphapp.app.checks import check_points_fit_model
 from morphapp.app.export_project import ExportRequest, export_project
 from morphapp.app.music import project_music
 from morphapp.app.project_model import with_model_recorded
@@ -182,6 +183,7 @@ class EngineWorker(QObject):
     ) -> Iterator[Frame]:
         """The frames of a morph with the chosen model, autoencoder or diffusion. ``step_previews``:
         report each denoising step (with a TAE picture) for the window; exports do without."""
+        check_points_fit_model(settings, self.info_for(choice))
         engine = self.engine_for(choice)
 
         def on_step(step: Any) -> None:
@@ -363,6 +365,7 @@ class EngineWorker(QObject):
                 project, settings=dataclasses.replace(project.settings, fps=job.fps)
             )
         try:
+            check_points_fit_model(project.settings, self.info_for(job.choice))
             project = with_model_recorded(project, self.info_for(job.choice))  # as the CLI records it
             request = ExportRequest(
                 project, job.target, format=job.format, writer_options={"options": job.options},

@@ -35,6 +35,7 @@ from morphapp.export import FORMATS
 from morphapp.export.formats import ExportFormat
 from morphapp.gui.engine_worker import EngineWorker, ExportJob, ModelChoice
 from morphapp.gui.settings_panel import SizeSpinBox, fps_field
+from morphapp.gui.wording import in_window_terms
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,7 @@ class ExportDialog(QDialog):
         self.choice = choice
         self.job: ExportJob | None = None
         self.written: Path | None = None
+        self._notes: list[str] = []  # the export's notes (music left out or changed), shown at its end
         # Offered without an extension (each preset adds its own, to a name that is free); while
         # the field shows what was offered, a preset change offers again.
         self.default_base = default_base
@@ -243,6 +245,8 @@ class ExportDialog(QDialog):
 
     def on_note(self, line: str) -> None:
         if self.job is not None:
+            line = in_window_terms(line)
+            self._notes.append(line)  # kept for the final message: "Saved" must not hide them
             self.message.setText(f"Exporting… {line}")
 
     def current_preset(self) -> Preset:
@@ -332,6 +336,7 @@ class ExportDialog(QDialog):
             self.preferences.setValue("export_cluster", self.cluster.text().strip())
         self.job = self.build_job()
         self.written = None
+        self._notes = []
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)  # busy until the first frame (model load, keyframe encode)
         self.message.setText("Exporting…")
@@ -366,7 +371,7 @@ class ExportDialog(QDialog):
     def _finish(self, message: str) -> None:
         self.job = None
         self.export_button.setEnabled(True)
-        self.message.setText(message)
+        self.message.setText("\n".join([message, *self._notes]))
 
     def on_done(self, path: str) -> None:
         self.written = Path(path)
@@ -378,7 +383,7 @@ class ExportDialog(QDialog):
 
     def on_failed(self, message: str) -> None:
         self.progress.setVisible(False)
-        self._finish(f"Export failed: {message}")
+        self._finish(f"Export failed: {in_window_terms(message)}")
 
     def on_cancelled(self) -> None:
         self.progress.setVisible(False)

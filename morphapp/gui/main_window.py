@@ -47,6 +47,7 @@ from morphapp.gui.point_editor import PointEditor
 from morphapp.gui.preview_controller import EngineThread, PreviewController
 from morphapp.gui.preview_view import PreviewPanel
 from morphapp.gui.settings_panel import SettingsPanel
+from morphapp.gui.wording import in_window_terms
 
 PROJECT_FILTER = "morphapp projects (*.json)"
 MAX_RECENT = 8
@@ -211,7 +212,7 @@ class MainWindow(QMainWindow):
 
     # -- errors and status ---------------------------------------------------------------------
     def show_error(self, message: str) -> None:
-        message = as_installed(message)
+        message = in_window_terms(as_installed(message))  # fields, not the CLI's flags
         self.error_bar.show_message(message)
         self.statusBar().showMessage("Error: " + message.splitlines()[0], 10_000)
 

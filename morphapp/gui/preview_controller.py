@@ -52,8 +52,13 @@ class EngineThread(QObject):
         self.thread.start()
 
     def stop(self) -> None:
+        # Counted as a waiting job, so a calibration on the engine thread stops between candidates
+        # (cancelled renders stop between frames). Then wait for the thread however long the current
+        # frame takes: a QThread destroyed while it runs aborts the whole app (seen under load, when
+        # a calibration outlasted a 30-s wait).
+        self.worker.job_posted()
         self.thread.quit()
-        self.thread.wait(30_000)
+        self.thread.wait()
 
 
 class PreviewController(QObject):

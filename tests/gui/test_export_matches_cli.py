@@ -83,3 +83,6 @@ def test_the_window_says_the_projects_music_changed_as_the_cli_does(
     with qtbot.waitSignal(window.engine.worker.export_done, timeout=TIMEOUT):
         dialog.export_button.click()
     assert any("song.wav changed since the project was saved" in line for line in notes), notes
+    # and the dialog still says so once the export is done ("Saved ..." used to replace the note)
+    qtbot.waitUntil(lambda: "Saved" in dialog.message.text(), timeout=5000)
+    assert "song.wav changed since the project was saved" in dialog.message.text()
