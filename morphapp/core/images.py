@@ -11,13 +11,11 @@ Colour conversions live in :mod:`image_color`, fitting in :mod:`image_fit`, and 
 parsing in :mod:`image_sizes`; their public names are re-exported here.
 
 Decompression bombs: our limit is :data:`MAX_IMAGE_PIXELS`, checked on the header size
-before any pixel is decoded. Pillow has its own, process-global guard
-(``PIL.Image.MAX_IMAGE_PIXELS``, by default a warning above ~89 MP and an error above
-~179 MP) that ``Image.open`` and the TIFF/GIF decoders consult. So that it does not reject
-or warn about images our limit accepts, :func:`_pillow_bomb_limit` raises it to our limit
-only while one of our loads runs (never lowers it, reference-counted so concurrent loads
-in worker threads do not fight, restored afterwards unless someone else changed it in the
-meantime). Anything Pillow still rejects becomes the same ``InputError``.
+before any pixel is decoded. Pillow's own guard (``PIL.Image.MAX_IMAGE_PIXELS``, process-global,
+by default a warning above ~89 MP and an error above ~179 MP) is left as the host set it:
+:func:`_identify` opens files without ``Image.open``'s check of it, so images our limit accepts
+are neither refused nor warned about there. What Pillow's decoders still reject becomes an
+``InputError`` too.
 
 Never imports Qt or torch: numpy and Pillow only.
 """
@@ -28,16 +26,21 @@ import contextlib
 import hashlib
 import io
 import math
+import os
 import re
 import stat
+import struct
 import threading
+import time
 import warnings
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, cast
 
 import numpy as np
-from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageFile, ImageOps
 
 from morphapp.core.image_color import is_16bit_source, to_rgb
 from morphapp.core.image_fit import FIT_MODES, FitMode, check_size, fit_image, fit_notes
@@ -81,7 +84,7 @@ class LoadedImage:
 # --------------------------------------------------------------------------- parsing
 
 
-def _check_file(path: Path, *, allow_empty: bool = False) -> None:
+def _check_file(path: Path, *, allow_empty: bool = False) -> os.stat_result:
     """Fail with a clear message when ``path`` is not a readable, non-empty regular file."""
     try:
         info = path.stat()
@@ -100,6 +103,7 @@ def _check_file(path: Path, *, allow_empty: bool = False) -> None:
         raise InputError(f"{path}: is not a regular file")
     if info.st_size == 0 and not allow_empty:
         raise InputError(f"{path}: file is empty (0 bytes)")
+    return info
 
 
 def _open_binary(path: Path) -> io.BufferedReader:
@@ -115,18 +119,57 @@ def _open_binary(path: Path) -> io.BufferedReader:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
 
 
+# Hashes already computed, so that a preview does not re-read every keyframe: path -> (the file's
+# device, inode, size, mtime and ctime when hashed; its hash). Any write changes size, mtime or
+# ctime, and a replaced file has a new inode. A file changed less than _RACY_NS before it was
+# hashed is not kept: a second write within the file system's timestamp granularity (2 s on FAT,
+# a few ms on ext4) could leave every field as it was (git's "racy" entries).
+_FileStamp = tuple[int, int, int, int, int]
+_hashes: OrderedDict[str, tuple[_FileStamp, str]] = OrderedDict()
+_hashes_lock = threading.Lock()
+_HASHES_KEPT = 4096
+_RACY_NS = 3_000_000_000
+
+
+def _stamp(info: os.stat_result) -> _FileStamp:
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+
+
 def file_sha256(path: Path | str) -> str:
-    """Hex SHA-256 of a file's bytes, read in 1 MiB chunks (keyframes can be huge)."""
+    """Hex SHA-256 of a file's bytes, read in 1 MiB chunks (keyframes can be huge).
+
+    Memoised per process while the file is unchanged (see ``_hashes``); thread-safe.
+    """
     path = Path(path)
-    _check_file(path, allow_empty=True)
+    started_ns = time.time_ns()
+    stamp = _stamp(_check_file(path, allow_empty=True))
+    key = os.path.abspath(path)
+    with _hashes_lock:
+        kept = _hashes.get(key)
+        if kept is not None and kept[0] == stamp:
+            _hashes.move_to_end(key)
+            return kept[1]
+    digest, read_stamp = _read_sha256(path)
+    # Kept only if what was read is the file stat()ed, unchanged, and not freshly written.
+    if read_stamp == stamp and stamp[3] < started_ns - _RACY_NS:
+        with _hashes_lock:
+            _hashes[key] = (stamp, digest)
+            _hashes.move_to_end(key)
+            while len(_hashes) > _HASHES_KEPT:
+                _hashes.popitem(last=False)
+    return digest
+
+
+def _read_sha256(path: Path) -> tuple[str, _FileStamp]:
+    """The hash, and the stamp of the open file after reading it."""
     digest = hashlib.sha256()
     with _open_binary(path) as fp:
         try:
             while chunk := fp.read(_HASH_CHUNK):
                 digest.update(chunk)
+            return digest.hexdigest(), _stamp(os.fstat(fp.fileno()))
         except OSError as exc:
             raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    return digest.hexdigest()
 
 
 # Magic numbers: a supported format that Pillow cannot parse is damaged; a few common
@@ -175,35 +218,7 @@ def _describe_unreadable(head: bytes) -> tuple[str | None, str | None]:
     return None, None
 
 
-# --------------------------------------------------------------------------- bomb limit
-
-_bomb_lock = threading.Lock()
-_bomb_users = 0
-_bomb_saved: int | None = None
-_bomb_set: int | None = None
-
-
-@contextlib.contextmanager
-def _pillow_bomb_limit(limit: int) -> Iterator[None]:
-    """Let Pillow's global decompression-bomb guard admit images up to ``limit`` pixels.
-
-    See the module docstring: raised (never lowered) only while our loads run,
-    reference-counted across threads, restored afterwards unless changed meanwhile.
-    """
-    global _bomb_users, _bomb_saved, _bomb_set
-    with _bomb_lock:
-        if _bomb_users == 0:
-            _bomb_saved = Image.MAX_IMAGE_PIXELS
-            _bomb_set = _bomb_saved if _bomb_saved is None or _bomb_saved >= limit else limit
-            Image.MAX_IMAGE_PIXELS = _bomb_set
-        _bomb_users += 1
-    try:
-        yield
-    finally:
-        with _bomb_lock:
-            _bomb_users -= 1
-            if _bomb_users == 0 and _bomb_set == Image.MAX_IMAGE_PIXELS:
-                Image.MAX_IMAGE_PIXELS = _bomb_saved
+# --------------------------------------------------------------------------- opening
 
 
 def _limit_text(limit: int) -> str:
@@ -218,31 +233,64 @@ def _over_limit(path: Path, size_text: str) -> InputError:
     )
 
 
-# --------------------------------------------------------------------------- opening
-
-# Pillow reports damaged EXIF blocks, MPO headers, APNG chunks... as UserWarnings, which Python
-# prints as two-line tracebacks on stderr: noise around our one-line errors and notes, for
-# problems that we either recover from or report ourselves. Its DecompressionBombWarning is
-# noise too: while we load, Pillow's limit is at least ours, so an image it warns about is
-# over our limit and refused right after Image.open with our own one-line error.
-_QUIET_WARNINGS: tuple[tuple[type[Warning], str], ...] = (
-    (UserWarning, r"PIL\."),
-    (Image.DecompressionBombWarning, r"PIL\."),
+# Pillow reports damaged metadata (EXIF or TIFF tags pointing past the end, a malformed MPO or
+# APNG header) and, inside its TIFF/GIF decoders, sizes over its own bomb limit as warnings, which
+# Python prints as two-line tracebacks: noise around the one-line errors and notes we give for the
+# same files. These must still be caught, as no check of ours can foresee every damaged tag. But
+# Python (before 3.14's context-aware warnings) has no per-thread way to do it: catch_warnings()
+# swaps the whole process-wide list, so two threads interleaving it lose or leak filters. Instead,
+# while at least one load runs, these two entries sit at the front of warnings.filters (counted
+# across threads, removed by identity by the last load to end): no other entry is touched, only
+# Pillow's own modules are matched, and the list is exactly as before once no load runs.
+_QUIET_FILTERS: tuple[tuple[str, None, type[Warning], re.Pattern[str], int], ...] = (
+    ("ignore", None, UserWarning, re.compile(r"PIL\."), 0),
+    ("ignore", None, Image.DecompressionBombWarning, re.compile(r"PIL\."), 0),
 )
+_quiet_lock = threading.Lock()
+_quiet_loads = 0
 
 
-def _silence_pillow_warnings() -> None:
-    # Checked on every load, not only at import: warnings.catch_warnings() (pytest, a host
-    # application) restores the filter list it found, and a filter added later in front of
-    # ours (say "default") would win. So ours are kept first; filterwarnings() moves them there.
-    head = warnings.filters[: len(_QUIET_WARNINGS)]
-    if len(head) == len(_QUIET_WARNINGS) and all(
-        f[0] == "ignore" and f[2] is category and f[3] is not None and f[3].pattern == module
-        for f, (category, module) in zip(head, _QUIET_WARNINGS, strict=True)
-    ):
-        return
-    for category, module in reversed(_QUIET_WARNINGS):
-        warnings.filterwarnings("ignore", category=category, module=module)
+@contextlib.contextmanager
+def _quiet_pillow() -> Iterator[None]:
+    global _quiet_loads
+    with _quiet_lock:
+        if _quiet_loads == 0:
+            cast("list[object]", warnings.filters)[:0] = _QUIET_FILTERS  # one atomic list operation
+        _quiet_loads += 1
+    try:
+        yield
+    finally:
+        with _quiet_lock:
+            _quiet_loads -= 1
+            if _quiet_loads == 0:
+                for entry in _QUIET_FILTERS:  # list.remove: atomic; the first equal entry, ours
+                    with contextlib.suppress(ValueError):  # unless someone cleared the list
+                        cast("list[object]", warnings.filters).remove(entry)
+
+
+def _identify(fp: IO[bytes]) -> ImageFile.ImageFile | None:
+    """``Image.open``'s plugin loop over our formats, minus its decompression-bomb check.
+
+    That check compares the header size with the process-global ``PIL.Image.MAX_IMAGE_PIXELS``
+    (a warning above it, an error above twice it), which is below our limit by default. Calling
+    the plugin itself leaves that global untouched and raises no warning; the caller checks our
+    own limit on the header size right after, before any pixel is decoded.
+    """
+    Image.init()  # registers every plugin, as Image.open does for WebP and TIFF
+    prefix = fp.read(16)
+    for fmt in _OPEN_FORMATS:
+        if fmt not in Image.OPEN:  # a plugin this Pillow build lacks
+            continue
+        factory, accept = Image.OPEN[fmt]
+        accepted = True if accept is None else accept(prefix)
+        if not accepted or isinstance(accepted, str):  # a str: the format's codec is not built in
+            continue
+        fp.seek(0)
+        try:
+            return factory(fp, "")
+        except (SyntaxError, IndexError, TypeError, struct.error):  # as Image.open: not this format
+            continue
+    return None
 
 
 def open_image(
@@ -268,16 +316,13 @@ def _open(
     resolution) when the final size is known.
     """
     _check_file(path)
-    _silence_pillow_warnings()
     notes: list[str] = []
     limit = MAX_IMAGE_PIXELS
-    with _open_binary(path) as fp, _pillow_bomb_limit(limit):
+    with _open_binary(path) as fp, _quiet_pillow():
         head = fp.read(512)
         fp.seek(0)
         try:
-            im = Image.open(fp, formats=list(_OPEN_FORMATS))
-        except UnidentifiedImageError:
-            raise _unreadable(path, head) from None
+            opened = _identify(fp)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:  # warning: -W error
             raise _bomb_error(path, exc) from None
         except Exception as exc:  # any parser failure on a foreign file
@@ -286,10 +331,15 @@ def _open(
             if damaged is None and kind is not None:
                 raise _unreadable(path, head) from None
             raise _corrupt(path, exc) from None
+        if opened is None:
+            raise _unreadable(path, head)
+        im = opened
 
-        width, height = im.size
+        width, height = im.size  # from the header: nothing is decoded yet
         if width * height > limit:
-            raise _over_limit(path, f"{width}x{height}")
+            # Far over the limit the count says more than the sides (both wordings as before).
+            size_text = f"{width * height:,}" if width * height > 2 * limit else f"{width}x{height}"
+            raise _over_limit(path, size_text)
         fmt = im.format or "image"
         try:
             notes.extend(_frame_notes(im))
@@ -340,9 +390,18 @@ def _corrupt(path: Path, exc: BaseException) -> InputError:
 
 
 def _bomb_error(path: Path, exc: Exception) -> InputError:
-    # Pillow refused in Image.open, before we could see the size: report its pixel count.
+    # Pillow's own guard (PIL.Image.MAX_IMAGE_PIXELS, left as the host set it) still runs inside
+    # a few decoders (TIFF pages, GIF frames, animated WebP), on sizes our check may not have seen.
     match = re.search(r"\((\d+) pixels\)", str(exc))
-    return _over_limit(path, f"{int(match.group(1)):,}" if match else "the image's")
+    if match is None:
+        return _over_limit(path, "the image's")
+    pixels = int(match.group(1))
+    if pixels > MAX_IMAGE_PIXELS:
+        return _over_limit(path, f"{pixels:,}")
+    return InputError(
+        f"{path}: {pixels:,} pixels is over Pillow's decompression-bomb limit "
+        "(PIL.Image.MAX_IMAGE_PIXELS); scale it down first"
+    )
 
 
 def _frame_notes(im: Image.Image) -> list[str]:

@@ -14,13 +14,10 @@ makes in-betweens that are one plausible image each (DiffMorpher, AID, FreeMorph
 - ``render``      the frame generator the CLI and the export pipeline consume
 
 Nothing here imports Qt or the CLI.
+
+Importing this package changes no process state (no environment variables, no logging or warning
+settings). diffusers' and transformers' advice and progress bars are turned off through their own
+logging APIs by ``model._quiet_libraries``, just before ``load_pipeline`` reaches for the pipeline
+classes, the first place either library prints anything (importing diffusers' scheduler and
+attention modules, as ``ddim`` and ``attention`` do, is silent).
 """
-
-import os as _os
-
-# diffusers and transformers log advice at import (e.g. that torchvision is missing, which
-# morphapp does not need) and show progress bars on every load; the CLI and GUI report progress
-# themselves. Set before either library is first imported; a user's own setting wins.
-for _name in ("TRANSFORMERS_VERBOSITY", "DIFFUSERS_VERBOSITY"):
-    _os.environ.setdefault(_name, "error")
-_os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
