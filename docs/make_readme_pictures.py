@@ -131,7 +131,8 @@ def mountains(seed: int = 5) -> Image.Image:
 def reframed_row(folder: Path) -> Image.Image:
     """One mountain framed wide and framed closer and higher: --align none above, the default below."""
     scene = mountains()
-    scene.crop((0, 64, 768, 768)).resize((SIZE, SIZE), Image.Resampling.LANCZOS).save(folder / "wide.png")
+    # Square crops: one scene at two zooms (a camera move), not squeezed differently along each axis.
+    scene.crop((0, 0, 768, 768)).resize((SIZE, SIZE), Image.Resampling.LANCZOS).save(folder / "wide.png")
     scene.crop((200, 40, 620, 460)).resize((SIZE, SIZE), Image.Resampling.LANCZOS).save(folder / "close.png")
     keys = [folder / "wide.png", folder / "close.png"]
     plain = render_strip(keys, folder / "reframed-plain", "--align", "none")

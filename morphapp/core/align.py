@@ -57,6 +57,10 @@ FLOW_STEP_DB = 0.2  # flow on top of a global fit must add this much to be kept
 ANALYSIS_SIDE = 256  # match on images of about this size (fast, and robust to fine texture)
 FLOW_SIDE = 128  # dense flow on images of about this size: coarse shapes, not fur or brick texture
 GRID = 7  # points per side of the point grid
+# A camera move (core/camera.py) is judged where the pictures overlap: at least this share of a,
+# and this much closer there than unmoved.
+CAMERA_MIN_OVERLAP = 0.2
+CAMERA_GAIN_DB = 1.0
 MIN_SIDE = 32  # px: smaller frames are not aligned (DIS flow needs 12 px at its coarse scale, SIFT more)
 MAX_SCALE = 2.0  # a global fit scaling more than this (or less than its inverse) is not believed
 MAX_ROTATION = 30.0  # degrees
@@ -179,6 +183,10 @@ def feature_align(pixels_a: np.ndarray, pixels_b: np.ndarray) -> AlignResult:
     if not matched:  # different objects: no global fit, but dense flow may still line shapes up
         matrix = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
     assert matrix is not None
+    if matched:  # one scene reframed (zoomed, shifted, turned): the camera moves, the border too
+        camera = _camera_candidate(pixels_a, judge_a, judge_b, matrix, width, inliers, ratio, before)
+        if camera is not None:
+            return camera
 
     def to_b(xy: np.ndarray) -> np.ndarray:  # continuous coords (pixel centres at i + 0.5), a -> b
         return (xy - 0.5) @ matrix[:, :2].T + matrix[:, 2] + 0.5
@@ -252,6 +260,51 @@ def feature_align(pixels_a: np.ndarray, pixels_b: np.ndarray) -> AlignResult:
     return AlignResult(
         points, method, inliers, float(min(1.0, confidence)), before, after, needed_db=need,
         detail=f"{inliers} feature inliers" if matched else "optical flow",
+    )  # fmt: skip
+
+
+def _camera_candidate(
+    pixels_a: np.ndarray, judge_a: np.ndarray, judge_b: np.ndarray, matrix: np.ndarray, small_width: int,
+    inliers: int, ratio: float, before: float,
+) -> AlignResult | None:  # fmt: skip
+    """The global fit as a camera move (``core/camera.py``) when it is too large for a border-pinned
+    warp, judged where the two pictures overlap (the ring only one of them shows says nothing of
+    the fit; a whole-frame figure turned the right move down)."""
+    from morphapp.core.camera import MIN_POINTS, Similarity, camera_points
+
+    height, width = pixels_a.shape[:2]
+    a = complex(matrix[0, 0], matrix[1, 0])
+    half = complex(0.5, 0.5)  # OpenCV's pixel indices -> continuous coordinates (centres at i + 0.5)
+    small = Similarity(a, complex(matrix[0, 2], matrix[1, 2]) + half - a * half)
+    full = Similarity(a, small.c * (width / small_width))
+    if not full.is_large(height, width):
+        return None
+    points = camera_points(full, height, width)
+    if len(points) < MIN_POINTS:
+        return None
+    jh, jw = judge_a.shape[:2]
+    on_judge = Similarity(a, full.c * (jw / width))
+    ys, xs = np.mgrid[0:jh, 0:jw].astype(np.float64)
+    zb = on_judge((xs + 0.5) + 1j * (ys + 0.5))
+    overlap = np.minimum.reduce([zb.real, jw - zb.real, zb.imag, jh - zb.imag]) > 1.0
+    if overlap.mean() < CAMERA_MIN_OVERLAP:
+        return None
+    import cv2
+
+    pulled = cv2.remap(
+        judge_b, (zb.real - 0.5).astype(np.float32), (zb.imag - 0.5).astype(np.float32), cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )  # fmt: skip
+    before_here = similarity(judge_a, judge_b, overlap)
+    after = similarity(judge_a, pulled, overlap)
+    if after < before_here + CAMERA_GAIN_DB:
+        return None
+    zoom = abs(a)
+    confidence = float(min(1.0, max(ratio, (after - before_here) / 6.0)))
+    way = "zoom in" if zoom > 1 else "zoom out"
+    return AlignResult(
+        points, "camera", inliers, confidence, before_here, after, needed_db=CAMERA_GAIN_DB,
+        detail=f"{inliers} feature inliers, a {max(zoom, 1 / zoom):.2f}x {way}",
     )  # fmt: skip
 
 

@@ -167,9 +167,11 @@ def render_frames(
             path_points = [_path_point(settings.path, latents, s, shape) for s in todo]
             points = torch.cat(path_points).to(torch.float32)
             for spec, pixels in zip(todo, to_pixels(codec.decode(points)), strict=True):
+                first, last = edges[spec.a], edges[spec.b]
                 if shape is not None:
                     pixels = shape.finish(spec, pixels)
-                pixels = match_edges(pixels, spec.t, edges[spec.a], edges[spec.b])
+                    first, last = shape.edges_for(spec) or (first, last)
+                pixels = match_edges(pixels, spec.t, first, last)
                 fresh[spec.index] = pixels
                 if spec.keyframe is not None:
                     decoded_keyframes[spec.keyframe] = pixels

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -33,9 +34,13 @@ import torch.nn.functional as F
 
 from morphapp.core.choices import DEFAULT_WARP_MODE, WARP_MODES
 from morphapp.core.correspondence import SegmentPoints, source_to_frame
+from morphapp.core.edges import EdgeProfile, edge_profile
 from morphapp.core.interpolate import interpolate
 from morphapp.core.timeline import FrameSpec
 from morphapp.errors import InputError
+
+if TYPE_CHECKING:
+    from morphapp.core.camera import Similarity
 
 BORDER_PINS = 13  # pinned points per image edge (corners included once)
 _REGULARISATION = 1e-9  # keeps the TPS system solvable when points nearly coincide
@@ -259,6 +264,8 @@ class ShapeMorph:
         self.pixels = pixels or {}
         self.encode = encode  # Callable[[np.ndarray], torch.Tensor]: (B, H, W, 3) uint8 -> (B, C, h, w)
         self._middle: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # frame mode: per segment
+        self._cameras: dict[int, Similarity | None] = {}  # per segment: a camera move, or a point warp
+        self._view_edges: dict[tuple[int, float], tuple[EdgeProfile | None, EdgeProfile | None]] = {}
 
     def _points(self, spec: FrameSpec) -> SegmentPoints:
         """The points that warp ``spec``: none for keyframes and segments without points."""
@@ -273,6 +280,15 @@ class ShapeMorph:
             return None
         # Segments run a -> b; in pingpong's way back the spec still names the forward pair.
         t = spec.t
+        move = self._camera(spec, points)
+        if move is not None:  # one scene reframed: every frame a view of it, in any warp mode
+            from morphapp.core.camera import camera_images
+
+            image_a, image_b = camera_images(self.pixels[spec.a], self.pixels[spec.b], move, t)
+            # The frame's edges show the views, not the keyframes: their strips are what to match.
+            self._view_edges[(spec.segment, t)] = (edge_profile(image_a), edge_profile(image_b))
+            view_a, view_b = self.encode(np.stack([image_a, image_b])).split(1)  # type: ignore[operator]
+            return interpolate(path, view_a[0].to(torch.float64), view_b[0].to(torch.float64), [t])
         if self.mode == "frame":
             middle_a, middle_b = self._middle_latents(spec, points)
             return interpolate(path, middle_a, middle_b, [t])
@@ -291,6 +307,22 @@ class ShapeMorph:
             warped_a, warped_b = self.encode(np.stack([image_a, image_b])).split(1)  # type: ignore[operator]
         return interpolate(path, warped_a[0], warped_b[0], [t])
 
+    def edges_for(self, spec: FrameSpec) -> tuple[EdgeProfile | None, EdgeProfile | None] | None:
+        """The edge profiles a camera frame's strips should follow (its two views at its t), once
+        ``latent`` has made it; None for every other frame (the keyframes' profiles apply)."""
+        return self._view_edges.pop((spec.segment, spec.t), None) if spec.keyframe is None else None
+
+    def _camera(self, spec: FrameSpec, points: SegmentPoints) -> Similarity | None:
+        """The segment's camera move (``core/camera.py``), when its points are one; needs the pixels."""
+        if spec.segment not in self._cameras:
+            from morphapp.core.camera import camera_move
+
+            known = self.pixels.get(spec.a)
+            self._cameras[spec.segment] = (
+                None if known is None else camera_move(points, known.shape[0], known.shape[1])
+            )
+        return self._cameras[spec.segment]
+
     def _middle_latents(self, spec: FrameSpec, points: SegmentPoints) -> tuple[torch.Tensor, torch.Tensor]:
         """Keyframes a and b warped to the segment's middle shape and encoded, once per segment."""
         if spec.segment not in self._middle:
@@ -308,7 +340,7 @@ class ShapeMorph:
         """A decoded frame in its own shape: frame mode warps it from the segment's middle shape
         (a point at ``p_t`` shows what the middle shape has at ``p_0.5``); other modes, as it is."""
         points = self._points(spec) if self.mode == "frame" else ()
-        if not points:
+        if not points or self._camera(spec, points) is not None:
             return pixels
         height, width = pixels.shape[:2]
         field = segment_field(points, spec.t, height, width)
