@@ -10,42 +10,28 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from morphapp.core.cancel import CancelToken
 from morphapp.core.images import load_image
-from morphapp.core.keyframes import AnyKeyframe, Keyframe, PromptKeyframe
+from morphapp.core.keyframes import Keyframe, PromptKeyframe
 from morphapp.core.pipeline import write_frames
 from morphapp.core.project import Project, export_metadata, project_to_dict, with_hashes
 from morphapp.core.quality import ReportCollector
-from morphapp.core.render import Frame, ProgressFn, plan_for
+from morphapp.core.render import ProgressFn, plan_for
 from morphapp.core.settings import MorphSettings
 from morphapp.export import open_writer
 from morphapp.export.audio import AudioSource
 from morphapp.export.base import FrameWriter
 from morphapp.export.png_sequence import PngSequenceWriter
 
+if TYPE_CHECKING:  # a name only: importing the engine facade (its codecs, backends) is the caller's to do
+    from morphapp.engine.base import FrameRenderer
+
 NoteFn = Callable[[str], None]
-
-
-class FrameSource(Protocol):
-    """What an export needs of an engine (a loaded ``MorphEngine`` or a Ray ``ClusterRender``)."""
-
-    @property
-    def resume_key(self) -> dict[str, str]: ...
-
-    def frames(
-        self,
-        keyframes: Sequence[AnyKeyframe],
-        settings: MorphSettings,
-        *,
-        indices: Sequence[int] | None = None,
-        cancel: CancelToken | None = None,
-        progress: ProgressFn | None = None,
-    ) -> Iterator[Frame]: ...
 
 
 @dataclass(frozen=True)
@@ -72,7 +58,7 @@ class ExportResult:
 
 def export_project(
     request: ExportRequest,
-    source: FrameSource,
+    source: FrameRenderer,  # a loaded engine, or a Ray ClusterRender
     *,
     cancel: CancelToken | None = None,
     progress: ProgressFn | None = None,

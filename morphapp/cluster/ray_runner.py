@@ -25,7 +25,7 @@ import math
 import socket
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -33,8 +33,11 @@ from morphapp.core.cancel import CancelToken
 from morphapp.core.keyframes import AnyKeyframe
 from morphapp.core.render import Frame, NoteFn, Progress, ProgressFn
 from morphapp.core.settings import MorphSettings
-from morphapp.engine import EngineOptions
+from morphapp.engine import EngineOptions, FrameRenderer, StepFn
 from morphapp.errors import InputError, ModelError, MorphError
+
+if TYPE_CHECKING:
+    from morphapp.models.info import ModelInfo
 
 IN_FLIGHT = 2  # chunks queued per actor: one computing, one waiting, so no actor idles between chunks
 MAX_CHUNK = 8  # frames per chunk at most: small enough to spread, large enough to amortise a call
@@ -116,7 +119,8 @@ class _Pool:
 
 
 class ClusterRender:
-    """A render engine over Ray actors, with the frames signature of ``morphapp.engine.MorphEngine``.
+    """A render over Ray actors: a ``morphapp.engine.FrameRenderer``, as an in-process engine is
+    (the shared state is made and handed over among the actors, not by this process's callers).
 
     Use as a context manager: entering starts (or joins) Ray and loads the model in every actor;
     leaving stops the actors, and the Ray instance when this process started it.
@@ -126,7 +130,7 @@ class ClusterRender:
 
     def __init__(
         self,
-        model: Any,  # morphapp.models.info.ModelInfo: the same files on every machine
+        model: ModelInfo,  # the same files on every machine
         options: EngineOptions,
         cluster: ClusterOptions,
         *,
@@ -165,10 +169,11 @@ class ClusterRender:
         ray = self._ray = import_ray()
         from morphapp.cluster.worker import FrameWorker
 
-        local = self.cluster.address is None
-        if not local:
-            check_reachable(self.cluster.address)  # type: ignore[arg-type]
-            ray.init(address=self.cluster.address, log_to_driver=False, logging_level="ERROR")
+        address = self.cluster.address
+        local = address is None
+        if address is not None:
+            check_reachable(address)
+            ray.init(address=address, log_to_driver=False, logging_level="ERROR")
             self._joined = True
         elif not ray.is_initialized():  # else: the caller's own Ray instance (an embedding app, tests)
             workers = self.cluster.workers or 1
@@ -243,7 +248,7 @@ class ClusterRender:
         indices: Sequence[int] | None = None,
         cancel: CancelToken | None = None,
         progress: ProgressFn | None = None,
-        on_step: Any = None,  # denoising steps are not reported from workers
+        on_step: StepFn | None = None,  # denoising steps are not reported from workers
     ) -> Iterator[Frame]:
         from morphapp.core.render import plan_for
 
@@ -427,9 +432,10 @@ class ClusterRender:
 
     def _lost(self, actor: Any, chunk: _Chunk, resend: list[_Chunk]) -> None:
         """A worker died with ``chunk`` in hand: another one makes it again."""
-        if actor in (self._pool.actors if self._pool else []):
+        pool = self._pool
+        if pool is not None and actor in pool.actors:
             self._drop(actor)
-            self.note(f"a Ray worker died; its frames go to the {len(self._pool.actors)} left")  # type: ignore[union-attr]
+            self.note(f"a Ray worker died; its frames go to the {len(pool.actors)} left")
         chunk.tries += 1
         if chunk.tries > 3:
             raise MorphError(
@@ -446,6 +452,12 @@ class ClusterRender:
         pool.busy.pop(actor, None)
         if not pool.actors:
             raise MorphError("every Ray worker died; nothing is left to render the frames")
+
+
+if TYPE_CHECKING:
+
+    def _is_a_frame_renderer(render: ClusterRender) -> FrameRenderer:
+        return render  # mypy checks here that an export (app.export_project) can take a Ray render
 
 
 def _last_line(traceback_text: str) -> str:

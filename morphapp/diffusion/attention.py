@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from diffusers.models.attention_processor import Attention
 
 from morphapp.diffusion.attention_budget import STORE_DTYPE
+from morphapp.diffusion.nets import Unet
 
 KvStore = dict[tuple[str, int], tuple[torch.Tensor, torch.Tensor]]  # (layer, step) -> (keys, values)
 
@@ -173,15 +174,15 @@ class MorphSelfAttention:
         return key[-1:], value[-1:]  # a guided record, an unguided call: its conditional half
 
 
-def install(unet: torch.nn.Module, state: AttentionState) -> int:
+def install(unet: Unet, state: AttentionState) -> int:
     """Put the hook on every self-attention layer (``attn1``) of ``unet``; returns how many."""
-    processors = {}
+    processors: dict[str, object] = {}
     hooked = 0
-    for name, processor in unet.attn_processors.items():  # type: ignore[operator, union-attr]
+    for name, processor in unet.attn_processors.items():
         if name.endswith("attn1.processor"):
             processors[name] = MorphSelfAttention(name, state)
             hooked += 1
         else:
             processors[name] = processor
-    unet.set_attn_processor(processors)  # type: ignore[operator]
+    unet.set_attn_processor(processors)
     return hooked

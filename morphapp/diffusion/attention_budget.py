@@ -24,8 +24,14 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 import torch
+
+from morphapp.diffusion.nets import Unet
+
+if TYPE_CHECKING:
+    from diffusers.models.attention_processor import Attention
 
 STORE_DTYPE = torch.float16
 GIB = 1024**3
@@ -91,12 +97,12 @@ def host_budget() -> int:
     return int(min(16 * GIB, total // 4))
 
 
-def layer_shapes(unet: torch.nn.Module, size: tuple[int, int], downscale: int) -> list[LayerShape]:
+def layer_shapes(unet: Unet, size: tuple[int, int], downscale: int) -> list[LayerShape]:
     """Tokens and channels of every self-attention layer at this frame size, from the UNet itself."""
-    levels = len(unet.config.block_out_channels)  # type: ignore[union-attr]
+    levels = len(unet.config.block_out_channels)
     width, height = size[0] // downscale, size[1] // downscale
     shapes = []
-    for name in unet.attn_processors:  # type: ignore[union-attr]
+    for name in unet.attn_processors:
         if not name.endswith("attn1.processor"):
             continue
         parts = name.split(".")
@@ -110,7 +116,8 @@ def layer_shapes(unet: torch.nn.Module, size: tuple[int, int], downscale: int) -
         h, w = height, width
         for _ in range(level):
             h, w = math.ceil(h / 2), math.ceil(w / 2)
-        attn = unet.get_submodule(name.removesuffix(".processor"))
+        # A processor's module is a diffusers Attention (its to_k a Linear); get_submodule says Module.
+        attn = cast("Attention", unet.get_submodule(name.removesuffix(".processor")))
         shapes.append(LayerShape(name, h * w, int(attn.to_k.out_features), block))
     return shapes
 

@@ -22,6 +22,7 @@ import torch
 
 from morphapp.diffusion import attention_budget
 from morphapp.diffusion.conditioning import Conditioning
+from morphapp.diffusion.nets import Pipeline, Vae
 from morphapp.errors import ModelError
 from morphapp.models.info import ModelInfo
 
@@ -88,29 +89,31 @@ class DiffusionModel:
         self.scaling_factor = float(self.vae.config.scaling_factor)
         self.shift_factor = float(getattr(self.vae.config, "shift_factor", None) or 0.0)
         self.model_id = f"{info.name}:{_fingerprint(info)}"
+        # The files without their mtimes, so the same on every machine that holds them (model_id's
+        # mtimes are this machine's: each copy or download has its own): what keyframe states handed
+        # between distributed workers are checked against (``engine.base.adoptable``).
+        self.weights_id = f"{info.name}:{_fingerprint(info, mtimes=False)}"
         # SDXL pipelines condition "no prompt" on zeros, not on the embedding of "" (diffusers'
         # force_zeros_for_empty_prompt, true for SDXL base): guidance pushes away from that.
         self.zero_uncond = self.family == "SDXL" and bool(
             pipe.config.get("force_zeros_for_empty_prompt", True)
         )
-        self._vae32: torch.nn.Module | None = None
+        self._vae32: Vae | None = None
 
     # --- text -------------------------------------------------------------------------------
     @torch.no_grad()
     def encode_prompt(self, prompt: str, size: tuple[int, int]) -> Conditioning:
-        pipe = self._pipe
-        if self.family == "SDXL":
-            embeds, _, pooled, _ = pipe.encode_prompt(
-                prompt, device=self.device, num_images_per_prompt=1, do_classifier_free_guidance=False
-            )
+        encoded = self._pipe.encode_prompt(
+            prompt, device=self.device, num_images_per_prompt=1, do_classifier_free_guidance=False
+        )
+        if len(encoded) == 4:  # SDXL's pipeline (family SDXL): a pooled embedding, and the size as time ids
+            embeds, _, pooled, _ = encoded
             width, height = size
             time_ids = torch.tensor(
                 [[height, width, 0, 0, height, width]], dtype=self.dtype, device=self.device
             )
             return Conditioning(embeds.to(self.dtype), pooled.to(self.dtype), time_ids)
-        embeds, _ = pipe.encode_prompt(
-            prompt, device=self.device, num_images_per_prompt=1, do_classifier_free_guidance=False
-        )
+        embeds, _ = encoded
         return Conditioning(embeds.to(self.dtype))
 
     # --- UNet -------------------------------------------------------------------------------
@@ -130,7 +133,7 @@ class DiffusionModel:
     def encode_image(self, images: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) in [0, 1] -> UNet-space latents (mode of the VAE's distribution, scaled)."""
 
-        def run(vae: torch.nn.Module, dtype: torch.dtype) -> torch.Tensor:
+        def run(vae: Vae, dtype: torch.dtype) -> torch.Tensor:
             x = (images * 2.0 - 1.0).to(device=self.device, dtype=dtype)
             return vae.encode(x).latent_dist.mode()
 
@@ -141,16 +144,14 @@ class DiffusionModel:
     def decode_latents(self, latents: torch.Tensor) -> torch.Tensor:
         """UNet-space latents -> (B, 3, H, W) float32 images in [0, 1] on the CPU."""
 
-        def run(vae: torch.nn.Module, dtype: torch.dtype) -> torch.Tensor:
+        def run(vae: Vae, dtype: torch.dtype) -> torch.Tensor:
             x = (latents / self.scaling_factor + self.shift_factor).to(device=self.device, dtype=dtype)
             return vae.decode(x).sample
 
         images = self._vae_call("decode", run)
         return ((images.to(torch.float32) + 1.0) / 2.0).clamp(0, 1).cpu()
 
-    def _vae_call(
-        self, what: str, run: Callable[[torch.nn.Module, torch.dtype], torch.Tensor]
-    ) -> torch.Tensor:
+    def _vae_call(self, what: str, run: Callable[[Vae, torch.dtype], torch.Tensor]) -> torch.Tensor:
         if self.dtype != torch.float32 and bool(getattr(self.vae.config, "force_upcast", False)):
             # The VAE's own config says half precision overflows (SDXL's): float32 from the start,
             # not a failed half-precision call first on every frame.
@@ -177,7 +178,7 @@ class DiffusionModel:
     def enable_tiled_vae(self) -> None:
         self.vae.enable_tiling()
         if self._vae32 is not None:
-            self._vae32.enable_tiling()  # type: ignore[operator]
+            self._vae32.enable_tiling()
 
     def move_to(self, device: torch.device) -> None:
         """Move every network (the VRAM ladder's last rung: CPU, in float32)."""
@@ -191,7 +192,7 @@ class DiffusionModel:
         self._vae32 = None
 
 
-def _float32_copy(vae: torch.nn.Module) -> torch.nn.Module:
+def _float32_copy(vae: Vae) -> Vae:
     import copy
 
     return copy.deepcopy(vae).to(torch.float32)
@@ -201,7 +202,7 @@ def _family(info: ModelInfo) -> str:
     return info.family.split(" (")[0]
 
 
-def load_pipeline(info: ModelInfo, dtype: torch.dtype) -> object:
+def load_pipeline(info: ModelInfo, dtype: torch.dtype) -> Pipeline:
     """The diffusers pipeline object of ``info``, from local files only."""
     family = _family(info)
     class_name = PIPELINES.get(family)
@@ -275,9 +276,10 @@ def _first_line(exc: BaseException) -> str:
     return text[0][:300] if text else type(exc).__name__
 
 
-def _fingerprint(info: ModelInfo) -> str:
+def _fingerprint(info: ModelInfo, *, mtimes: bool = True) -> str:
     """Identifies the weights for cache keys by file names, sizes and mtimes (cheap, unlike hashing
-    gigabytes), so replacing a file invalidates cached inversions."""
+    gigabytes), so replacing a file invalidates cached inversions. ``mtimes=False``: by names and
+    sizes alone, as another machine's copy of the same files has them."""
     digest = hashlib.sha256()
     for given in info.paths or info.files:
         root = Path(given)
@@ -285,5 +287,6 @@ def _fingerprint(info: ModelInfo) -> str:
         for path in files:
             stat = path.stat()
             name = path.name if path == root else path.relative_to(root).as_posix()
-            digest.update(f"{name}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+            stamp = f":{stat.st_mtime_ns}" if mtimes else ""
+            digest.update(f"{name}:{stat.st_size}{stamp}\n".encode())
     return digest.hexdigest()[:16]

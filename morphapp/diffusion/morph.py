@@ -10,8 +10,9 @@ two noises under the lerp of the two conditionings, attending to both endpoints 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -198,7 +199,7 @@ class DiffusionMorpher:
             out[index] = KeyframeState(state.noise.to(cpu), cond, kv, state.pixels, state.guidance)
         return out
 
-    def adopt_states(self, states: dict[int, KeyframeState]) -> None:
+    def adopt_states(self, states: Mapping[int, KeyframeState]) -> None:
         """Take keyframe states made by ``export_states`` elsewhere: no keyframe is denoised again.
         They wait on the CPU (the last ``MAX_OFFERED_STATES``); a segment moves its two to the device."""
         for index, state in sorted(states.items()):
@@ -214,7 +215,7 @@ class DiffusionMorpher:
         cond = state.cond.to(device, state.cond.embeds.dtype)
         return KeyframeState(state.noise, cond, kv, state.pixels, state.guidance)
 
-    def prepare(self, indices: Sequence[int]) -> None:
+    def prepare(self, indices: Iterable[int]) -> None:
         """Invert the image keyframes of ``indices`` now (reporting "encode" progress), so a bad
         image fails before any frame and every later state only needs its recorded denoise."""
         todo = sorted(set(indices))
@@ -224,9 +225,8 @@ class DiffusionMorpher:
             for image in [] if self.holds_state(index) else images:  # adopted: nothing to invert
                 if isinstance(image, Keyframe):
                     cond = self.model.encode_prompt(image.prompt, self.settings.size)
-                    self.ladder.run(
-                        lambda index=index, image=image, cond=cond: self._noise(index, image, cond)
-                    )
+                    # (a partial, not a lambda with default arguments: mypy cannot type that one)
+                    self.ladder.run(functools.partial(self._noise, index, image, cond))
             if self.progress:
                 self.progress(Progress("encode", done + 1, len(todo)))
 

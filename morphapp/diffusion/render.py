@@ -150,7 +150,7 @@ def _even_remap(
 def _after_figure(
     morpher: DiffusionMorpher,
     spec: FrameSpec,
-    remaps: dict[int, dict[float, float]],
+    remaps: Mapping[int, Mapping[float, float]],
     rendered: dict[int, dict[float, np.ndarray]],
     reports: list[PacingReport],
     note: NoteFn | None,

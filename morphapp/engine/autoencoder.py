@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-import torch
-
 from morphapp.core.cancel import CancelToken
 from morphapp.core.codec import LatentCodec
 from morphapp.core.device import describe_device
@@ -14,7 +12,7 @@ from morphapp.core.keyframes import AnyKeyframe, image_files, latent_keyframes
 from morphapp.core.latent_cache import LatentCache, LatentKey
 from morphapp.core.render import Frame, NoteFn, ProgressFn, encode_keyframes, render_frames
 from morphapp.core.settings import MorphSettings
-from morphapp.engine.base import StepFn
+from morphapp.engine.base import AutoencoderState, SharedState, StepFn, adoptable
 
 
 class AutoencoderEngine:
@@ -84,16 +82,26 @@ class AutoencoderEngine:
         )
 
     def shared_state(
-        self, keyframes: Sequence[AnyKeyframe], settings: MorphSettings, *, cancel: CancelToken | None = None
-    ) -> dict[LatentKey, torch.Tensor]:
-        """The keyframe latents, by cache key (about 0.5 MB each at 512²)."""
-        images = image_files(latent_keyframes(keyframes, self.codec.name))  # expression terms too
+        self,
+        keyframes: Sequence[AnyKeyframe],
+        settings: MorphSettings,
+        *,
+        cancel: CancelToken | None = None,
+        indices: Sequence[int] | None = None,
+    ) -> AutoencoderState:
+        """The latents of keyframes ``indices`` (default: all; expression terms too), by cache key."""
+        usable = latent_keyframes(keyframes, self.codec.name)  # a prompt refused, numbered in the morph
+        images = image_files(usable if indices is None else [usable[i] for i in indices])
         latents = encode_keyframes(images, self.codec, settings, cache=self.cache, cancel=cancel)
         where = (self.codec.model_id, settings.size, settings.fit, settings.background)
-        return {LatentKey(file_sha256(k.path), *where): latents[i] for i, k in enumerate(images)}
+        by_key = {LatentKey(file_sha256(k.path), *where): latents[i] for i, k in enumerate(images)}
+        return AutoencoderState(self.codec.model_id, by_key)
 
-    def adopt(self, state: object) -> None:
-        if not isinstance(state, dict):
+    def adopt(self, state: SharedState | None) -> None:
+        """Put another engine's keyframe latents into this one's cache (a ModelError for a
+        diffusion state, or latents of another codec: see ``base.adoptable``)."""
+        if state is None:
             return
-        for key, latent in state.items():
+        latents = adoptable(state, AutoencoderState, self.codec.model_id, f"{self.name} (autoencoder engine)")
+        for key, latent in latents.latents.items():
             self.cache.put(key, latent)

@@ -6,8 +6,9 @@ autoencoder renders never pay the seconds it takes.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from morphapp.core.cancel import CancelToken
 from morphapp.core.codec import LatentCodec
@@ -15,7 +16,12 @@ from morphapp.core.device import describe_device
 from morphapp.core.keyframes import AnyKeyframe
 from morphapp.core.render import Frame, NoteFn, ProgressFn
 from morphapp.core.settings import MorphSettings
-from morphapp.engine.base import StepFn
+from morphapp.engine.base import DiffusionState, SharedState, StepFn, adoptable
+
+if TYPE_CHECKING:  # imported when an engine is made (``_morpher_for``, ``engine.open``), not with this module
+    from morphapp.diffusion.cache import InversionCache
+    from morphapp.diffusion.model import DiffusionModel
+    from morphapp.diffusion.morph import DiffusionMorpher
 
 
 class DiffusionEngine:
@@ -31,9 +37,9 @@ class DiffusionEngine:
 
     def __init__(
         self,
-        model: Any,
+        model: DiffusionModel,
         *,
-        inversions: Any = None,
+        inversions: InversionCache | None = None,
         preview: LatentCodec | None = None,
         note: NoteFn | None = None,
     ) -> None:
@@ -41,8 +47,8 @@ class DiffusionEngine:
         self.inversions = inversions
         self.preview = preview
         self.note = note
-        self._morpher: Any = None
-        self._adopted: dict[str, Any] | None = None  # keyframe states from another engine (a worker)
+        self._morpher: DiffusionMorpher | None = None
+        self._adopted: DiffusionState | None = None  # keyframe states from another engine (a worker)
         self.pacing: dict[int, dict[float, float]] | None = None  # even pacing measured elsewhere
 
     @property
@@ -75,8 +81,8 @@ class DiffusionEngine:
         from morphapp.diffusion.render import render_diffusion_frames
 
         morpher = self._morpher_for(keyframes, settings)
-        if self._adopted is not None and self._adopted["key"] == morpher.key:
-            morpher.adopt_states(self._adopted["states"])
+        if self._adopted is not None and self._adopted.key == morpher.key:
+            morpher.adopt_states(self._adopted.states)
             self._adopted = None
         yield from render_diffusion_frames(
             keyframes, self.model, settings, frame_indices=indices, cancel=cancel, progress=progress,
@@ -103,41 +109,45 @@ class DiffusionEngine:
         *,
         cancel: CancelToken | None = None,
         indices: Sequence[int] | None = None,
-    ) -> dict[str, Any]:
+    ) -> DiffusionState:
         """The states of keyframes ``indices`` (default: all): inverted noise, conditioning, recorded
         attention within the attention budget, denoised picture; on the CPU, with the key they hold
         for. A distributed render has each worker make a share of them, for all the others."""
         morpher = self._morpher_for(keyframes, settings)
         morpher.cancel = cancel
         wanted = range(len(keyframes)) if indices is None else indices
-        return {"key": morpher.key, "states": morpher.export_states(wanted)}
+        return DiffusionState(self.model.weights_id, morpher.key, morpher.export_states(wanted))
 
-    def adopt(self, state: object) -> None:
+    def adopt(self, state: SharedState | None) -> None:
         """Keep keyframe states from another engine (``shared_state``) for the next render of the
-        same morph; several calls add up."""
-        if not isinstance(state, dict) or "states" not in state:
+        same morph; several calls add up (states of another morph replace them). A ModelError for
+        an autoencoder's state, or states made with another model (``base.adoptable``)."""
+        if state is None:
             return
-        if self._adopted is None or self._adopted["key"] != state["key"]:
-            self._adopted = {"key": state["key"], "states": {}}
-        self._adopted["states"].update(state["states"])
+        states = adoptable(state, DiffusionState, self.model.weights_id, f"{self.name} (diffusion engine)")
+        held = self._adopted
+        if held is not None and held.key == states.key:
+            states = dataclasses.replace(held, states={**held.states, **states.states})
+        self._adopted = states
 
     def holds_state(self, keyframes: Sequence[AnyKeyframe], settings: MorphSettings, index: int) -> bool:
         """Whether keyframe ``index``'s state is here already (made, adopted, or waiting to be)."""
         morpher = self._morpher_for(keyframes, settings)
-        waiting = self._adopted is not None and self._adopted["key"] == morpher.key
-        return morpher.holds_state(index) or (waiting and index in self._adopted["states"])  # type: ignore[index]
+        adopted = self._adopted
+        waiting = adopted is not None and adopted.key == morpher.key and index in adopted.states
+        return morpher.holds_state(index) or waiting
 
     @property
     def states_made(self) -> int:
         """Keyframe states this engine's current morpher denoised itself (not adopted)."""
-        return 0 if self._morpher is None else int(self._morpher.states_made)
+        return 0 if self._morpher is None else self._morpher.states_made
 
     @property
     def frames_made(self) -> int:
         """In-betweens this engine's current morpher denoised."""
-        return 0 if self._morpher is None else int(self._morpher.frames_made)
+        return 0 if self._morpher is None else self._morpher.frames_made
 
-    def _morpher_for(self, keyframes: Sequence[AnyKeyframe], settings: MorphSettings) -> Any:
+    def _morpher_for(self, keyframes: Sequence[AnyKeyframe], settings: MorphSettings) -> DiffusionMorpher:
         from morphapp.diffusion.morph import DiffusionMorpher
 
         morpher = self._morpher

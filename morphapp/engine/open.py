@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import torch
 
 from morphapp.core.device import describe_device
 from morphapp.core.render import NoteFn
 from morphapp.engine.autoencoder import AutoencoderEngine
-from morphapp.engine.base import MorphEngine
+from morphapp.engine.base import DiffusionMorphEngine, MorphEngine
 from morphapp.errors import ModelError
 from morphapp.models.backend import choose, open_codec
 from morphapp.models.info import ModelInfo
 from morphapp.models.tae_codec import TaeCodec
+
+if TYPE_CHECKING:
+    from morphapp.diffusion.model import DiffusionModel
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ def open_engine(
 
 def _diffusion_engine(
     model: ModelInfo, device: torch.device, options: EngineOptions, say: NoteFn
-) -> MorphEngine:
+) -> DiffusionMorphEngine:  # (so mypy checks that DiffusionEngine is one)
     # Imported here: diffusers and transformers take seconds to import, and TAE renders never need them.
     try:
         from morphapp.diffusion.cache import InversionCache, default_cache_folder
@@ -70,7 +73,7 @@ def _diffusion_engine(
     return DiffusionEngine(loaded, inversions=inversions, preview=preview, note=say)
 
 
-def _step_previewer(model: Any) -> TaeCodec | None:
+def _step_previewer(model: DiffusionModel) -> TaeCodec | None:
     """The TAE of a diffusion model's latent space (on the CPU), if one is installed."""
     from morphapp.diffusion.preview import preview_model_for
 
