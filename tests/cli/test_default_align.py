@@ -43,8 +43,9 @@ def test_a_plain_render_aligns_and_says_so_in_words(reframed: tuple[Path, Path],
     code, err = _cli("render", *reframed, "-o", tmp_path / "out", "--size", "128x128", "--frames", "5",
                      "--save-project", project)  # fmt: skip
     assert code == 0, err
-    assert "segment 1: the same scene or object" in err, err  # words first ...
-    assert "segment 1: auto-align: global" in err  # ... then the figures
+    # A shift of 9 % of the frame: a camera move (core/camera.py), the whole frame travelling.
+    assert "segment 1: one scene framed twice: the camera moves" in err, err  # words first ...
+    assert "segment 1: auto-align: camera" in err  # ... then the figures
     points = json.loads(project.read_text())["settings"]["points"][0]
     moves = np.array([(xb - xa, yb - ya) for xa, ya, xb, yb in points]) * 256
     assert np.abs(np.median(moves, axis=0) - (-24, -12)).max() < 2.0
