@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from morphapp.app.music import project_music
+from morphapp.app.music import project_music, settings_on_beats
 from morphapp.cli.progress import ProgressBar
 from morphapp.core.atomic import atomic_write_text, check_writable_target
 from morphapp.core.choices import (
@@ -456,7 +456,7 @@ def _on_beats(
     project: Project, audio: AudioSource, beats_per_keyframe: int | None, note: NoteFn
 ) -> tuple[Project, AudioSource]:
     """Segment lengths that put every keyframe on a detected beat; the music starts at the first."""
-    from morphapp.music.beats import detect_beats, keyframes_on_beats
+    from morphapp.music.beats import detect_beats
 
     settings = project.settings
     if settings.loop != "none" or settings.hold:
@@ -468,9 +468,7 @@ def _on_beats(
         settings.validate()
         note(f"--audio {audio.path.name}: no beats found; {audio.duration:.2f} s of music: {frames} frames")
         return dataclasses.replace(project, settings=settings), audio
-    timing = keyframes_on_beats(beats, len(project.keyframes), float(settings.fps), beats_per_keyframe)
-    settings = dataclasses.replace(settings, frames=None, segments=None, segment_frames=timing.segment_frames)
-    settings.validate()
+    settings, timing = settings_on_beats(settings, len(project.keyframes), beats, beats_per_keyframe)
     on = ", ".join(
         f"{b + 1} ({beats[b]:.2f} s, frame {f})"
         for b, f in zip(timing.beat_indices, timing.frame_indices, strict=True)

@@ -15,6 +15,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from morphapp.app.music import settings_on_beats
 from morphapp.core.keyframes import (
     MAX_PROMPT_CHARS,
     AnyKeyframe,
@@ -29,7 +30,6 @@ from morphapp.core.settings import NEW_MORPH_HOLD, NEW_MORPH_PACING, NEW_MORPH_S
 from morphapp.core.timeline import SegmentSpec, distribute_frames, segment_pairs
 from morphapp.errors import InputError, MorphError
 from morphapp.models.project_model import find_project_model, model_for_project, with_model
-from morphapp.music.beats import keyframes_on_beats
 
 # A new morph: the command line's length, rests and even pacing; a project opened keeps its own.
 NEW_MORPH_SETTINGS = MorphSettings(
@@ -142,15 +142,11 @@ class Document(QObject):
         s = self._settings
         if self._audio is None:
             raise InputError("add music first (File ▸ Add Music…)")
-        if s.loop != "none":
-            raise InputError("keyframes on beats: set Loop to none first")
-        timing = keyframes_on_beats(np.asarray(beats, dtype=np.float64), len(self._keyframes), float(s.fps),
-                                    beats_per_keyframe)  # fmt: skip
-        eases = [seg.ease for seg in self.segments()]
-        segments = tuple(map(SegmentSpec, timing.segment_frames, eases))
-        # The beats time the morph: rests on the keyframes would push every later one off its beat
-        # (a new morph has rests; the command line's --audio drops them too).
-        settings = dataclasses.replace(s, segments=segments, hold=0)
+        # The CLI's --audio rule (app/music.py): segments from the beats, easings kept, no rests.
+        settings, timing = settings_on_beats(  # the document's own segments (its easings) go in
+            dataclasses.replace(s, segments=tuple(self.segments())), len(self._keyframes),
+            np.asarray(beats, dtype=np.float64), beats_per_keyframe,
+        )  # fmt: skip
         audio = dataclasses.replace(self._audio, start=timing.start)
         self._push("Snap keyframes to beats", settings=settings, audio=audio)
         beats_used = ", ".join(str(b + 1) for b in timing.beat_indices)
