@@ -416,21 +416,14 @@ def _semantic_aligner(args: argparse.Namespace, note: NoteFn) -> Any:
         return None
     if args.align not in ("auto", None):
         raise InputError(f"--align-model goes with --align auto, not --align {args.align}")
+    from morphapp.app.semantic import SemanticModels
     from morphapp.models.discovery import find_model
 
     info = find_model(args.align_model)
-    if not info.is_diffusion:
-        raise InputError(
-            f"--align-model {args.align_model}: {info.name} is not a diffusion model (SD 1.x/2.x/SDXL)"
-        )
-    from morphapp.core.device import resolve_device
-    from morphapp.diffusion.features import semantic_align
-    from morphapp.diffusion.model import DiffusionModel
-
     started = time.perf_counter()
-    model = DiffusionModel(info, resolve_device(args.device), note=note)
+    aligner = SemanticModels().aligner(info, args.device, note)  # the window loads it the same way
     note(f"--align-model {info.name}: loaded in {time.perf_counter() - started:.1f} s")
-    return lambda a, b: semantic_align(model, a, b)
+    return aligner
 
 
 def _audio_reactive(project: Project, audio: AudioSource, note: NoteFn) -> Project:

@@ -10,11 +10,11 @@ the worker was past its last cancel point.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from PySide6.QtCore import QObject, Signal
 
+from morphapp.app.semantic import SemanticModels
 from morphapp.core.align import align_keyframes
 from morphapp.core.cancel import CancelToken
 from morphapp.core.keyframes import Keyframe
@@ -25,33 +25,8 @@ from morphapp.models.info import ModelInfo
 Found = tuple[object, str]  # points per segment, status text
 
 
-class _SemanticModels:
-    """Diffusion models loaded for semantic points, by name. Touched only by the align jobs, which
-    run one at a time, so the one loaded model is reused from job to job."""
-
-    def __init__(self) -> None:
-        self._models: dict[str, Any] = {}
-
-    def release(self) -> None:
-        self._models.clear()  # gigabytes for an SD model: gone when the artist goes back to pixels
-
-    def aligner(self, info: ModelInfo, device: str, note: Callable[[str], None]) -> Callable[..., Any]:
-        """Points by a diffusion model's features (DIFT); the model is loaded once, here, on the
-        device the window renders on."""
-        from morphapp.core.device import resolve_device
-        from morphapp.diffusion.features import semantic_align
-        from morphapp.diffusion.model import DiffusionModel
-
-        key = f"{info.name} on {device}"
-        model = self._models.get(key)
-        if model is None:
-            self._models.clear()  # one at a time: each is gigabytes
-            model = self._models[key] = DiffusionModel(info, resolve_device(device), note=note)
-        return lambda a, b: semantic_align(model, a, b)
-
-
 def _align(
-    models: _SemanticModels, keyframes: Sequence[Keyframe], settings: MorphSettings,
+    models: SemanticModels, keyframes: Sequence[Keyframe], settings: MorphSettings,
     semantic: tuple[ModelInfo, str] | None, cancel: CancelToken, _report: Report,
 ) -> Found:  # fmt: skip
     lines: list[str] = []
@@ -69,7 +44,7 @@ class AlignRunner(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._jobs = BackgroundJobs(self, "morphapp-align")
-        self._models = _SemanticModels()
+        self._models = SemanticModels()
         self._tag: object = None
         self._job: Job[Found] | None = None
 
