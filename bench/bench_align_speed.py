@@ -12,7 +12,7 @@ asked for), alternating plain / aligned ``--repeats`` times, and a table is prin
 - **ratio**: (align + render) / plain render, the figure issue 22 bounds by 1.5 for ``frame``;
 - **where the time goes** (aligned, frame warp): encodes, decodes, warps (the spline field and the
   resampling), from counters wrapped around the codec and the warp functions;
-- **x-fade mid dB**: the middle frame's cross-fade PSNR (``core/quality.py``), plain and aligned,
+- **x-fade mid dB**: the middle frame's cross-fade PSNR (``core/imaging/quality.py``), plain and aligned,
   and their difference (issue 22's goal: aligned at least 4 dB further from a cross-fade where the
   pictures share a subject); **evenness** (1 - Gini of the steps), **border** (levels).
 
@@ -38,12 +38,12 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_warp import DATA, FILES  # a sibling script, not a package
 
-import morphapp.core.warp as warp_module
-from morphapp.core.align import align_keyframes
-from morphapp.core.keyframes import Keyframe
-from morphapp.core.quality import segment_report
-from morphapp.core.render import render_frames
-from morphapp.core.settings import MorphSettings
+import morphapp.core.render.shape_morph as warp_module  # the names ShapeMorph calls
+from morphapp.core.align.auto import align_keyframes
+from morphapp.core.domain.keyframes import Keyframe
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.imaging.quality import segment_report
+from morphapp.core.render.frames import render_frames
 from morphapp.models.backend import choose, open_codec
 from morphapp.models.discovery import find_model
 

@@ -20,11 +20,11 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from morphapp.core.align import align_keyframes
-from morphapp.core.keyframes import Keyframe
-from morphapp.core.quality import crossfade_psnr
-from morphapp.core.render import render_frames
-from morphapp.core.settings import MorphSettings
+from morphapp.core.align.auto import align_keyframes
+from morphapp.core.domain.keyframes import Keyframe
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.imaging.quality import crossfade_psnr
+from morphapp.core.render.frames import render_frames
 from morphapp.models.backend import choose, open_codec
 from morphapp.models.discovery import find_model
 

@@ -24,8 +24,8 @@ import numpy as np
 import torch
 
 from morphapp.cluster.ray_runner import ClusterOptions, ClusterRender
-from morphapp.core.keyframes import Keyframe
-from morphapp.core.settings import MorphSettings
+from morphapp.core.domain.keyframes import Keyframe
+from morphapp.core.domain.settings import MorphSettings
 from morphapp.engine import EngineOptions, open_engine
 from morphapp.models.discovery import find_model
 

@@ -27,10 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 PAIRS = ROOT.parent / "shared" / "testdata" / "pairs"
 
-from morphapp.core.device import resolve_device  # noqa: E402
-from morphapp.core.diffusion_settings import DiffusionSettings  # noqa: E402
-from morphapp.core.keyframes import Keyframe  # noqa: E402
-from morphapp.core.settings import MorphSettings  # noqa: E402
+from morphapp.core.domain.diffusion_settings import DiffusionSettings  # noqa: E402
+from morphapp.core.domain.keyframes import Keyframe  # noqa: E402
+from morphapp.core.domain.settings import MorphSettings  # noqa: E402
+from morphapp.core.render.device import resolve_device  # noqa: E402
 from morphapp.diffusion.model import DiffusionModel  # noqa: E402
 from morphapp.diffusion.render import render_diffusion_frames  # noqa: E402
 from morphapp.models.discovery import find_model  # noqa: E402

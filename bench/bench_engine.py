@@ -42,12 +42,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from morphapp.core.choices import BACKEND_CHOICES, PRECISION_CHOICES
-from morphapp.core.images import load_image
-from morphapp.core.keyframes import Keyframe
-from morphapp.core.pipeline import write_frames
-from morphapp.core.render import render_frames, to_tensor
-from morphapp.core.settings import MorphSettings
+from morphapp.core.domain.choices import BACKEND_CHOICES, PRECISION_CHOICES
+from morphapp.core.domain.keyframes import Keyframe
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.imaging.load import load_image
+from morphapp.core.render.frames import render_frames, to_tensor
+from morphapp.core.render.pipeline import write_frames
 from morphapp.export import open_writer
 from morphapp.models import taesd
 from morphapp.models.backend import Choice, choose, open_codec

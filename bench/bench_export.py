@@ -38,10 +38,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_engine import PAIRS_DIR, cpu_model, load_line  # a sibling script, not a package
 
-from morphapp.core.keyframes import Keyframe
-from morphapp.core.pipeline import overlap_by_default, write_frames
-from morphapp.core.render import Frame, render_frames
-from morphapp.core.settings import MorphSettings
+from morphapp.core.domain.keyframes import Keyframe
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.render.frames import Frame, render_frames
+from morphapp.core.render.pipeline import overlap_by_default, write_frames
 from morphapp.export import open_writer
 from morphapp.models.backend import choose, open_codec
 from morphapp.models.discovery import find_model

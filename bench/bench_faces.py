@@ -19,8 +19,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from morphapp.core.align import auto_align
-from morphapp.core.images import load_image
+from morphapp.core.align.auto import auto_align
+from morphapp.core.imaging.load import load_image
 from morphapp.faces.correspond import find_meshes
 from morphapp.faces.segmentation import person_mask
 

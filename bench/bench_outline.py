@@ -1,4 +1,4 @@
-"""The outline path of auto-align (``core/outline_align.py``) on pairs that share a kind of subject.
+"""The outline path of auto-align (``core/align/outline.py``) on pairs that share a kind of subject.
 
     MORPHAPP_MODEL_PATH=../shared/models python bench/bench_outline.py [--size 256] [--frames 9]
         [--pairs cat.png:dog.png,...] [--min-iou 0.75] [--strips DIR]
@@ -22,13 +22,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-import morphapp.core.outline_align as outline_module
-from morphapp.core.align import auto_align
-from morphapp.core.images import load_image
-from morphapp.core.keyframes import Keyframe
-from morphapp.core.quality import crossfade_psnr
-from morphapp.core.render import render_frames
-from morphapp.core.settings import MorphSettings
+import morphapp.core.align.outline as outline_module
+from morphapp.core.align.auto import auto_align
+from morphapp.core.domain.keyframes import Keyframe
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.imaging.load import load_image
+from morphapp.core.imaging.quality import crossfade_psnr
+from morphapp.core.render.frames import render_frames
 from morphapp.models.backend import choose, open_codec
 from morphapp.models.discovery import find_model
 

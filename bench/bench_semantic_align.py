@@ -19,8 +19,8 @@ import time
 import torch
 from bench_warp import DATA, FILES  # run as a script: bench/ is on the path
 
-from morphapp.core.align import auto_align
-from morphapp.core.images import load_image
+from morphapp.core.align.auto import auto_align
+from morphapp.core.imaging.load import load_image
 from morphapp.diffusion.features import semantic_align
 from morphapp.diffusion.model import DiffusionModel
 from morphapp.models.discovery import find_model

@@ -45,10 +45,10 @@ from bench_engine import (  # a sibling script, not a package
     photo,
 )
 
-from morphapp.core.keyframes import Keyframe
-from morphapp.core.pipeline import write_frames
-from morphapp.core.render import render_frames
-from morphapp.core.settings import MorphSettings
+from morphapp.core.domain.keyframes import Keyframe
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.render.frames import render_frames
+from morphapp.core.render.pipeline import write_frames
 from morphapp.export import open_writer
 from morphapp.models import taesd
 from morphapp.models.backend import choose, open_codec

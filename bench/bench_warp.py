@@ -43,14 +43,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-from morphapp.core.align import auto_align
-from morphapp.core.correspondence import SegmentPoints, load_points
-from morphapp.core.images import load_image
-from morphapp.core.keyframes import Keyframe
-from morphapp.core.quality import segment_report
-from morphapp.core.render import render_frames
-from morphapp.core.settings import MorphSettings
-from morphapp.core.warp import TpsField
+from morphapp.core.align.auto import auto_align
+from morphapp.core.align.warp import TpsField
+from morphapp.core.domain.keyframes import Keyframe
+from morphapp.core.domain.points import SegmentPoints, load_points
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.imaging.load import load_image
+from morphapp.core.imaging.quality import segment_report
+from morphapp.core.render.frames import render_frames
 from morphapp.models.discovery import find_model
 from morphapp.models.tae_codec import TaeCodec
 

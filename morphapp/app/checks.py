@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from morphapp.core.settings import MorphSettings
+from morphapp.core.domain.settings import MorphSettings
 from morphapp.errors import InputError
 from morphapp.models.info import ModelInfo
 

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from morphapp.core.cancel import CancelToken
-from morphapp.core.images import load_image
-from morphapp.core.keyframes import Keyframe, PromptKeyframe
-from morphapp.core.pipeline import write_frames
-from morphapp.core.project import Project, export_metadata, project_to_dict, with_hashes
-from morphapp.core.quality import ReportCollector
-from morphapp.core.render import ProgressFn, plan_for
-from morphapp.core.settings import MorphSettings
+from morphapp.core.domain.keyframes import Keyframe, PromptKeyframe
+from morphapp.core.domain.project import Project, export_metadata, project_to_dict, with_hashes
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.imaging.load import load_image
+from morphapp.core.imaging.quality import ReportCollector
+from morphapp.core.render.frames import ProgressFn, plan_for
+from morphapp.core.render.pipeline import write_frames
 from morphapp.export import open_writer
 from morphapp.export.audio import AudioSource
 from morphapp.export.base import FrameWriter

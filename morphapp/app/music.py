@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from morphapp.core.images import file_sha256
-from morphapp.core.project import Project
-from morphapp.core.settings import MorphSettings
-from morphapp.core.timeline import SegmentSpec
+from morphapp.core.domain.project import Project
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.imaging.load import file_sha256
+from morphapp.core.timeline.plan import SegmentSpec
 from morphapp.errors import InputError
 from morphapp.export import FORMATS, format_for_path
 from morphapp.export.audio import AUDIO_CODECS, AudioSource

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from morphapp.core.project import Project
+from morphapp.core.domain.project import Project
 from morphapp.models.info import ModelInfo
 from morphapp.models.project_model import with_model
 

@@ -12,7 +12,7 @@ from morphapp.models.info import ModelInfo
 if TYPE_CHECKING:
     import numpy as np
 
-    from morphapp.core.align_guard import AlignResult
+    from morphapp.core.align.guard import AlignResult
 
 SemanticAligner = Callable[["np.ndarray", "np.ndarray"], "AlignResult"]
 NoteFn = Callable[[str], None]
@@ -32,7 +32,7 @@ class SemanticModels:
         """DIFT correspondences from ``info`` on ``device`` (loaded here, once)."""
         if not info.is_diffusion:
             raise InputError(f"--align-model: {info.name} is not a diffusion model (SD 1.x/2.x/SDXL)")
-        from morphapp.core.device import resolve_device
+        from morphapp.core.render.device import resolve_device
         from morphapp.diffusion.features import semantic_align
         from morphapp.diffusion.model import DiffusionModel
 

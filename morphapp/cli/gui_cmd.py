@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from morphapp.core.images import parse_size
+from morphapp.core.imaging.load import parse_size
 from morphapp.errors import InputError
 
 

@@ -11,7 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
-from morphapp.core.choices import BACKEND_CHOICES, CALIBRATION_MAX_AGE_DAYS, DEVICE_CHOICES, PRECISION_CHOICES
+from morphapp.core.domain.choices import (
+    BACKEND_CHOICES,
+    CALIBRATION_MAX_AGE_DAYS,
+    DEVICE_CHOICES,
+    PRECISION_CHOICES,
+)
 from morphapp.models.registry import KNOWN_MODELS
 
 if TYPE_CHECKING:
@@ -165,7 +170,7 @@ def run_pull(args: argparse.Namespace) -> int:
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
-    from morphapp.core.device import describe_device, resolve_device
+    from morphapp.core.render.device import describe_device, resolve_device
     from morphapp.models import backend
     from morphapp.models.backend import choose
     from morphapp.models.discovery import find_model

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from tqdm import tqdm
 
 if TYPE_CHECKING:  # the render module loads torch
-    from morphapp.core.render import Progress
+    from morphapp.core.render.frames import Progress
 
 
 class ProgressBar:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from morphapp.app.music import project_music, settings_on_beats
 from morphapp.cli.progress import ProgressBar
 from morphapp.core.atomic import atomic_write_text, check_writable_target
-from morphapp.core.choices import (
+from morphapp.core.domain.choices import (
     ALIGN_MODES,
     BACKEND_CHOICES,
     DEVICE_CHOICES,
@@ -25,34 +25,34 @@ from morphapp.core.choices import (
     PRECISION_CHOICES,
     WARP_MODES,
 )
-from morphapp.core.correspondence import load_points
-from morphapp.core.diffusion_settings import METHOD_CHOICES, PACING_CHOICES, DiffusionSettings
-from morphapp.core.easing import EASE_NAMES
-from morphapp.core.images import file_sha256, open_image, parse_color, parse_size
-from morphapp.core.keyframes import (
+from morphapp.core.domain.diffusion_settings import METHOD_CHOICES, PACING_CHOICES, DiffusionSettings
+from morphapp.core.domain.keyframe_args import parse_keyframe_arg
+from morphapp.core.domain.keyframes import (
     AnyKeyframe,
     Keyframe,
     PromptKeyframe,
     image_files,
     image_keyframes,
     latent_keyframes,
-    parse_keyframe_arg,
 )
-from morphapp.core.project import (
+from morphapp.core.domain.points import load_points
+from morphapp.core.domain.project import (
     Project,
     ProjectAudio,
     load_project,
     project_to_dict,
     with_hashes,
 )
-from morphapp.core.settings import (
+from morphapp.core.domain.settings import (
     FIT_CHOICES,
     NEW_MORPH_HOLD,
     NEW_MORPH_PACING,
     NEW_MORPH_SEGMENT_FRAMES,
     MorphSettings,
 )
-from morphapp.core.timeline import LOOP_CHOICES, segment_pairs
+from morphapp.core.imaging.load import file_sha256, open_image, parse_color, parse_size
+from morphapp.core.timeline.easing import EASE_NAMES
+from morphapp.core.timeline.plan import LOOP_CHOICES, segment_pairs
 from morphapp.errors import InputError
 from morphapp.export import FORMATS, check_output, format_for_path
 from morphapp.export.audio import AUDIO_CODECS, AudioSource
@@ -269,8 +269,8 @@ def run(args: argparse.Namespace) -> int:
 
     from morphapp.app.export_project import ExportRequest, export_project
     from morphapp.app.project_model import with_model_recorded
-    from morphapp.core.device import resolve_device
-    from morphapp.core.render import plan_for
+    from morphapp.core.render.device import resolve_device
+    from morphapp.core.render.frames import plan_for
     from morphapp.models.backend import candidates
     from morphapp.models.project_model import model_for_project
 
@@ -350,7 +350,8 @@ def _with_pacing(project: Project, model: ModelInfo, args: argparse.Namespace) -
     """--pacing: a diffusion model's setting, or the autoencoder morph's own, ``even`` by default for
     a new morph (steps of even size, not a slow start and a rush) and as saved for a project. A new
     autoencoder morph with no timing flags (and no music to time it) also gets the new-morph length
-    and rests (``core/settings.py``); a diffusion morph keeps 24 frames, each of which costs seconds."""
+    and rests (``core/domain/settings.py``); a diffusion morph keeps 24 frames, each of which costs
+    seconds."""
     settings = project.settings
     if model.is_diffusion:
         if args.pacing is None:
@@ -376,7 +377,7 @@ def _aligned(project: Project, align: str, args: argparse.Namespace, note: NoteF
     """The project with the points ``align`` finds (as it is for ``none``)."""
     if align == "none":
         return project
-    from morphapp.core.align import align_keyframes
+    from morphapp.core.align.auto import align_keyframes
 
     keyframes = image_keyframes(project.keyframes, f"--align {align}")
     semantic = _semantic_aligner(args, note)
@@ -428,7 +429,7 @@ def _semantic_aligner(args: argparse.Namespace, note: NoteFn) -> Any:
 
 def _audio_reactive(project: Project, audio: AudioSource, note: NoteFn) -> Project:
     """Segments eased so that the morph's speed follows the music's onset strength."""
-    from morphapp.core.music_timing import reactive_segments
+    from morphapp.core.timeline.music import reactive_segments
     from morphapp.music.beats import onset_envelope
 
     settings = project.settings
@@ -534,7 +535,7 @@ def _diffusion_dtype(args: argparse.Namespace, device: torch.device) -> torch.dt
     """--precision / --dtype for a diffusion model; None: float16 on CUDA, float32 elsewhere."""
     import torch
 
-    from morphapp.core.device import resolve_dtype
+    from morphapp.core.render.device import resolve_dtype
 
     if args.dtype is not None:
         return resolve_dtype(args.dtype, device)
@@ -577,7 +578,7 @@ def _backend_and_precision(args: argparse.Namespace, device: Any) -> tuple[str, 
         return args.backend, args.precision
     if args.backend == "onnx":
         raise InputError("--dtype is the torch backend's precision; with --backend onnx use --precision")
-    from morphapp.core.device import resolve_dtype
+    from morphapp.core.render.device import resolve_dtype
 
     dtype = str(resolve_dtype(args.dtype, device)).removeprefix("torch.")
     precision = DTYPE_TO_PRECISION[dtype]

@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from morphapp.core.cancel import CancelToken
-from morphapp.core.keyframes import AnyKeyframe
-from morphapp.core.render import Frame, NoteFn, Progress, ProgressFn
-from morphapp.core.settings import MorphSettings
+from morphapp.core.domain.keyframes import AnyKeyframe
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.render.frames import Frame, NoteFn, Progress, ProgressFn
 from morphapp.engine import EngineOptions, FrameRenderer, StepFn
 from morphapp.errors import InputError, ModelError, MorphError
 
@@ -250,7 +250,7 @@ class ClusterRender:
         progress: ProgressFn | None = None,
         on_step: StepFn | None = None,  # denoising steps are not reported from workers
     ) -> Iterator[Frame]:
-        from morphapp.core.render import plan_for
+        from morphapp.core.render.frames import plan_for
 
         pool, ray = self._pool, self._ray
         if pool is None or ray is None:

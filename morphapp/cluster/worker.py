@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from morphapp.core.device import resolve_device
-from morphapp.core.keyframes import AnyKeyframe
-from morphapp.core.render import Frame
-from morphapp.core.settings import MorphSettings
+from morphapp.core.domain.keyframes import AnyKeyframe
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.render.device import resolve_device
+from morphapp.core.render.frames import Frame
 from morphapp.engine import (
     DiffusionMorphEngine,
     DiffusionState,
@@ -83,7 +83,7 @@ class FrameWorker:
 
         (payload,) = shared
         if self.diffusion is not None:  # one reference per keyframe state
-            from morphapp.core.render import plan_for
+            from morphapp.core.render.frames import plan_for
 
             self.diffusion.pacing = pacing
             plan = plan_for(settings, len(keyframes))

@@ -1,4 +1,7 @@
-"""The morph engine: images, keyframes, paths and easing, the render loop, project files.
+"""The morph engine below the backends, one package per job, each importing only those under it:
 
-Never imports Qt (an import-linter contract in pyproject.toml enforces it).
+render (keyframes to frames) -> align (points and warp fields) -> domain (keyframes, settings, project)
+-> timeline (when frames happen), imaging (pictures in and measured) -> cancel, atomic.
+
+Never imports Qt (import-linter contracts in pyproject.toml enforce both).
 """

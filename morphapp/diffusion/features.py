@@ -17,9 +17,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from morphapp.core.align_guard import AlignResult, judge_points
-from morphapp.core.correspondence import PointPair
-from morphapp.core.render import to_tensor
+from morphapp.core.align.guard import AlignResult, judge_points
+from morphapp.core.domain.points import PointPair
+from morphapp.core.render.frames import to_tensor
 from morphapp.diffusion.ddim import DdimSchedule
 from morphapp.diffusion.model import DiffusionModel
 

@@ -19,11 +19,11 @@ import numpy as np
 import torch
 
 from morphapp.core.cancel import CancelToken
-from morphapp.core.codec import LatentCodec
-from morphapp.core.images import file_sha256, load_image
-from morphapp.core.keyframes import AnyKeyframe, ExprKeyframe, Keyframe, PromptKeyframe
-from morphapp.core.render import Progress, ProgressFn, to_pixels, to_tensor
-from morphapp.core.settings import MAX_SEED, MorphSettings
+from morphapp.core.domain.keyframes import AnyKeyframe, ExprKeyframe, Keyframe, PromptKeyframe
+from morphapp.core.domain.settings import MAX_SEED, MorphSettings
+from morphapp.core.imaging.load import file_sha256, load_image
+from morphapp.core.render.codec import LatentCodec
+from morphapp.core.render.frames import Progress, ProgressFn, to_pixels, to_tensor
 from morphapp.diffusion import attention, attention_budget
 from morphapp.diffusion.cache import InversionCache, InversionKey
 from morphapp.diffusion.conditioning import Conditioning

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from morphapp.core.interpolate import slerp
+from morphapp.core.render.interpolate import slerp
 
 
 def slerp_adain(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:

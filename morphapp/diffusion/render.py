@@ -1,4 +1,4 @@
-"""The diffusion morph as a frame generator, like ``core.render.render_frames`` for autoencoders.
+"""The diffusion morph as a frame generator, like ``core.render.frames.render_frames`` for autoencoders.
 
 It yields the same ``Frame`` objects in play order (or in ``frame_indices`` order), so the export
 pipeline, resume and the quality report work unchanged. With ``pacing="even"`` each segment is
@@ -16,11 +16,11 @@ from collections.abc import Iterator, Mapping, Sequence
 import numpy as np
 
 from morphapp.core.cancel import CancelToken
-from morphapp.core.codec import LatentCodec
-from morphapp.core.keyframes import AnyKeyframe, check_keyframes
-from morphapp.core.render import Frame, NoteFn, Progress, ProgressFn, plan_for
-from morphapp.core.settings import MorphSettings
-from morphapp.core.timeline import FrameSpec
+from morphapp.core.domain.keyframes import AnyKeyframe, check_keyframes
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.render.codec import LatentCodec
+from morphapp.core.render.frames import Frame, NoteFn, Progress, ProgressFn, plan_for
+from morphapp.core.timeline.plan import FrameSpec
 from morphapp.diffusion.cache import InversionCache
 from morphapp.diffusion.model import DiffusionModel
 from morphapp.diffusion.morph import DiffusionMorpher, StepFn

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from morphapp.core.cancel import CancelToken
-from morphapp.core.codec import LatentCodec
-from morphapp.core.device import describe_device
-from morphapp.core.images import file_sha256
-from morphapp.core.keyframes import AnyKeyframe, image_files, latent_keyframes
-from morphapp.core.latent_cache import LatentCache, LatentKey
-from morphapp.core.render import Frame, NoteFn, ProgressFn, encode_keyframes, render_frames
-from morphapp.core.settings import MorphSettings
+from morphapp.core.domain.keyframes import AnyKeyframe, image_files, latent_keyframes
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.imaging.load import file_sha256
+from morphapp.core.render.codec import LatentCodec
+from morphapp.core.render.device import describe_device
+from morphapp.core.render.frames import Frame, NoteFn, ProgressFn, encode_keyframes, render_frames
+from morphapp.core.render.latent_cache import LatentCache, LatentKey
 from morphapp.engine.base import AutoencoderState, SharedState, StepFn, adoptable
 
 

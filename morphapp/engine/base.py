@@ -21,15 +21,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from morphapp.core.cancel import CancelToken
-from morphapp.core.keyframes import AnyKeyframe
-from morphapp.core.render import Frame, ProgressFn
-from morphapp.core.settings import MorphSettings
+from morphapp.core.domain.keyframes import AnyKeyframe
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.render.frames import Frame, ProgressFn
 from morphapp.errors import ModelError
 
 if TYPE_CHECKING:  # names only: the engine facade never imports torch's models or diffusers to type them
     import torch
 
-    from morphapp.core.latent_cache import LatentKey
+    from morphapp.core.render.latent_cache import LatentKey
     from morphapp.diffusion.morph import KeyframeState
 
 # One denoising step of a diffusion frame (``morphapp.diffusion.morph.StepInfo``); typed loosely

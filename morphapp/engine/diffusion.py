@@ -11,11 +11,11 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from morphapp.core.cancel import CancelToken
-from morphapp.core.codec import LatentCodec
-from morphapp.core.device import describe_device
-from morphapp.core.keyframes import AnyKeyframe
-from morphapp.core.render import Frame, NoteFn, ProgressFn
-from morphapp.core.settings import MorphSettings
+from morphapp.core.domain.keyframes import AnyKeyframe
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.render.codec import LatentCodec
+from morphapp.core.render.device import describe_device
+from morphapp.core.render.frames import Frame, NoteFn, ProgressFn
 from morphapp.engine.base import DiffusionState, SharedState, StepFn, adoptable
 
 if TYPE_CHECKING:  # imported when an engine is made (``_morpher_for``, ``engine.open``), not with this module

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from morphapp.core.device import describe_device
-from morphapp.core.render import NoteFn
+from morphapp.core.render.device import describe_device
+from morphapp.core.render.frames import NoteFn
 from morphapp.engine.autoencoder import AutoencoderEngine
 from morphapp.engine.base import DiffusionMorphEngine, MorphEngine
 from morphapp.errors import ModelError

@@ -24,7 +24,7 @@ from morphapp.faces.detection import detect_faces
 from morphapp.faces.landmarks import FaceMesh, fit_mesh
 from morphapp.faces.segmentation import outline_along_rays, person_mask
 
-PointPair = tuple[float, float, float, float]  # (xa, ya, xb, yb), as morphapp.core.correspondence
+PointPair = tuple[float, float, float, float]  # (xa, ya, xb, yb), as morphapp.core.domain.points
 SegmentPoints = tuple[PointPair, ...]
 
 # MediaPipe face-mesh indices (the subject's right side is the image's left).

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from PySide6.QtCore import QObject, Signal
 
 from morphapp.app.semantic import SemanticModels
-from morphapp.core.align import align_keyframes
+from morphapp.core.align.auto import align_keyframes
 from morphapp.core.cancel import CancelToken
-from morphapp.core.keyframes import Keyframe
-from morphapp.core.settings import MorphSettings
+from morphapp.core.domain.keyframes import Keyframe
+from morphapp.core.domain.settings import MorphSettings
 from morphapp.gui.background_job import BackgroundJobs, Job, Report
 from morphapp.models.info import ModelInfo
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import platformdirs
 
 from morphapp.core.atomic import atomic_write_text
-from morphapp.core.project import Project, project_from_dict, project_to_dict
+from morphapp.core.domain.project import Project, project_from_dict, project_to_dict
 from morphapp.errors import MorphError
 
 

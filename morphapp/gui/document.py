@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from morphapp.app.music import settings_on_beats
-from morphapp.core.keyframes import (
+from morphapp.core.domain.keyframes import (
     MAX_PROMPT_CHARS,
     AnyKeyframe,
     ExprKeyframe,
@@ -24,10 +24,15 @@ from morphapp.core.keyframes import (
     PromptKeyframe,
     describe_keyframe,
 )
-from morphapp.core.music_timing import reactive_segments
-from morphapp.core.project import Project, ProjectAudio, load_project, save_project, with_hashes
-from morphapp.core.settings import NEW_MORPH_HOLD, NEW_MORPH_PACING, NEW_MORPH_SEGMENT_FRAMES, MorphSettings
-from morphapp.core.timeline import SegmentSpec, distribute_frames, segment_pairs
+from morphapp.core.domain.project import Project, ProjectAudio, load_project, save_project, with_hashes
+from morphapp.core.domain.settings import (
+    NEW_MORPH_HOLD,
+    NEW_MORPH_PACING,
+    NEW_MORPH_SEGMENT_FRAMES,
+    MorphSettings,
+)
+from morphapp.core.timeline.music import reactive_segments
+from morphapp.core.timeline.plan import SegmentSpec, distribute_frames, segment_pairs
 from morphapp.errors import InputError, MorphError
 from morphapp.models.project_model import find_project_model, model_for_project, with_model
 
@@ -96,7 +101,7 @@ class Document(QObject):
         return (current + [default] * n_segments)[:n_segments]
 
     def total_frames(self) -> int:
-        from morphapp.core.render import plan_for
+        from morphapp.core.render.frames import plan_for
 
         if not self.can_render():
             return 0

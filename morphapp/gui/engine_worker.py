@@ -39,14 +39,14 @@ from morphapp.app.export_project import ExportRequest, export_project
 from morphapp.app.music import project_music
 from morphapp.app.project_model import with_model_recorded
 from morphapp.core.cancel import CancelToken
-from morphapp.core.choices import DTYPE_TO_PRECISION
-from morphapp.core.codec import LatentCodec
-from morphapp.core.device import describe_device, resolve_device, resolve_dtype
-from morphapp.core.keyframes import AnyKeyframe
-from morphapp.core.latent_cache import LatentCache
-from morphapp.core.project import Project
-from morphapp.core.render import Frame, Progress, ProgressFn
-from morphapp.core.settings import MorphSettings
+from morphapp.core.domain.choices import DTYPE_TO_PRECISION
+from morphapp.core.domain.keyframes import AnyKeyframe
+from morphapp.core.domain.project import Project
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.render.codec import LatentCodec
+from morphapp.core.render.device import describe_device, resolve_device, resolve_dtype
+from morphapp.core.render.frames import Frame, Progress, ProgressFn
+from morphapp.core.render.latent_cache import LatentCache
 from morphapp.engine import AutoencoderEngine, EngineOptions, MorphEngine, open_engine
 from morphapp.errors import Cancelled, ModelError, MorphError
 from morphapp.models import backend

@@ -27,9 +27,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from morphapp.core.image_sizes import round_side
-from morphapp.core.keyframes import AnyKeyframe, Keyframe
-from morphapp.core.project import Project
+from morphapp.core.domain.keyframes import AnyKeyframe, Keyframe
+from morphapp.core.domain.project import Project
+from morphapp.core.imaging.sizes import round_side
 from morphapp.errors import MorphError
 from morphapp.export import FORMATS
 from morphapp.export.formats import ExportFormat

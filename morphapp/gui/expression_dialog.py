@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from morphapp.core.keyframe_expr import parse_expression
-from morphapp.core.keyframes import EXPR_PREFIX, ExprKeyframe, ExprTerm, Keyframe
+from morphapp.core.domain.keyframe_expr import parse_expression
+from morphapp.core.domain.keyframes import EXPR_PREFIX, ExprKeyframe, ExprTerm, Keyframe
 from morphapp.errors import MorphError
 from morphapp.gui.keyframe_strip import IMAGE_FILTER, THUMB, prompt_icon, thumbnail
 

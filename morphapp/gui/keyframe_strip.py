@@ -18,7 +18,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QWidget
 
-from morphapp.core.keyframes import AnyKeyframe, ExprKeyframe, Keyframe, PromptKeyframe
+from morphapp.core.domain.keyframes import AnyKeyframe, ExprKeyframe, Keyframe, PromptKeyframe
 
 THUMB = 96
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}

@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from morphapp.core.images import open_image
-from morphapp.core.keyframes import ExprKeyframe, Keyframe, image_files
+from morphapp.core.domain.keyframes import ExprKeyframe, Keyframe, image_files
+from morphapp.core.imaging.load import open_image
 from morphapp.errors import MorphError, as_installed
 from morphapp.gui.about import AboutDialog, version_report
 from morphapp.gui.align_job import AlignRunner
@@ -273,7 +273,7 @@ class MainWindow(QMainWindow):
     def copy_version_info(self) -> str:
         """Help ▸ Copy Version Info: the About versions and the device, for a bug report. Not the
         model's name (a model opened from a file is named after it) nor any keyframe's."""
-        from morphapp.core.device import describe_device, resolve_device
+        from morphapp.core.render.device import describe_device, resolve_device
 
         asked = self.preview.choice.device or "auto"
         try:
@@ -295,7 +295,7 @@ class MainWindow(QMainWindow):
     def show_about(self) -> AboutDialog:
         in_use = self.model_label.text().removeprefix("Model: ")
         if in_use == "not loaded":
-            from morphapp.core.device import describe_device, resolve_device
+            from morphapp.core.render.device import describe_device, resolve_device
 
             in_use = f"{describe_device(resolve_device('auto'))} (no model loaded yet)"
         device = in_use

@@ -34,10 +34,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from morphapp.core.correspondence import PointPair
-from morphapp.core.face_align import face_mesh_points
-from morphapp.core.keyframes import Keyframe, describe_keyframe
-from morphapp.core.timeline import segment_pairs
+from morphapp.core.align.faces import face_mesh_points
+from morphapp.core.domain.keyframes import Keyframe, describe_keyframe
+from morphapp.core.domain.points import PointPair
+from morphapp.core.timeline.plan import segment_pairs
 from morphapp.errors import MorphError
 from morphapp.gui.align_job import AlignRunner
 from morphapp.gui.document import Document

@@ -7,11 +7,11 @@ import dataclasses
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QImage
 
-from morphapp.core.images import load_image
-from morphapp.core.keyframes import Keyframe
-from morphapp.core.render import plan_for
-from morphapp.core.settings import MorphSettings
-from morphapp.core.timeline import FrameSpec
+from morphapp.core.domain.keyframes import Keyframe
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.imaging.load import load_image
+from morphapp.core.render.frames import plan_for
+from morphapp.core.timeline.plan import FrameSpec
 from morphapp.errors import MorphError
 from morphapp.gui.document import Document
 from morphapp.gui.engine_worker import (

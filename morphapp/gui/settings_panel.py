@@ -27,12 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from morphapp.core.choices import PATH_CHOICES
-from morphapp.core.diffusion_settings import MAX_STEPS
-from morphapp.core.easing import NAMED_BEZIERS
-from morphapp.core.image_sizes import MAX_SIDE, MIN_SIDE, SIZE_STEP, round_side, round_size
-from morphapp.core.keyframes import describe_keyframe
-from morphapp.core.settings import (
+from morphapp.core.domain.choices import PATH_CHOICES
+from morphapp.core.domain.diffusion_settings import MAX_STEPS
+from morphapp.core.domain.keyframes import describe_keyframe
+from morphapp.core.domain.settings import (
     FIT_CHOICES,
     MAX_FPS,
     MAX_HOLD,
@@ -40,7 +38,9 @@ from morphapp.core.settings import (
     MIN_FRAMES,
     MIN_SEGMENT_FRAMES,
 )
-from morphapp.core.timeline import LOOP_CHOICES, MAX_FRAMES, segment_pairs
+from morphapp.core.imaging.sizes import MAX_SIDE, MIN_SIDE, SIZE_STEP, round_side, round_size
+from morphapp.core.timeline.easing import NAMED_BEZIERS
+from morphapp.core.timeline.plan import LOOP_CHOICES, MAX_FRAMES, segment_pairs
 from morphapp.gui.document import Document
 from morphapp.gui.engine_worker import ModelChoice
 from morphapp.gui.field_edits import track_field_edits
@@ -287,7 +287,7 @@ class SettingsPanel(QWidget):
              ("Seed", self.seed)],
         )  # fmt: skip
         # Two frame counts (issue 24): the whole morph's, and one segment's; the tooltips say how
-        # they add up (count_frames in morphapp/core/timeline.py).
+        # they add up (count_frames in morphapp/core/timeline/plan.py).
         self._explain(
             timing_box, self.frames,
             "Every frame of the morph, rests included (Duration × FPS). Changing it spreads the frames "

@@ -31,8 +31,8 @@ import torch
 
 from morphapp.core.atomic import atomic_write_text
 from morphapp.core.cancel import CancelToken
-from morphapp.core.choices import BACKEND_CHOICES, CALIBRATION_MAX_AGE_DAYS, PRECISION_CHOICES
-from morphapp.core.codec import LatentCodec
+from morphapp.core.domain.choices import BACKEND_CHOICES, CALIBRATION_MAX_AGE_DAYS, PRECISION_CHOICES
+from morphapp.core.render.codec import LatentCodec
 from morphapp.errors import InputError, MorphError, OutputError
 from morphapp.models.discovery import ModelInfo
 from morphapp.models.tae_codec import TaeCodec

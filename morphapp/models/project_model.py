@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from morphapp.core.project import ModelFile, Project
+from morphapp.core.domain.project import ModelFile, Project
 from morphapp.models.discovery import find_model
 from morphapp.models.info import ModelInfo
 from morphapp.models.weights import sha256_file, sniff_format

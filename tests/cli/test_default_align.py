@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from morphapp.cli.main import main
-from morphapp.core.images import load_image
+from morphapp.core.imaging.load import load_image
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +43,7 @@ def test_a_plain_render_aligns_and_says_so_in_words(reframed: tuple[Path, Path],
     code, err = _cli("render", *reframed, "-o", tmp_path / "out", "--size", "128x128", "--frames", "5",
                      "--save-project", project)  # fmt: skip
     assert code == 0, err
-    # A shift of 9 % of the frame: a camera move (core/camera.py), the whole frame travelling.
+    # A shift of 9 % of the frame: a camera move (core/align/camera.py), the whole frame travelling.
     assert "segment 1: one scene framed twice: the camera moves" in err, err  # words first ...
     assert "segment 1: auto-align: camera" in err  # ... then the figures
     points = json.loads(project.read_text())["settings"]["points"][0]

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from morphapp.cli.main import main
-from morphapp.core.images import load_image
+from morphapp.core.imaging.load import load_image
 from tests.fresh_user import fresh_user_env
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from morphapp.core.align import (
+from morphapp.core.align.auto import (
     CAMERA_GAIN_DB,
     FLOW_ONLY_GAIN_DB,
     MIN_GAIN_DB,
@@ -19,11 +19,11 @@ from morphapp.core.align import (
     auto_align,
     min_jacobian,
 )
-from morphapp.core.camera import camera_move
-from morphapp.core.correspondence import load_points
-from morphapp.core.face_align import FACE_MIN_JACOBIAN
-from morphapp.core.images import load_image
-from morphapp.core.warp import TpsField
+from morphapp.core.align.camera import camera_move
+from morphapp.core.align.faces import FACE_MIN_JACOBIAN
+from morphapp.core.align.warp import TpsField
+from morphapp.core.domain.points import load_points
+from morphapp.core.imaging.load import load_image
 
 POINTS_DIR = Path(__file__).resolve().parents[1] / "data" / "points"
 SIDE = 256
@@ -62,7 +62,7 @@ def test_recovers_a_synthetic_rotation_and_scale(pairs_dir: Path) -> None:
     matrix[:, 2] += (6.0, -4.0)
     b = cv2.warpAffine(a, matrix, (SIDE, SIDE), flags=cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REFLECT)
     result = auto_align(a, b, "features")  # a sculpted face: auto would take the face path
-    # One scene turned and zoomed: a camera move (core/camera.py), the whole frame moving with it,
+    # One scene turned and zoomed: a camera move (core/align/camera.py), the whole frame moving with it,
     # so every point follows the transform (a border-pinned warp had to taper the outer ones).
     assert result.method == "camera", result.describe()
     assert result.confidence > 0.5 and result.psnr_after > result.psnr_before + MIN_GAIN_DB
@@ -132,7 +132,7 @@ def test_identical_keyframes_need_no_warp(pairs_dir: Path) -> None:
 
 def test_the_note_says_in_words_what_alignment_did() -> None:
     """Issue 22: an artist reads what happened first (the figures follow in ``describe``)."""
-    from morphapp.core.align_guard import AlignResult, no_warp
+    from morphapp.core.align.guard import AlignResult, no_warp
 
     lined_up = no_warp("the keyframes already line up (45 dB)", 45.0)
     assert lined_up.in_words().startswith("the pictures already")

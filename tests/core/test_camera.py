@@ -14,13 +14,13 @@ import pytest
 import torch
 from PIL import Image
 
-from morphapp.core.align import auto_align
-from morphapp.core.camera import Similarity, camera_images, camera_move, camera_points
-from morphapp.core.images import load_image
-from morphapp.core.keyframes import Keyframe
-from morphapp.core.quality import crossfade_psnr, edge_contrast, psnr
-from morphapp.core.render import render_frames
-from morphapp.core.settings import MorphSettings
+from morphapp.core.align.auto import auto_align
+from morphapp.core.align.camera import Similarity, camera_images, camera_move, camera_points
+from morphapp.core.domain.keyframes import Keyframe
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.imaging.load import load_image
+from morphapp.core.imaging.quality import crossfade_psnr, edge_contrast, psnr
+from morphapp.core.render.frames import render_frames
 from morphapp.models.tae_codec import TaeCodec
 
 SIDE = 192

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from morphapp.core.easing import parse_ease
+from morphapp.core.timeline.easing import parse_ease
 from morphapp.errors import InputError
 
 NAMES = ["linear", "ease-in", "ease-out", "ease-in-out", "cubic-bezier(0.1, 0.7, 1.0, 0.1)"]
@@ -69,8 +69,8 @@ def test_bad_beta_eases(name: str, message: str) -> None:
 
 
 def test_a_beta_eased_morph_places_its_frames_on_the_quantiles() -> None:
-    from morphapp.core.render import plan_for
-    from morphapp.core.settings import MorphSettings
+    from morphapp.core.domain.settings import MorphSettings
+    from morphapp.core.render.frames import plan_for
 
     plan = plan_for(MorphSettings(segment_frames=(8,), ease="beta(2)"), 2)
     ease = parse_ease("beta(2)")

@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import morphapp.core.render as render_module
-from morphapp.core.edges import MIN_SIDE, edge_profile, match_edges
-from morphapp.core.images import load_image
-from morphapp.core.keyframes import Keyframe
-from morphapp.core.quality import BORDER_OUTER, border_deviation, edge_contrast
-from morphapp.core.render import render_frames
-from morphapp.core.settings import MorphSettings
+import morphapp.core.render.frames as render_module
+from morphapp.core.domain.keyframes import Keyframe
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.imaging.edges import MIN_SIDE, edge_profile, match_edges
+from morphapp.core.imaging.load import load_image
+from morphapp.core.imaging.quality import BORDER_OUTER, border_deviation, edge_contrast
+from morphapp.core.render.frames import render_frames
 from morphapp.models.tae_codec import TaeCodec
 
 

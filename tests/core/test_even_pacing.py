@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from morphapp.core.keyframes import Keyframe
-from morphapp.core.pacing import frame_distance, paced_times
-from morphapp.core.project import Project, load_project, save_project
-from morphapp.core.render import render_frames
-from morphapp.core.settings import MorphSettings
+from morphapp.core.domain.keyframes import Keyframe
+from morphapp.core.domain.project import Project, load_project, save_project
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.render.frames import render_frames
+from morphapp.core.timeline.pacing import frame_distance, paced_times
 from morphapp.models.tae_codec import TaeCodec
 
 SIZE = (128, 128)

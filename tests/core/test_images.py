@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from morphapp.core import images
-from morphapp.core.images import LoadedImage, fit_image, load_image, open_image
+from morphapp.core.imaging import load as images
+from morphapp.core.imaging.load import LoadedImage, fit_image, load_image, open_image
 from morphapp.errors import InputError
 
 WHITE = (255, 255, 255)
@@ -458,7 +458,7 @@ def test_concurrent_loads_restore_pillows_limit(tmp_path: Path) -> None:
 
 def test_engine_module_imports_neither_qt_nor_torch() -> None:
     code = (
-        "import sys, morphapp.core.images; "
+        "import sys, morphapp.core.imaging.load; "
         "bad = [m for m in ('torch', 'PySide6', 'PyQt5', 'PyQt6', 'qtpy') if m in sys.modules]; "
         "print(bad); sys.exit(1 if bad else 0)"
     )

@@ -1,4 +1,4 @@
-"""Pixel-mode conversions of morphapp.core.images: bit depths, palettes, alpha, CMYK, ICC."""
+"""Pixel-mode conversions of morphapp.core.imaging.load: bit depths, palettes, alpha, CMYK, ICC."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from morphapp.core.images import load_image, open_image
+from morphapp.core.imaging.load import load_image, open_image
 
 WHITE = (255, 255, 255)
 BLACK = (0, 0, 0)

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from morphapp.core import images
-from morphapp.core.images import file_sha256, load_image
+from morphapp.core.imaging import load as images
+from morphapp.core.imaging.load import file_sha256, load_image
 from morphapp.errors import InputError
 
 HOUR_NS = 3600 * 10**9

@@ -1,4 +1,4 @@
-"""parse_size, parse_color and file_sha256 of morphapp.core.images."""
+"""parse_size, parse_color and file_sha256 of morphapp.core.imaging.load."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from morphapp.core.image_sizes import MIN_SIDE
-from morphapp.core.images import MAX_SIDE, file_sha256, parse_color, parse_size
+from morphapp.core.imaging.load import MAX_SIDE, file_sha256, parse_color, parse_size
+from morphapp.core.imaging.sizes import MIN_SIDE
 from morphapp.errors import InputError
 
 # --------------------------------------------------------------------------- parse_size

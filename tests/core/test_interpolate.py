@@ -7,7 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from morphapp.core.interpolate import interpolate, lerp, slerp
+from morphapp.core.render.interpolate import interpolate, lerp, slerp
 from morphapp.errors import InputError
 
 finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False, width=32)

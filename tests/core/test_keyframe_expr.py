@@ -12,19 +12,19 @@ import torch
 from PIL import Image
 
 from morphapp.cli.main import main
-from morphapp.core.keyframe_expr import parse_expression
-from morphapp.core.keyframes import (
+from morphapp.core.domain.keyframe_args import parse_keyframe_arg
+from morphapp.core.domain.keyframe_expr import parse_expression
+from morphapp.core.domain.keyframes import (
     ExprKeyframe,
     ExprTerm,
     Keyframe,
     PromptKeyframe,
     image_files,
-    parse_keyframe_arg,
 )
-from morphapp.core.latent_cache import LatentCache
-from morphapp.core.project import Project, load_project, save_project
-from morphapp.core.render import encode_keyframes, render_frames
-from morphapp.core.settings import MorphSettings
+from morphapp.core.domain.project import Project, load_project, save_project
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.render.frames import encode_keyframes, render_frames
+from morphapp.core.render.latent_cache import LatentCache
 from morphapp.engine.autoencoder import AutoencoderEngine
 from morphapp.errors import InputError
 from morphapp.models.tae_codec import TaeCodec

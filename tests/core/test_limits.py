@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from morphapp.core.image_sizes import MAX_SIDE, MIN_SIDE, SIZE_STEP, parse_size, round_side, round_size
-from morphapp.core.settings import MAX_HOLD, MIN_FRAMES, MIN_SEGMENT_FRAMES, MorphSettings
-from morphapp.core.timeline import MAX_FRAMES
+from morphapp.core.domain.settings import MAX_HOLD, MIN_FRAMES, MIN_SEGMENT_FRAMES, MorphSettings
+from morphapp.core.imaging.sizes import MAX_SIDE, MIN_SIDE, SIZE_STEP, parse_size, round_side, round_size
+from morphapp.core.timeline.plan import MAX_FRAMES
 from morphapp.errors import InputError
 
 

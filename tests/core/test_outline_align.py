@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from morphapp.core.align_guard import MIN_JACOBIAN, min_jacobian
-from morphapp.core.images import load_image
-from morphapp.core.outline_align import MIN_IOU, MIN_IOU_GAIN, outline_align, subject_mask
+from morphapp.core.align.guard import MIN_JACOBIAN, min_jacobian
+from morphapp.core.align.outline import MIN_IOU, MIN_IOU_GAIN, outline_align, subject_mask
+from morphapp.core.imaging.load import load_image
 
 SIDE = 192
 

@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from morphapp.core import pipeline
 from morphapp.core.cancel import CancelToken
-from morphapp.core.keyframes import Keyframe
-from morphapp.core.pipeline import write_frames
-from morphapp.core.render import Frame, render_frames
-from morphapp.core.settings import MorphSettings
-from morphapp.core.timeline import FrameSpec
+from morphapp.core.domain.keyframes import Keyframe
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.render import pipeline
+from morphapp.core.render.frames import Frame, render_frames
+from morphapp.core.render.pipeline import write_frames
+from morphapp.core.timeline.plan import FrameSpec
 from morphapp.errors import Cancelled
 from morphapp.export import open_writer
 from morphapp.models.tae_codec import TaeCodec

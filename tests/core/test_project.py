@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from morphapp.core.keyframes import Keyframe
-from morphapp.core.project import Project, load_project, save_project, with_hashes
-from morphapp.core.settings import MorphSettings
-from morphapp.core.timeline import SegmentSpec
+from morphapp.core.domain.keyframes import Keyframe
+from morphapp.core.domain.project import Project, load_project, save_project, with_hashes
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.timeline.plan import SegmentSpec
 from morphapp.errors import InputError
 
 

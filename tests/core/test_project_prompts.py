@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from morphapp.core.diffusion_settings import DiffusionSettings
-from morphapp.core.keyframes import Keyframe, PromptKeyframe, parse_keyframe_arg
-from morphapp.core.project import Project, load_project, project_to_dict, save_project
-from morphapp.core.settings import MorphSettings
+from morphapp.core.domain.diffusion_settings import DiffusionSettings
+from morphapp.core.domain.keyframe_args import parse_keyframe_arg
+from morphapp.core.domain.keyframes import Keyframe, PromptKeyframe
+from morphapp.core.domain.project import Project, load_project, project_to_dict, save_project
+from morphapp.core.domain.settings import MorphSettings
 from morphapp.errors import InputError
 
 

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from morphapp.core.cancel import CancelToken
-from morphapp.core.images import load_image
-from morphapp.core.keyframes import Keyframe
-from morphapp.core.latent_cache import LatentCache
-from morphapp.core.quality import BORDER_OUTER, edge_contrast
-from morphapp.core.render import Frame, Progress, render_frames, to_pixels, to_tensor
-from morphapp.core.settings import MorphSettings
+from morphapp.core.domain.keyframes import Keyframe
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.imaging.load import load_image
+from morphapp.core.imaging.quality import BORDER_OUTER, edge_contrast
+from morphapp.core.render.frames import Frame, Progress, render_frames, to_pixels, to_tensor
+from morphapp.core.render.latent_cache import LatentCache
 from morphapp.errors import Cancelled, InputError
 from morphapp.export import open_writer
 from morphapp.models.tae_codec import TaeCodec

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from morphapp.core.timeline import SegmentSpec, distribute_frames, plan_frames, segment_pairs
+from morphapp.core.timeline.plan import SegmentSpec, distribute_frames, plan_frames, segment_pairs
 from morphapp.errors import InputError
 
 

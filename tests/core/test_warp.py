@@ -13,17 +13,8 @@ import pytest
 import torch
 
 from morphapp.cli.main import main
-from morphapp.core.align import auto_align
-from morphapp.core.correspondence import frame_to_source, load_points, parse_points, source_to_frame
-from morphapp.core.images import load_image
-from morphapp.core.keyframes import Keyframe
-from morphapp.core.project import Project, load_project, save_project
-from morphapp.core.quality import border_deviation, crossfade_psnr, edge_contrast, gini, segment_report
-from morphapp.core.render import render_frames
-from morphapp.core.settings import MorphSettings
-from morphapp.core.timeline import FrameSpec
-from morphapp.core.warp import (
-    ShapeMorph,
+from morphapp.core.align.auto import auto_align
+from morphapp.core.align.warp import (
     TpsField,
     dense_field,
     pixel_grid,
@@ -31,6 +22,21 @@ from morphapp.core.warp import (
     segment_field,
     warp_tensor,
 )
+from morphapp.core.domain.keyframes import Keyframe
+from morphapp.core.domain.points import frame_to_source, load_points, parse_points, source_to_frame
+from morphapp.core.domain.project import Project, load_project, save_project
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.imaging.load import load_image
+from morphapp.core.imaging.quality import (
+    border_deviation,
+    crossfade_psnr,
+    edge_contrast,
+    gini,
+    segment_report,
+)
+from morphapp.core.render.frames import render_frames
+from morphapp.core.render.shape_morph import ShapeMorph
+from morphapp.core.timeline.plan import FrameSpec
 from morphapp.errors import InputError
 from morphapp.models.tae_codec import TaeCodec
 
@@ -100,7 +106,7 @@ def test_source_frame_mapping_round_trips(fit: str) -> None:
 def test_field_is_identity_without_points() -> None:
     assert torch.count_nonzero(segment_field((), 0.4, 12, 16)) == 0
     shape = ShapeMorph([()], "latent")
-    from morphapp.core.timeline import FrameSpec
+    from morphapp.core.timeline.plan import FrameSpec
 
     assert shape.latent("slerp", FrameSpec(1, 0, 1, 0.5, 0), {}) is None
 
@@ -180,7 +186,7 @@ def _bright_columns(pixels: np.ndarray) -> float:
 def test_frame_warp_shows_one_disc_at_its_in_between_place(taef2: TaeCodec) -> None:
     """Frame mode: keyframes met in the middle shape, decoded frames warped to their own shape.
     A disc at x = 0.35 in a and 0.65 in b is one disc at 0.35 + 0.3 t in every in-between."""
-    from morphapp.core.render import to_pixels, to_tensor
+    from morphapp.core.render.frames import to_pixels, to_tensor
 
     a, b = _disc(0.35), _disc(0.65)
     points = ((0.35, 0.5, 0.65, 0.5), (0.35, 0.4, 0.65, 0.4), (0.35, 0.6, 0.65, 0.6))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from morphapp.core.keyframes import PromptKeyframe
+from morphapp.core.domain.keyframes import PromptKeyframe
 from morphapp.diffusion import attention_budget
 from morphapp.diffusion.model import DiffusionModel
 from morphapp.diffusion.morph import DiffusionMorpher

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from morphapp.core.diffusion_settings import DiffusionSettings
-from morphapp.core.keyframes import Keyframe, PromptKeyframe
-from morphapp.core.project import load_project
+from morphapp.core.domain.diffusion_settings import DiffusionSettings
+from morphapp.core.domain.keyframes import Keyframe, PromptKeyframe
+from morphapp.core.domain.project import load_project
 from tests.cli.test_cli import run_cli
 
 FAST = ["--size", "32x32", "--steps", "3", "--quiet"]

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from morphapp.core.diffusion_settings import DiffusionSettings
-from morphapp.core.keyframes import ExprKeyframe, ExprTerm, Keyframe, PromptKeyframe
-from morphapp.core.settings import MorphSettings
+from morphapp.core.domain.diffusion_settings import DiffusionSettings
+from morphapp.core.domain.keyframes import ExprKeyframe, ExprTerm, Keyframe, PromptKeyframe
+from morphapp.core.domain.settings import MorphSettings
 from morphapp.diffusion.conditioning import Conditioning
 from morphapp.diffusion.model import DiffusionModel
 from morphapp.diffusion.morph import DiffusionMorpher

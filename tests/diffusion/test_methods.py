@@ -11,10 +11,10 @@ import pytest
 import torch
 from diffusers.models.attention_processor import Attention
 
-from morphapp.core.diffusion_settings import DiffusionSettings
-from morphapp.core.keyframes import PromptKeyframe
-from morphapp.core.project import Project, load_project, save_project
-from morphapp.core.settings import MorphSettings
+from morphapp.core.domain.diffusion_settings import DiffusionSettings
+from morphapp.core.domain.keyframes import PromptKeyframe
+from morphapp.core.domain.project import Project, load_project, save_project
+from morphapp.core.domain.settings import MorphSettings
 from morphapp.diffusion import attention
 from morphapp.diffusion.model import DiffusionModel
 from morphapp.diffusion.morph import DiffusionMorpher

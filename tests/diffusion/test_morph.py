@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from morphapp.core.cancel import CancelToken
-from morphapp.core.diffusion_settings import DiffusionSettings
-from morphapp.core.keyframes import Keyframe, PromptKeyframe
-from morphapp.core.settings import MorphSettings
+from morphapp.core.domain.diffusion_settings import DiffusionSettings
+from morphapp.core.domain.keyframes import Keyframe, PromptKeyframe
+from morphapp.core.domain.settings import MorphSettings
 from morphapp.diffusion.cache import InversionCache
 from morphapp.diffusion.model import DiffusionModel
 from morphapp.diffusion.morph import DiffusionMorpher, StepInfo

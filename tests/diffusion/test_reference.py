@@ -7,7 +7,7 @@ import torch
 from diffusers import DDIMScheduler
 from diffusers.models.attention_processor import AttnProcessor2_0
 
-from morphapp.core.keyframes import PromptKeyframe
+from morphapp.core.domain.keyframes import PromptKeyframe
 from morphapp.diffusion import attention
 from morphapp.diffusion.ddim import DdimSchedule, denoise
 from morphapp.diffusion.model import DiffusionModel

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from morphapp.core.keyframes import Keyframe, PromptKeyframe
+from morphapp.core.domain.keyframes import Keyframe, PromptKeyframe
 from morphapp.diffusion.model import DiffusionModel
 from morphapp.diffusion.morph import DiffusionMorpher
 from morphapp.models.discovery import find_model
@@ -104,7 +104,7 @@ def test_an_image_keyframe_stays_itself_when_a_prompt_and_guidance_join(
 
 
 def test_pingpong_denoises_each_in_between_once(tiny_sd: DiffusionModel) -> None:
-    from morphapp.core.settings import MorphSettings
+    from morphapp.core.domain.settings import MorphSettings
     from morphapp.diffusion.render import render_diffusion_frames
     from tests.diffusion.test_morph import SIZE
 

@@ -17,8 +17,8 @@ import pytest
 import torch
 
 from morphapp.cli.main import main
-from morphapp.core.align_guard import judge_points
-from morphapp.core.images import load_image
+from morphapp.core.align.guard import judge_points
+from morphapp.core.imaging.load import load_image
 from morphapp.diffusion.features import dift_features, dift_points, semantic_align
 from morphapp.diffusion.model import DiffusionModel
 

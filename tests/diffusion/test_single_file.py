@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import torch
 
-from morphapp.core.diffusion_settings import DiffusionSettings
-from morphapp.core.keyframes import Keyframe
-from morphapp.core.settings import MorphSettings
+from morphapp.core.domain.diffusion_settings import DiffusionSettings
+from morphapp.core.domain.keyframes import Keyframe
+from morphapp.core.domain.settings import MorphSettings
 from morphapp.diffusion.model import DiffusionModel, single_file_config
 from morphapp.diffusion.render import render_diffusion_frames
 from morphapp.errors import ModelError

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from morphapp.core.cancel import CancelToken
-from morphapp.core.diffusion_settings import DiffusionSettings
-from morphapp.core.keyframes import Keyframe, PromptKeyframe
-from morphapp.core.render import Progress, render_frames
-from morphapp.core.settings import MorphSettings
+from morphapp.core.domain.diffusion_settings import DiffusionSettings
+from morphapp.core.domain.keyframes import Keyframe, PromptKeyframe
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.render.frames import Progress, render_frames
 from morphapp.engine import AutoencoderEngine, EngineOptions, open_engine
 from morphapp.errors import Cancelled, InputError
 from morphapp.models.info import ModelInfo
@@ -47,7 +47,7 @@ def test_autoencoder_engine_renders_any_frames_in_the_order_asked_as_the_render_
 def test_autoencoder_engine_prepares_keyframes_once_and_reports_progress(
     taef2: TaeCodec, pairs_dir: Path
 ) -> None:
-    from morphapp.core.latent_cache import LatentCache
+    from morphapp.core.render.latent_cache import LatentCache
 
     engine = AutoencoderEngine(taef2, cache=LatentCache())
     settings = MorphSettings(size=(64, 64), segment_frames=(4,))

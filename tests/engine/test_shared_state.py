@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import torch
 
-from morphapp.core.diffusion_settings import DiffusionSettings
-from morphapp.core.keyframes import Keyframe
-from morphapp.core.settings import MorphSettings
+from morphapp.core.domain.diffusion_settings import DiffusionSettings
+from morphapp.core.domain.keyframes import Keyframe
+from morphapp.core.domain.settings import MorphSettings
 from morphapp.engine import EngineOptions, open_engine
 from morphapp.errors import ModelError
 from morphapp.models.info import ModelInfo

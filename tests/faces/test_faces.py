@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from morphapp.core.align import auto_align
-from morphapp.core.images import load_image
+from morphapp.core.align.auto import auto_align
+from morphapp.core.imaging.load import load_image
 from morphapp.faces.correspond import CENTRES, face_points, find_meshes, pair_faces
 
 if sys.platform == "darwin" and platform.machine() == "x86_64":  # pyproject: no ai-edge-litert there

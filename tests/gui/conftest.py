@@ -11,7 +11,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QSettings
 
 from morphapp.core.cancel import CancelToken
-from morphapp.core.timeline import SegmentSpec
+from morphapp.core.timeline.plan import SegmentSpec
 from morphapp.gui.autosave import Autosave
 from morphapp.gui.main_window import MainWindow
 from morphapp.models import backend

@@ -65,9 +65,9 @@ def test_the_desktop_entry_is_valid() -> None:
 def test_a_project_s_music_survives_open_and_save_in_the_window(
     qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    from morphapp.core.keyframes import Keyframe
-    from morphapp.core.project import Project, ProjectAudio, load_project, save_project
-    from morphapp.core.settings import MorphSettings
+    from morphapp.core.domain.keyframes import Keyframe
+    from morphapp.core.domain.project import Project, ProjectAudio, load_project, save_project
+    from morphapp.core.domain.settings import MorphSettings
 
     music = tmp_path / "song.wav"
     music.write_bytes(b"RIFF....WAVE")  # only its path and hash matter here
@@ -85,9 +85,9 @@ def test_a_file_open_event_opens_the_project(qtbot, window, pairs_dir: Path, tmp
     from PySide6.QtCore import QCoreApplication
     from PySide6.QtGui import QFileOpenEvent
 
-    from morphapp.core.keyframes import Keyframe
-    from morphapp.core.project import Project, save_project
-    from morphapp.core.settings import MorphSettings
+    from morphapp.core.domain.keyframes import Keyframe
+    from morphapp.core.domain.project import Project, save_project
+    from morphapp.core.domain.settings import MorphSettings
     from morphapp.gui.file_open import FileOpenHandler
 
     target = tmp_path / "opened.json"

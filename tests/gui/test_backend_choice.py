@@ -10,7 +10,7 @@ import pytest
 import torch
 from PySide6.QtCore import Qt
 
-from morphapp.core.timeline import SegmentSpec
+from morphapp.core.timeline.plan import SegmentSpec
 from morphapp.gui.engine_worker import EngineWorker, ModelChoice
 from morphapp.gui.main_window import MainWindow
 from morphapp.models import backend

@@ -14,9 +14,9 @@ import torch
 from safetensors.torch import save_file
 
 from morphapp.cli.main import main
-from morphapp.core.keyframes import Keyframe
-from morphapp.core.project import Project, load_project, save_project, with_hashes
-from morphapp.core.settings import MorphSettings
+from morphapp.core.domain.keyframes import Keyframe
+from morphapp.core.domain.project import Project, load_project, save_project, with_hashes
+from morphapp.core.domain.settings import MorphSettings
 from morphapp.gui.document import Document
 from morphapp.models import taesd
 from morphapp.models.discovery import find_model

@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from morphapp.cli.main import main
-from morphapp.core.keyframes import Keyframe
-from morphapp.core.project import Project, save_project
-from morphapp.core.settings import MorphSettings
-from morphapp.core.timeline import SegmentSpec
+from morphapp.core.domain.keyframes import Keyframe
+from morphapp.core.domain.project import Project, save_project
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.timeline.plan import SegmentSpec
 from morphapp.gui.export_dialog import PRESETS
 from morphapp.gui.main_window import MainWindow
 
@@ -62,8 +62,8 @@ def test_the_window_says_the_projects_music_changed_as_the_cli_does(
     qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     """Found by review: the CLI noted a changed music file, the window exported in silence."""
-    from morphapp.core.images import file_sha256
-    from morphapp.core.project import ProjectAudio
+    from morphapp.core.domain.project import ProjectAudio
+    from morphapp.core.imaging.load import file_sha256
     from tests.export.test_audio import tone
 
     music = tone(tmp_path / "song.wav", 2.0)

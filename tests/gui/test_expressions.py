@@ -8,8 +8,8 @@ import numpy as np
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QLabel
 
-from morphapp.core.keyframes import ExprKeyframe, ExprTerm, Keyframe
-from morphapp.core.project import load_project
+from morphapp.core.domain.keyframes import ExprKeyframe, ExprTerm, Keyframe
+from morphapp.core.domain.project import load_project
 from morphapp.gui.expression_dialog import ExpressionDialog
 from morphapp.gui.main_window import MainWindow
 

@@ -70,7 +70,7 @@ def test_a_new_frame_rate_keeps_the_length_in_one_step(qtbot, window: MainWindow
 
 def test_a_new_morph_lasts_two_and_a_half_seconds_with_rests_on_its_keyframes(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Issue 24: a new morph lasted 1.04 s and never rested on its keyframes."""
-    from morphapp.core.render import plan_for
+    from morphapp.core.render.frames import plan_for
     from morphapp.gui.document import Document
 
     doc = Document()
@@ -85,7 +85,7 @@ def test_a_new_morph_lasts_two_and_a_half_seconds_with_rests_on_its_keyframes(qt
 
 def test_snapping_a_new_morph_to_beats_drops_its_rests_in_the_same_step(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """The new morph's rests refused beat snapping ("set Hold keyframes to 0 first")."""
-    from morphapp.core.project import ProjectAudio
+    from morphapp.core.domain.project import ProjectAudio
     from morphapp.gui.document import Document
 
     doc = Document()

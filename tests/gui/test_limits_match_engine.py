@@ -14,9 +14,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractSpinBox, QLabel
 
-from morphapp.core.diffusion_settings import MAX_STEPS, DiffusionSettings
-from morphapp.core.image_sizes import MAX_SIDE, MIN_SIDE, SIZE_STEP, parse_size
-from morphapp.core.settings import (
+from morphapp.core.domain.diffusion_settings import MAX_STEPS, DiffusionSettings
+from morphapp.core.domain.settings import (
     MAX_FPS,
     MAX_HOLD,
     MAX_SEED,
@@ -24,7 +23,8 @@ from morphapp.core.settings import (
     MIN_SEGMENT_FRAMES,
     MorphSettings,
 )
-from morphapp.core.timeline import MAX_FRAMES, SegmentSpec
+from morphapp.core.imaging.sizes import MAX_SIDE, MIN_SIDE, SIZE_STEP, parse_size
+from morphapp.core.timeline.plan import MAX_FRAMES, SegmentSpec
 from morphapp.errors import InputError
 from morphapp.gui.export_dialog import scaled_size
 from morphapp.gui.main_window import MainWindow

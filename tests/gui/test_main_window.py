@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from morphapp.core.images import load_image
-from morphapp.core.project import ProjectAudio
-from morphapp.core.timeline import SegmentSpec
+from morphapp.core.domain.project import ProjectAudio
+from morphapp.core.imaging.load import load_image
+from morphapp.core.timeline.plan import SegmentSpec
 from morphapp.gui.export_dialog import PRESETS
 from morphapp.gui.main_window import MainWindow
 
@@ -382,9 +382,9 @@ def test_point_editor_places_moves_and_deletes_pairs(qtbot, window: MainWindow, 
 def test_export_of_a_project_with_music_carries_it(
     qtbot, window: MainWindow, pairs_dir: Path, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    from morphapp.core.keyframes import Keyframe
-    from morphapp.core.project import Project, ProjectAudio, save_project
-    from morphapp.core.settings import MorphSettings
+    from morphapp.core.domain.keyframes import Keyframe
+    from morphapp.core.domain.project import Project, ProjectAudio, save_project
+    from morphapp.core.domain.settings import MorphSettings
     from tests.export.test_audio import tone
 
     music = tone(tmp_path / "song.wav", 2.0)
@@ -413,7 +413,7 @@ def test_the_window_rounds_sizes_and_limits_fps_as_the_command_line(
 ) -> None:  # type: ignore[no-untyped-def]
     """One rule for both faces (issue 23): 500x300 becomes 504x304, as ``--size 500x300`` does, and
     the fields reach the engine's limits (8192 px, 240 fps), not lower ones of their own."""
-    from morphapp.core.image_sizes import parse_size
+    from morphapp.core.imaging.sizes import parse_size
 
     panel = window.settings_panel
     panel.width_spin.setValue(500)

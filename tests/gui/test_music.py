@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from morphapp.core.project import load_project
-from morphapp.core.timeline import SegmentSpec
+from morphapp.core.domain.project import load_project
+from morphapp.core.timeline.plan import SegmentSpec
 from morphapp.gui.main_window import MainWindow
 from morphapp.music.analysis import PEAKS_PER_SECOND, analyse_music
 from tests.music.tracks import click_track

@@ -8,11 +8,11 @@ from pathlib import Path
 import av
 import pytest
 
-from morphapp.core.diffusion_settings import DiffusionSettings
-from morphapp.core.keyframes import Keyframe, PromptKeyframe
-from morphapp.core.project import Project, save_project
-from morphapp.core.settings import MorphSettings
-from morphapp.core.timeline import SegmentSpec
+from morphapp.core.domain.diffusion_settings import DiffusionSettings
+from morphapp.core.domain.keyframes import Keyframe, PromptKeyframe
+from morphapp.core.domain.project import Project, save_project
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.timeline.plan import SegmentSpec
 from morphapp.gui.main_window import MainWindow
 
 TIMEOUT = 120_000

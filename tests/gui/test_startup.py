@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from morphapp.core.keyframes import Keyframe
-from morphapp.core.project import Project, save_project
-from morphapp.core.settings import MorphSettings
+from morphapp.core.domain.keyframes import Keyframe
+from morphapp.core.domain.project import Project, save_project
+from morphapp.core.domain.settings import MorphSettings
 from morphapp.gui.platform_check import DEBIAN_PACKAGES, missing_xcb_libraries
 from tests.fresh_user import fresh_user_env
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from morphapp.core.diffusion_settings import DiffusionSettings
-from morphapp.core.timeline import SegmentSpec
+from morphapp.core.domain.diffusion_settings import DiffusionSettings
+from morphapp.core.timeline.plan import SegmentSpec
 from morphapp.gui.main_window import MainWindow
 from morphapp.gui.wording import in_window_terms
 from tests.reliability.conftest import error_line, run_cli

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from morphapp.core.images import load_image
-from morphapp.core.render import to_tensor
+from morphapp.core.imaging.load import load_image
+from morphapp.core.render.frames import to_tensor
 from morphapp.models.discovery import ModelInfo
 from morphapp.models.onnx_codec import OnnxCodec
 from morphapp.models.tae_codec import TaeCodec

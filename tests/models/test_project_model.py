@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from morphapp.cli.main import main
-from morphapp.core.project import load_project, project_from_dict
+from morphapp.core.domain.project import load_project, project_from_dict
 from morphapp.errors import InputError
 from morphapp.models.weights import sha256_file
 from tests.models.fakes import link_taef2

@@ -21,9 +21,9 @@ import pytest
 import torch
 from safetensors.torch import save
 
-from morphapp.core.keyframes import Keyframe
-from morphapp.core.render import render_frames
-from morphapp.core.settings import MorphSettings
+from morphapp.core.domain.keyframes import Keyframe
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.render.frames import render_frames
 from morphapp.models import builtin, taesd
 from morphapp.models.discovery import find_model, scan
 from morphapp.models.library import pull

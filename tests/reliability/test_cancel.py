@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 
 from morphapp.core.cancel import CancelToken
-from morphapp.core.keyframes import Keyframe
-from morphapp.core.latent_cache import LatentCache
-from morphapp.core.render import Progress, render_frames
-from morphapp.core.settings import MorphSettings
+from morphapp.core.domain.keyframes import Keyframe
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.render.frames import Progress, render_frames
+from morphapp.core.render.latent_cache import LatentCache
 from morphapp.errors import Cancelled
 from morphapp.export import open_writer
 from morphapp.models.tae_codec import TaeCodec

@@ -71,8 +71,8 @@ def test_outputs_too_small_to_show_a_morph_are_refused_before_any_work(
 def test_the_smallest_output_renders_and_says_it_is_too_small_to_align(
     faces_dir: Path, tmp_path: Path, model_path_env: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from morphapp.core.align import auto_align
-    from morphapp.core.images import load_image
+    from morphapp.core.align.auto import auto_align
+    from morphapp.core.imaging.load import load_image
 
     monkeypatch.setenv("MORPHAPP_MODEL_PATH", model_path_env)
     out = tmp_path / "frames"

@@ -20,9 +20,9 @@ except ImportError:  # Windows: no per-process file size limit
 import pytest
 from PIL import Image
 
-from morphapp.core.keyframes import Keyframe
-from morphapp.core.project import Project, save_project
-from morphapp.core.settings import MorphSettings
+from morphapp.core.domain.keyframes import Keyframe
+from morphapp.core.domain.project import Project, save_project
+from morphapp.core.domain.settings import MorphSettings
 from tests.reliability.conftest import (
     SIZE,
     cli_env,

@@ -29,11 +29,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from morphapp.core import images
-from morphapp.core.images import file_sha256, load_image
-from morphapp.core.project import Project, load_project, project_from_dict
-from morphapp.core.render import plan_for
-from morphapp.core.timeline import MAX_FRAMES, SegmentSpec, count_frames, plan_frames
+from morphapp.core.domain.project import Project, load_project, project_from_dict
+from morphapp.core.imaging import load as images
+from morphapp.core.imaging.load import file_sha256, load_image
+from morphapp.core.render.frames import plan_for
+from morphapp.core.timeline.plan import MAX_FRAMES, SegmentSpec, count_frames, plan_frames
 from morphapp.errors import InputError
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "fuzz_corpus"

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from morphapp.core.keyframes import Keyframe
-from morphapp.core.project import Project, load_project, save_project
-from morphapp.core.settings import MorphSettings
+from morphapp.core.domain.keyframes import Keyframe
+from morphapp.core.domain.project import Project, load_project, save_project
+from morphapp.core.domain.settings import MorphSettings
 from morphapp.export import open_writer
 from tests.export.helpers import synthetic_frames
 from tests.reliability.conftest import (
@@ -96,7 +96,7 @@ _KILL_DURING_SAVE = textwrap.dedent(
     """
     import os, signal, sys
     from pathlib import Path
-    from morphapp.core.project import load_project, save_project
+    from morphapp.core.domain.project import load_project, save_project
 
     def half_then_die(self, data):
         # The real save goes through atomic_path -> Path.write_bytes on the temp file: write

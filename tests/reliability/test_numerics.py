@@ -20,11 +20,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from morphapp.core.images import load_image
-from morphapp.core.interpolate import interpolate
-from morphapp.core.keyframes import Keyframe
-from morphapp.core.render import render_frames, to_tensor
-from morphapp.core.settings import MorphSettings
+from morphapp.core.domain.keyframes import Keyframe
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.imaging.load import load_image
+from morphapp.core.render.frames import render_frames, to_tensor
+from morphapp.core.render.interpolate import interpolate
 from morphapp.errors import ModelError
 from morphapp.models.discovery import ModelInfo, scan
 from morphapp.models.tae_codec import TaeCodec

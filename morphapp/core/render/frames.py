@@ -16,18 +16,19 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from morphapp.core.align.warp import frame_points
 from morphapp.core.cancel import CancelToken
-from morphapp.core.codec import LatentCodec
-from morphapp.core.correspondence import SegmentPoints
-from morphapp.core.edges import EdgeProfile, edge_profile, match_edges
-from morphapp.core.images import file_sha256, load_image
-from morphapp.core.interpolate import interpolate
-from morphapp.core.keyframes import ExprKeyframe, Keyframe, check_keyframes
-from morphapp.core.latent_cache import LatentCache, LatentKey
-from morphapp.core.pacing import frame_distance, paced_times, probe_times
-from morphapp.core.settings import MorphSettings
-from morphapp.core.timeline import FrameSpec, plan_frames, segment_pairs
-from morphapp.core.warp import ShapeMorph, frame_points
+from morphapp.core.domain.keyframes import ExprKeyframe, Keyframe, check_keyframes
+from morphapp.core.domain.points import SegmentPoints
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.imaging.edges import EdgeProfile, edge_profile, match_edges
+from morphapp.core.imaging.load import file_sha256, load_image
+from morphapp.core.render.codec import LatentCodec
+from morphapp.core.render.interpolate import interpolate
+from morphapp.core.render.latent_cache import LatentCache, LatentKey
+from morphapp.core.render.shape_morph import ShapeMorph
+from morphapp.core.timeline.pacing import frame_distance, paced_times, probe_times
+from morphapp.core.timeline.plan import FrameSpec, plan_frames, segment_pairs
 from morphapp.errors import InputError
 
 
@@ -193,7 +194,7 @@ def _edge_profiles(
     settings: MorphSettings,
     shape: ShapeMorph | None,
 ) -> dict[int, EdgeProfile | None]:
-    """What each frame's outer strips should look like (``core/edges.py``), per keyframe: its fitted
+    """What each frame's outer strips should look like (``core/imaging/edges.py``), per keyframe: its fitted
     source picture's edge profile (an expression keyframe has none: its decoded latent's)."""
     profiles: dict[int, EdgeProfile | None] = {}
     for i in sorted(needed):
@@ -217,7 +218,7 @@ def paced_order(
     cancel: CancelToken | None = None,
 ) -> list[FrameSpec]:
     """``order`` with each in-between moved to the t where its segment's change reaches the share its
-    planned t asks for (``core/pacing.py``). Each segment is probed from its own keyframes alone, so
+    planned t asks for (``core/timeline/pacing.py``). Each segment is probed from its own keyframes alone, so
     a preview, a resumed render and a full one place every frame alike."""
     probes = probe_times()
     segments: dict[int, FrameSpec] = {}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from morphapp.core.align_guard import (
+from morphapp.core.align.guard import (
     ALIGNED_DB,
     JUDGE_SIDE,
     AlignResult,
@@ -91,7 +91,7 @@ def face_mesh_points(path: str, analysis_side: int = 512) -> list[np.ndarray]:
     what the point editor draws as an overlay. Empty when faces cannot be found here."""
     import cv2
 
-    from morphapp.core.images import open_image
+    from morphapp.core.imaging.load import open_image
     from morphapp.faces import runtime
     from morphapp.faces.correspond import find_meshes
 

@@ -18,12 +18,10 @@ from typing import Any
 
 from morphapp import __version__
 from morphapp.core.atomic import atomic_write_text
-from morphapp.core.choices import LEGACY_WARP_MODE
-from morphapp.core.correspondence import parse_points, points_to_json
-from morphapp.core.diffusion_settings import DiffusionSettings
-from morphapp.core.images import file_sha256
-from morphapp.core.keyframe_expr import MAX_TERMS
-from morphapp.core.keyframes import (
+from morphapp.core.domain.choices import LEGACY_WARP_MODE
+from morphapp.core.domain.diffusion_settings import DiffusionSettings
+from morphapp.core.domain.keyframe_expr import MAX_TERMS
+from morphapp.core.domain.keyframes import (
     AnyKeyframe,
     ExprKeyframe,
     ExprTerm,
@@ -31,8 +29,10 @@ from morphapp.core.keyframes import (
     PromptKeyframe,
     check_keyframes,
 )
-from morphapp.core.settings import MorphSettings, parse_fit
-from morphapp.core.timeline import SegmentSpec
+from morphapp.core.domain.points import parse_points, points_to_json
+from morphapp.core.domain.settings import MorphSettings, parse_fit
+from morphapp.core.imaging.load import file_sha256
+from morphapp.core.timeline.plan import SegmentSpec
 from morphapp.errors import InputError
 
 FORMAT_NAME = "morphapp.project"

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from morphapp.core.correspondence import SegmentPoints
-from morphapp.core.quality import psnr
-from morphapp.core.warp import sample_positions, segment_field, warp_pixels
+from morphapp.core.align.warp import sample_positions, segment_field, warp_pixels
+from morphapp.core.domain.points import SegmentPoints
+from morphapp.core.imaging.quality import psnr
 
 ALIGNED_DB = 40.0  # structural similarity above this: nothing to align
 JUDGE_SIDE = 128  # the guard compares images of about this size: coarse shapes, not texture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from morphapp.core.choices import DEVICE_CHOICES, DTYPE_CHOICES
+from morphapp.core.domain.choices import DEVICE_CHOICES, DTYPE_CHOICES
 from morphapp.errors import InputError
 
 

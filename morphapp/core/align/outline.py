@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from morphapp.core.align_guard import (
+from morphapp.core.align.guard import (
     ALIGNED_DB,
     JUDGE_SIDE,
     MIN_JACOBIAN,
@@ -47,7 +47,7 @@ from morphapp.core.align_guard import (
     resize,
     similarity,
 )
-from morphapp.core.correspondence import SegmentPoints
+from morphapp.core.domain.points import SegmentPoints
 
 MASK_SIDE = 160  # px: GrabCut runs on a copy of about this size (fast; outlines, not fur)
 INSET = 0.04  # the GrabCut rectangle's inset from the frame border (fraction of each side)

@@ -42,9 +42,9 @@ from typing import IO, cast
 import numpy as np
 from PIL import ExifTags, Image, ImageFile, ImageOps
 
-from morphapp.core.image_color import is_16bit_source, to_rgb
-from morphapp.core.image_fit import FIT_MODES, FitMode, check_size, fit_image, fit_notes
-from morphapp.core.image_sizes import DEFAULT_SIZE, MAX_SIDE, SIZE_STEP, parse_color, parse_size
+from morphapp.core.imaging.color import is_16bit_source, to_rgb
+from morphapp.core.imaging.fit import FIT_MODES, FitMode, check_size, fit_image, fit_notes
+from morphapp.core.imaging.sizes import DEFAULT_SIZE, MAX_SIDE, SIZE_STEP, parse_color, parse_size
 from morphapp.errors import InputError
 
 __all__ = [

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import torch
 
-from morphapp.core.choices import PATH_CHOICES
+from morphapp.core.domain.choices import PATH_CHOICES
 from morphapp.errors import InputError
 
 # Below this sin(angle) the great circle is ill-defined (parallel or opposite directions):

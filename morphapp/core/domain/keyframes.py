@@ -12,7 +12,6 @@ from morphapp.errors import InputError
 MAX_PROMPT_CHARS = 2000  # CLIP reads 77 tokens; anything this long is a mistake, not a prompt
 PROMPT_PREFIX = "prompt:"
 EXPR_PREFIX = "expr:"
-_SEEDED_PROMPT = re.compile(r"prompt\[(-?\d+)\]:(.*)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -150,28 +149,6 @@ def image_files(keyframes: Sequence[AnyKeyframe]) -> list[Keyframe]:
         elif isinstance(keyframe, ExprKeyframe):
             out.extend(keyframe.images)
     return out
-
-
-def parse_keyframe_arg(text: str) -> AnyKeyframe:
-    """A command-line keyframe: an image path, ``prompt:TEXT``, ``prompt[SEED]:TEXT`` or
-    ``expr:EXPRESSION`` (see ``keyframe_expr``)."""
-    if text.startswith(EXPR_PREFIX):
-        from morphapp.core.keyframe_expr import parse_expression  # it builds on this module's types
-
-        return parse_expression(text, start=len(EXPR_PREFIX))
-    seeded = _SEEDED_PROMPT.fullmatch(text)
-    if seeded is not None:
-        return _prompt(seeded.group(2), int(seeded.group(1)), text)
-    if text.startswith(PROMPT_PREFIX):
-        return _prompt(text[len(PROMPT_PREFIX) :], None, text)
-    return Keyframe(Path(text))
-
-
-def _prompt(prompt: str, seed: int | None, given: str) -> PromptKeyframe:
-    prompt = prompt.strip()
-    if not prompt:
-        raise InputError(f"{given!r}: a prompt keyframe needs text after 'prompt:'")
-    return PromptKeyframe(prompt, seed)
 
 
 def describe_keyframe(keyframe: AnyKeyframe) -> str:

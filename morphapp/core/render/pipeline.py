@@ -25,7 +25,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from morphapp.core.render import Frame
+from morphapp.core.render.frames import Frame
 
 _DONE = object()
 _POLL_S = 0.05  # how often a blocked put looks whether the writer thread has died

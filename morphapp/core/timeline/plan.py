@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from morphapp.core.easing import EaseFn, parse_ease
+from morphapp.core.timeline.easing import EaseFn, parse_ease
 from morphapp.errors import InputError
 
 LOOP_CHOICES: tuple[str, ...] = ("none", "loop", "pingpong")

@@ -6,7 +6,7 @@ from typing import Literal
 
 from PIL import Image
 
-from morphapp.core.image_color import to_rgb
+from morphapp.core.imaging.color import to_rgb
 
 FitMode = Literal["crop", "pad", "stretch"]
 FIT_MODES: tuple[FitMode, ...] = ("crop", "pad", "stretch")

@@ -31,7 +31,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from morphapp.core.align_guard import (
+from morphapp.core.align.guard import (
     ALIGNED_DB,
     MIN_JACOBIAN,
     AlignResult,
@@ -42,12 +42,12 @@ from morphapp.core.align_guard import (
     similarity,
 )
 from morphapp.core.cancel import CancelToken
-from morphapp.core.choices import ALIGN_MODES
-from morphapp.core.correspondence import PointPair, SegmentPoints, frame_to_source
-from morphapp.core.images import load_image
-from morphapp.core.keyframes import Keyframe
-from morphapp.core.settings import MorphSettings
-from morphapp.core.timeline import segment_pairs
+from morphapp.core.domain.choices import ALIGN_MODES
+from morphapp.core.domain.keyframes import Keyframe
+from morphapp.core.domain.points import PointPair, SegmentPoints, frame_to_source
+from morphapp.core.domain.settings import MorphSettings
+from morphapp.core.imaging.load import load_image
+from morphapp.core.timeline.plan import segment_pairs
 
 MIN_INLIERS = 10  # RANSAC inliers for a global fit
 MIN_INLIER_RATIO = 0.2  # of the ratio-tested matches
@@ -57,7 +57,7 @@ FLOW_STEP_DB = 0.2  # flow on top of a global fit must add this much to be kept
 ANALYSIS_SIDE = 256  # match on images of about this size (fast, and robust to fine texture)
 FLOW_SIDE = 128  # dense flow on images of about this size: coarse shapes, not fur or brick texture
 GRID = 7  # points per side of the point grid
-# A camera move (core/camera.py) is judged where the pictures overlap: at least this share of a,
+# A camera move (core/align/camera.py) is judged where the pictures overlap: at least this share of a,
 # and this much closer there than unmoved.
 CAMERA_MIN_OVERLAP = 0.2
 CAMERA_GAIN_DB = 1.0
@@ -154,7 +154,7 @@ def auto_align(pixels_a: np.ndarray, pixels_b: np.ndarray, mode: str = "auto") -
     if min(pixels_a.shape[:2]) < MIN_SIDE:  # optical flow, SIFT and the face models need more pixels
         return no_warp(f"the frames are too small to line up (under {MIN_SIDE} px)", 0.0)
     if mode in ("auto", "faces"):
-        from morphapp.core.face_align import face_align
+        from morphapp.core.align.faces import face_align
 
         faces = face_align(pixels_a, pixels_b)
         if faces.points or mode == "faces":
@@ -267,10 +267,10 @@ def _camera_candidate(
     pixels_a: np.ndarray, judge_a: np.ndarray, judge_b: np.ndarray, matrix: np.ndarray, small_width: int,
     inliers: int, ratio: float, before: float,
 ) -> AlignResult | None:  # fmt: skip
-    """The global fit as a camera move (``core/camera.py``) when it is too large for a border-pinned
+    """The global fit as a camera move (``core/align/camera.py``) when it is too large for a border-pinned
     warp, judged where the two pictures overlap (the ring only one of them shows says nothing of
     the fit; a whole-frame figure turned the right move down)."""
-    from morphapp.core.camera import MIN_POINTS, Similarity, camera_points
+    from morphapp.core.align.camera import MIN_POINTS, Similarity, camera_points
 
     height, width = pixels_a.shape[:2]
     a = complex(matrix[0, 0], matrix[1, 0])

@@ -14,7 +14,7 @@ import math
 import re
 from pathlib import Path
 
-from morphapp.core.keyframes import ExprKeyframe, ExprTerm, Keyframe, PromptKeyframe
+from morphapp.core.domain.keyframes import ExprKeyframe, ExprTerm, Keyframe, PromptKeyframe
 from morphapp.errors import InputError
 
 MAX_TERMS = 16  # each term is an encode (or an inversion): more is a typo, not an expression

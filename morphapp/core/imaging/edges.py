@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from morphapp.core.quality import BORDER_INNER, BORDER_OUTER
+from morphapp.core.imaging.quality import BORDER_INNER, BORDER_OUTER
 
 ALONG_EDGE_SIGMA = 1 / 32  # of the edge's length: smoothing along the edge (16 px at 512)
 MIN_SIDE = 4 * (BORDER_OUTER + BORDER_INNER)  # smaller frames are left as they are

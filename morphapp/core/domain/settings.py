@@ -5,13 +5,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from morphapp.core.choices import DEFAULT_WARP_MODE, PATH_CHOICES, WARP_MODES
-from morphapp.core.correspondence import SegmentPoints
-from morphapp.core.diffusion_settings import PACING_CHOICES, DiffusionSettings
-from morphapp.core.easing import parse_ease
-from morphapp.core.image_fit import FIT_MODES, FitMode
-from morphapp.core.images import MAX_SIDE
-from morphapp.core.timeline import LOOP_CHOICES, MAX_FRAMES, SegmentSpec, distribute_frames, segment_pairs
+from morphapp.core.domain.choices import DEFAULT_WARP_MODE, PATH_CHOICES, WARP_MODES
+from morphapp.core.domain.diffusion_settings import PACING_CHOICES, DiffusionSettings
+from morphapp.core.domain.points import SegmentPoints
+from morphapp.core.imaging.fit import FIT_MODES, FitMode
+from morphapp.core.imaging.load import MAX_SIDE
+from morphapp.core.timeline.easing import parse_ease
+from morphapp.core.timeline.plan import (
+    LOOP_CHOICES,
+    MAX_FRAMES,
+    SegmentSpec,
+    distribute_frames,
+    segment_pairs,
+)
 from morphapp.errors import InputError
 
 FIT_CHOICES: tuple[str, ...] = FIT_MODES
@@ -55,11 +61,11 @@ class MorphSettings:
     segments: tuple[SegmentSpec, ...] | None = None  # explicit per-segment settings (from a project)
     seed: int = 0  # for stochastic backends; the TAE path itself is deterministic
     # Shape-aware morphs (issue 5): per-segment point pairs (source-image coords, see
-    # core/correspondence.py); None or empty lists: plain interpolation, today's frames exactly.
+    # core/domain/points.py); None or empty lists: plain interpolation, today's frames exactly.
     points: tuple[SegmentPoints, ...] | None = None
-    warp: str = DEFAULT_WARP_MODE  # "frame", "pixel" or "latent" (core/warp.py); unused without points
+    warp: str = DEFAULT_WARP_MODE  # "frame", "pixel" or "latent" (core/align/warp.py); unused without points
     # Autoencoder morphs: "even" re-places in-betweens so neighbouring frames differ evenly
-    # (core/pacing.py); "linear" keeps the eased t. New CLI morphs ask for "even"; projects that do
+    # (core/timeline/pacing.py); "linear" keeps the eased t. New CLI morphs ask for "even"; projects that do
     # not say (made before it existed) are linear. Diffusion models pace with ``diffusion.pacing``.
     pacing: str = "linear"
     diffusion: DiffusionSettings = field(default_factory=DiffusionSettings)  # diffusion models only

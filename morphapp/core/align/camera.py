@@ -1,6 +1,6 @@
 """Camera moves: one scene framed twice (zoomed, shifted, turned) morphs as a camera that moves.
 
-A point-pair warp pins the frame border (``core/warp.py``), so it cannot zoom: a reframed scene
+A point-pair warp pins the frame border (``core/align/warp.py``), so it cannot zoom: a reframed scene
 then shows two mountains in every in-between. When a segment's points all follow one similarity
 (rotation, uniform scale, shift; what ``--align auto`` finds for a reframed scene), the segment is
 rendered as a camera move instead: the frame at ``t`` sees the scene through the similarity raised
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from morphapp.core.correspondence import SegmentPoints
-from morphapp.core.warp import warp_pixels
+from morphapp.core.align.warp import warp_pixels
+from morphapp.core.domain.points import SegmentPoints
 
 MIN_POINTS = 6  # a camera move is a grid of points, never a hand-placed handful
 TOLERANCE = 0.002  # of the frame's longer side: how closely every pair must follow the similarity

@@ -12,7 +12,7 @@ import io
 import numpy as np
 from PIL import Image, ImageCms, ImageFile
 
-from morphapp.core.image_sizes import color_name
+from morphapp.core.imaging.sizes import color_name
 from morphapp.errors import InputError
 
 

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from morphapp.core.easing import points_ease
-from morphapp.core.timeline import SegmentSpec
+from morphapp.core.timeline.easing import points_ease
+from morphapp.core.timeline.plan import SegmentSpec
 from morphapp.music.beats import reactive_positions
 
 

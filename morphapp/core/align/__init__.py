@@ -1,0 +1,1 @@
+"""Lining keyframes up: automatic points (faces, features, flow, camera, outlines), guard, warp fields."""
