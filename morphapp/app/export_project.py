@@ -32,6 +32,9 @@ if TYPE_CHECKING:  # a name only: importing the engine facade (its codecs, backe
     from morphapp.engine.base import FrameRenderer
 
 NoteFn = Callable[[str], None]
+# A GIF above this many bytes per second of animation is too heavy to share as it is (chat apps
+# and sites cap uploads at 8-15 MB): the note points to the web preset, about 1 MB a second.
+LARGE_GIF_BYTES_PER_SECOND = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,8 @@ def export_project(
         if collector is not None:  # before the writer closes: the lines go into its metadata
             report = _report(collector, project, settings, writer)
     report_json = json.loads(writer.metadata_json).get("report") if report else None
+    if request.format in (None, "gif") and writer.path.suffix.lower() == ".gif":
+        _note_large_gif(writer.path, len(plan) / settings.fps, note)
     return ExportResult(
         path=writer.path,
         frames_written=writer.frames_written,
@@ -98,6 +103,17 @@ def export_project(
         report=tuple(report),
         report_json=report_json,
     )
+
+
+def _note_large_gif(path: Path, seconds: float, note: NoteFn) -> None:
+    """A best-colours GIF (what a ``.gif`` name picks) can run to megabytes a second: say so, and
+    what makes one sized for the web, rather than choose fewer colours behind the user's back."""
+    size = path.stat().st_size
+    if seconds > 0 and size / seconds > LARGE_GIF_BYTES_PER_SECOND:
+        note(
+            f"{path.name}: {size / 1e6:.1f} MB for {seconds:.1f} s, a GIF with the best colours; "
+            "--format gif-web makes one sized for the web (about 1 MB a second)"
+        )
 
 
 def project_digest(project: Project, output: Path) -> str:

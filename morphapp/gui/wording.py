@@ -37,9 +37,16 @@ FIELD_FOR_FLAG: dict[str, str] = {
     "--embed-project": "Embed the project",
 }
 
+# Whole phrases that name a choice the window offers in its own way (the export dialog's presets).
+PHRASE_FOR_FLAGS: dict[str, str] = {
+    "--format gif-web": "the preset “GIF for the web”",
+}
+
 _FLAG = re.compile(r"--[a-z][a-z0-9-]*")
 
 
 def in_window_terms(message: str) -> str:
     """``message`` with each command-line flag that has a field in the window named as that field."""
+    for phrase, words in PHRASE_FOR_FLAGS.items():
+        message = message.replace(phrase, words)
     return _FLAG.sub(lambda m: FIELD_FOR_FLAG.get(m.group(0), m.group(0)), message)

@@ -45,6 +45,11 @@ def test_readme_first_example_on_a_fresh_offline_machine(tmp_path: Path, pairs_d
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "model taef2 (FLUX.2 (TAEF2))" in done.stderr
+    # A best-colours GIF of megabytes a second: the note says so, and names the web preset.
+    size_mb = (tmp_path / "morph.gif").stat().st_size / 1e6
+    assert size_mb > 5
+    assert f"morph.gif: {size_mb:.1f} MB for 2.5 s" in done.stderr
+    assert "--format gif-web makes one sized for the web" in done.stderr
     frames = []
     with Image.open(tmp_path / "morph.gif") as gif:
         # The README: 2.5 s at 24 fps, 512x512: a 49-frame morph resting 6 frames on each keyframe.

@@ -26,6 +26,10 @@ def test_flags_become_field_names_and_unknown_flags_stay() -> None:
     )
     assert in_window_terms("give --frames or --segment-frames") == "give Total frames or Frames in segment"
     assert in_window_terms("--align-model goes with --align auto") == "--align-model goes with Align auto"
+    # A choice the window offers as a preset, not a field: named as the preset.
+    assert in_window_terms("--format gif-web makes one sized for the web") == (
+        "the preset \u201cGIF for the web\u201d makes one sized for the web"
+    )
 
 
 def test_a_bad_setting_in_a_project_names_the_windows_field(
