@@ -35,6 +35,7 @@ from morphapp.core.domain.keyframes import (
     image_keyframes,
     latent_keyframes,
 )
+from morphapp.core.domain.point_merge import merge_all
 from morphapp.core.domain.points import load_points
 from morphapp.core.domain.project import (
     Project,
@@ -382,7 +383,10 @@ def _aligned(project: Project, align: str, args: argparse.Namespace, note: NoteF
     keyframes = image_keyframes(project.keyframes, f"--align {align}")
     semantic = _semantic_aligner(args, note)
     found = align_keyframes(keyframes, project.settings, note, align, semantic=semantic)
-    return dataclasses.replace(project, settings=dataclasses.replace(project.settings, points=found))
+    # As in the window: the found pairs replace automatic ones; pairs placed by hand stay (issue 24).
+    points, origins = merge_all(project.settings.points, project.settings.point_origins, found)
+    settings = dataclasses.replace(project.settings, points=points, point_origins=origins)
+    return dataclasses.replace(project, settings=settings)
 
 
 def _align_mode(args: argparse.Namespace, project: Project, model: ModelInfo) -> str:
@@ -657,6 +661,7 @@ def _settings_overrides(args: argparse.Namespace, note: Any) -> dict[str, Any]:
             raise InputError("--frames and --segment-frames: give one or the other")
     if args.points is not None:
         out["points"] = load_points(args.points)
+        out["point_origins"] = None  # a points file is the user's own: every pair by hand
     for name in ("frames", "fps", "fit", "path", "ease", "hold", "loop", "seed", "warp"):
         value = getattr(args, name)
         if value is not None:

@@ -29,6 +29,7 @@ from morphapp.core.domain.keyframes import (
     PromptKeyframe,
     check_keyframes,
 )
+from morphapp.core.domain.point_origins import origins_to_json, parse_point_origins, stored_origins
 from morphapp.core.domain.points import parse_points, points_to_json
 from morphapp.core.domain.settings import MorphSettings, parse_fit
 from morphapp.core.imaging.load import file_sha256
@@ -77,7 +78,7 @@ def project_to_dict(project: Project, base: Path) -> dict[str, Any]:
         "version": FORMAT_VERSION,
         "keyframes": [_keyframe_to_dict(k, base) for k in project.keyframes],
         "model": project.model,
-        "settings": _settings_to_dict(project.settings, len(project.keyframes)),
+        "settings": _settings_to_dict(project.settings, len(project.keyframes), editing=True),
     }
     if project.audio is not None:  # only with music: other projects stay as they were
         audio = project.audio
@@ -92,7 +93,9 @@ def project_to_dict(project: Project, base: Path) -> dict[str, Any]:
     return doc
 
 
-def _settings_to_dict(s: MorphSettings, n_keyframes: int) -> dict[str, Any]:
+def _settings_to_dict(s: MorphSettings, n_keyframes: int, *, editing: bool = False) -> dict[str, Any]:
+    """``editing``: with what only editing needs (the points' origins), for project files; an
+    export's metadata is the settings that make the morph."""
     segments = s.segment_specs(n_keyframes)
     doc: dict[str, Any] = {
         "size": list(s.size),
@@ -109,6 +112,9 @@ def _settings_to_dict(s: MorphSettings, n_keyframes: int) -> dict[str, Any]:
         doc["pacing"] = s.pacing
     if s.points and any(s.points):  # shape-aware morphs only: plain projects stay as they were
         doc["points"] = points_to_json(s.points)
+        origins = origins_to_json(s.points, s.point_origins) if editing else None
+        if origins is not None:  # only with automatic points: hand-placed projects stay as they were
+            doc["point_origins"] = origins
         doc["warp"] = s.warp
     if s.diffusion != DiffusionSettings():  # only when set: TAE projects stay as they were
         doc["diffusion"] = asdict(s.diffusion)
@@ -206,6 +212,11 @@ def project_from_dict(data: Any, base: Path, where: str = "project") -> Project:
         for i, seg in enumerate(reader.array(raw, "segments", "settings"))
     )
     eases = {seg.ease for seg in segments}
+    points = parse_points(raw["points"], f"{where}: settings.points") if "points" in raw else None
+    origins = None  # projects before origins (and hand-placed ones): every pair by hand
+    if "point_origins" in raw:
+        parsed = parse_point_origins(raw["point_origins"], points, f"{where}: settings.point_origins")
+        origins = stored_origins(points, parsed)
     settings = MorphSettings(
         size=(size[0], size[1]),
         ease=eases.pop() if len(eases) == 1 else "linear",  # the "all segments" easing, when they agree
@@ -217,7 +228,8 @@ def project_from_dict(data: Any, base: Path, where: str = "project") -> Project:
         fps=reader.number(raw, "fps", "settings"),
         seed=reader.integer(raw, "seed", "settings"),
         segments=segments,
-        points=parse_points(raw["points"], f"{where}: settings.points") if "points" in raw else None,
+        points=points,
+        point_origins=origins,
         warp=reader.text(raw, "warp", "settings") if "warp" in raw else LEGACY_WARP_MODE,
         pacing=reader.text(raw, "pacing", "settings") if "pacing" in raw else "linear",
         diffusion=_diffusion_settings(raw, reader),

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from morphapp.core.domain.choices import DEFAULT_WARP_MODE, PATH_CHOICES, WARP_MODES
 from morphapp.core.domain.diffusion_settings import PACING_CHOICES, DiffusionSettings
+from morphapp.core.domain.point_origins import SegmentOrigins
 from morphapp.core.domain.points import SegmentPoints
 from morphapp.core.imaging.fit import FIT_MODES, FitMode
 from morphapp.core.imaging.load import MAX_SIDE
@@ -63,6 +64,9 @@ class MorphSettings:
     # Shape-aware morphs (issue 5): per-segment point pairs (source-image coords, see
     # core/domain/points.py); None or empty lists: plain interpolation, today's frames exactly.
     points: tuple[SegmentPoints, ...] | None = None
+    # For editing only, never read by the renderer: which pairs auto-align found and which the user
+    # placed (core/domain/point_origins.py); None: every pair by hand.
+    point_origins: tuple[SegmentOrigins, ...] | None = None
     warp: str = DEFAULT_WARP_MODE  # "frame", "pixel" or "latent" (core/align/warp.py); unused without points
     # Autoencoder morphs: "even" re-places in-betweens so neighbouring frames differ evenly
     # (core/timeline/pacing.py); "linear" keeps the eased t. New CLI morphs ask for "even"; projects that do
