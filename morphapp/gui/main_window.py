@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from morphapp.core.domain.keyframes import ExprKeyframe, Keyframe, image_files
+from morphapp.core.domain.point_origins import AUTO, segment_origins, stored_origins
 from morphapp.core.imaging.load import open_image
 from morphapp.errors import MorphError, as_installed
 from morphapp.gui.about import AboutDialog, version_report
@@ -354,12 +355,20 @@ class MainWindow(QMainWindow):
     def _drop_aligned(self, tag: object, found: object, text: str) -> None:
         if found is None or tag != tuple(self.document.keyframes):
             return  # cancelled, or the keyframes changed meanwhile (a later drop aligns again)
-        existing = list(self.document.settings.points or ())
+        settings = self.document.settings
+        existing = list(settings.points or ())
         found_points = list(found)  # type: ignore[call-overload]
         existing += [()] * (len(found_points) - len(existing))
         merged = [old if old else new for old, new in zip(existing, found_points, strict=False)]
         if any(merged) and merged != existing[: len(merged)]:
-            self.document.set_settings("Auto-align", points=tuple(merged))
+            # Only empty segments are filled: their pairs are automatic, the others keep their origins.
+            origins = [
+                segment_origins(settings.points, settings.point_origins, i) if old else (AUTO,) * len(new)
+                for i, (old, new) in enumerate(zip(existing, found_points, strict=False))
+            ]
+            self.document.set_settings(
+                "Auto-align", points=tuple(merged), point_origins=stored_origins(merged, origins)
+            )
         # In words on the status bar; the figures in its tooltip (issue 24: no jargon up front).
         lines = text.replace("segment ", "Segment ").splitlines()
         words = [line for line in lines if "auto-align:" not in line and "semantic features:" not in line]

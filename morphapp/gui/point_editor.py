@@ -4,6 +4,9 @@ Click a feature on the left image, then the same feature on the right: that is o
 pair (its number shows when selected or pointed at). Drag a marker to move it; Delete removes the
 selected pair; the wheel zooms for precise placement. Points are stored in the
 document (undoable) in source-image coordinates, as the engine and point files use them.
+
+Pairs auto-align found are hollow rings, pairs placed (or moved) by hand filled dots: Auto-align
+run again replaces only the rings and keeps the dots (core/domain/point_merge.py).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import dataclasses
 
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
+    QBrush,
     QCloseEvent,
     QColor,
     QImage,
@@ -36,6 +40,15 @@ from PySide6.QtWidgets import (
 
 from morphapp.core.align.faces import face_mesh_points
 from morphapp.core.domain.keyframes import Keyframe, describe_keyframe
+from morphapp.core.domain.point_merge import merge_realigned, without_auto
+from morphapp.core.domain.point_origins import (
+    AUTO,
+    HAND,
+    PointOrigin,
+    all_origins,
+    segment_origins,
+    stored_origins,
+)
 from morphapp.core.domain.points import PointPair
 from morphapp.core.timeline.plan import segment_pairs
 from morphapp.errors import MorphError
@@ -43,6 +56,7 @@ from morphapp.gui.align_job import AlignRunner
 from morphapp.gui.document import Document
 
 MARKER_RADIUS = 4  # small: 60+ auto-aligned pairs must not hide the eyes and mouth they mark
+AUTO_RADIUS = 3.5  # an automatic pair's ring: hollow, so the feature it marks shows through
 SELECTED_RADIUS = 7
 GRAB_DISTANCE = 9  # pixels: a press this close to a marker drags it
 ZOOM_STEP = 1.25  # per wheel notch
@@ -53,12 +67,20 @@ def marker_colour(index: int) -> QColor:
     return QColor.fromHsv((index * 47) % 360, 220, 255)
 
 
+ORIGIN_WORDS = {
+    AUTO: "found by Auto-align (drag it to make it yours)",
+    HAND: "placed by hand (kept when Auto-align runs again)",
+}
+LEGEND = "●  placed by hand, kept when Auto-align runs again      ○  found by Auto-align"
+
+
 class PointCanvas(QWidget):
     """One keyframe image with point markers; click empty space to place, drag a marker to move.
 
     Markers are small dots; a pair's number shows only on the selected pair and the one under the
     pointer (on both sides), so 60 pairs stay legible. The wheel zooms at the pointer, a middle- or
-    right-button drag pans, a double click with either resets the view."""
+    right-button drag pans, a double click with either resets the view. Automatic pairs are hollow
+    rings, hand-placed ones filled dots (``origins``, one per point)."""
 
     clicked = Signal(float, float)  # normalised position of a click away from markers
     moved = Signal(int, float, float)  # marker index and its new normalised position
@@ -72,6 +94,7 @@ class PointCanvas(QWidget):
         self.setMouseTracking(True)  # hover labels
         self.image = QImage()
         self.points: list[tuple[float, float] | None] = []
+        self.origins: list[PointOrigin] = []
         self.overlay: list[tuple[float, float]] = []
         self.current: int | None = None
         self.hover: int | None = None
@@ -95,14 +118,27 @@ class PointCanvas(QWidget):
         self.overlay = points
         self.update()
 
-    def set_points(self, points: list[tuple[float, float] | None], current: int | None) -> None:
+    def set_points(
+        self, points: list[tuple[float, float] | None], current: int | None,
+        origins: list[PointOrigin] | None = None,
+    ) -> None:  # fmt: skip
+        """``origins``: one per point; None: every point by hand."""
         self.points = points
+        self.origins = list(origins) if origins is not None else [HAND] * len(points)
         self.current = current
         self.update()
+
+    def origin(self, index: int) -> PointOrigin:
+        return self.origins[index] if 0 <= index < len(self.origins) else HAND
 
     def set_hover(self, index: int | None) -> None:
         if index != self.hover:
             self.hover = index
+            # Which kind the pair under the pointer is, in words (the legend says the shapes).
+            words = ""
+            if index is not None and 0 <= index < len(self.points) and self.points[index] is not None:
+                words = f"Pair {index + 1}: {ORIGIN_WORDS[self.origin(index)]}"
+            self.setToolTip(words)
             self.update()
 
     def labelled(self) -> set[int]:
@@ -219,14 +255,28 @@ class PointCanvas(QWidget):
             if point is None:
                 continue
             centre = self.to_widget(*point)
-            radius = SELECTED_RADIUS if i in labelled else MARKER_RADIUS
-            painter.setPen(
-                QPen(QColor("white") if i == self.current else QColor("black"), 2 if i in labelled else 1)
-            )
-            painter.setBrush(marker_colour(i))
-            painter.drawEllipse(centre, radius, radius)
+            rim = QColor("white") if i == self.current else QColor("black")
+            if self.origin(i) == AUTO:
+                self._draw_ring(painter, centre, marker_colour(i), rim, i in labelled)
+            else:
+                radius = SELECTED_RADIUS if i in labelled else MARKER_RADIUS
+                painter.setPen(QPen(rim, 2 if i in labelled else 1))
+                painter.setBrush(marker_colour(i))
+                painter.drawEllipse(centre, radius, radius)
             if i in labelled:
                 self._draw_label(painter, centre, str(i + 1))
+
+    @staticmethod
+    def _draw_ring(painter: QPainter, centre: QPointF, colour: QColor, rim: QColor, labelled: bool) -> None:
+        """An automatic pair: a coloured ring on a darker one (seen on light skin and dark hair
+        alike), its middle left clear."""
+        radius = SELECTED_RADIUS if labelled else AUTO_RADIUS
+        painter.setBrush(QBrush(Qt.BrushStyle.NoBrush))
+        rim.setAlpha(255 if labelled else 170)
+        painter.setPen(QPen(rim, 3.2 if labelled else 2.6))
+        painter.drawEllipse(centre, radius, radius)
+        painter.setPen(QPen(colour, 1.8 if labelled else 1.4))
+        painter.drawEllipse(centre, radius, radius)
 
     def _draw_label(self, painter: QPainter, centre: QPointF, text: str) -> None:
         """The pair's number in a dark box beside the marker (not on the feature it marks)."""
@@ -261,11 +311,19 @@ class PointEditor(QDialog):
         self.hint.setWordWrap(True)
         self.status = QLabel("")
         self.status.setObjectName("pointStatus")
+        self.legend = QLabel(LEGEND)
+        self.legend.setObjectName("pointLegend")
+        self.legend.setToolTip(
+            "Filled dots: pairs you placed or moved. Hollow rings: pairs Auto-align found; running it "
+            "again replaces them and keeps yours. Drag a ring to make it yours."
+        )
         self.auto_button = QPushButton("Auto-align")
         self.aligner = AlignRunner(self)
         self.aligner.finished.connect(self._aligned)
         self.delete_button = QPushButton("Delete pair")
         self.clear_button = QPushButton("Clear")
+        self.remove_auto_button = QPushButton("Remove automatic points")
+        self.remove_auto_button.setToolTip("Keep only the pairs placed by hand (filled dots)")
         # Semantic points (DIFT) from an installed Stable Diffusion model, as --align-model does.
         self.features_from = QComboBox()
         self.features_from.setObjectName("alignFeaturesFrom")
@@ -288,6 +346,7 @@ class PointEditor(QDialog):
             self.features_from,
             self.delete_button,
             self.clear_button,
+            self.remove_auto_button,
             self.mesh_box,
         ):
             buttons.addWidget(button)
@@ -297,6 +356,7 @@ class PointEditor(QDialog):
         layout.addLayout(top)
         layout.addWidget(self.hint)
         layout.addLayout(images, 1)
+        layout.addWidget(self.legend)
         layout.addWidget(self.status)
         layout.addLayout(buttons)
         self.resize(1000, 600)
@@ -313,6 +373,7 @@ class PointEditor(QDialog):
         self.auto_button.clicked.connect(self.auto_align)
         self.delete_button.clicked.connect(self.delete_current)
         self.clear_button.clicked.connect(self.clear_segment)
+        self.remove_auto_button.clicked.connect(self.remove_automatic)
         self.mesh_box.toggled.connect(lambda _on: self._show_mesh())
         close.clicked.connect(self.close)
         document.changed.connect(self.refresh)
@@ -349,13 +410,26 @@ class PointEditor(QDialog):
         index = self.segment.currentIndex()
         return list(points[index]) if 0 <= index < len(points) else []
 
-    def _store(self, label: str, pairs: list[PointPair]) -> None:
+    def segment_origins(self) -> list[PointOrigin]:
+        """One origin per pair of ``segment_points`` ("hand" where none is recorded)."""
+        settings = self.doc.settings
+        return list(segment_origins(settings.points, settings.point_origins, self.segment.currentIndex()))
+
+    def _store(self, label: str, pairs: list[PointPair], origins: list[PointOrigin]) -> None:
+        """The shown segment's pairs and their origins, as one undoable edit."""
         n_segments = len(self.pairs())
-        points = list(self.doc.settings.points or ())
+        settings = self.doc.settings
+        points = list(settings.points or ())
         points += [()] * (n_segments - len(points))
-        points[self.segment.currentIndex()] = tuple(pairs)
-        empty = all(not seg for seg in points)
-        self.doc.set_settings(label, points=None if empty else tuple(points[:n_segments]))
+        kinds = list(all_origins(settings.points, settings.point_origins))
+        kinds += [()] * (n_segments - len(kinds))
+        index = self.segment.currentIndex()
+        points[index], kinds[index] = tuple(pairs), tuple(origins)
+        points, kinds = points[:n_segments], kinds[:n_segments]
+        if all(not seg for seg in points):
+            self.doc.set_settings(label, points=None, point_origins=None)
+        else:
+            self.doc.set_settings(label, points=tuple(points), point_origins=stored_origins(points, kinds))
 
     # -- edits -----------------------------------------------------------------------------------
     def place_left(self, x: float, y: float) -> None:
@@ -367,12 +441,13 @@ class PointEditor(QDialog):
         if self.pending is None:
             self.status.setText("Click the left image first.")
             return
-        pairs = self.segment_points()
+        pairs, origins = self.segment_points(), self.segment_origins()
         pairs.append((*self.pending, x, y))
+        origins.append(HAND)
         self.pending = None
         self.current = len(pairs) - 1
         self.status.setText(f"{len(pairs)} point pairs")
-        self._store("Add point pair", pairs)
+        self._store("Add point pair", pairs, origins)
 
     def move_point(self, index: int, side: int, x: float, y: float) -> None:
         pairs = self.segment_points()
@@ -380,8 +455,10 @@ class PointEditor(QDialog):
             return
         xa, ya, xb, yb = pairs[index]
         pairs[index] = (x, y, xb, yb) if side == 0 else (xa, ya, x, y)
+        origins = self.segment_origins()
+        origins[index] = HAND  # moved by hand: the user's now, kept when auto-align runs again
         self.current = index
-        self._store("Move point", pairs)
+        self._store("Move point", pairs, origins)
 
     def select(self, index: int) -> None:
         self.current = index
@@ -392,17 +469,27 @@ class PointEditor(QDialog):
             canvas.set_hover(None if index < 0 else index)
 
     def delete_current(self) -> None:
-        pairs = self.segment_points()
+        pairs, origins = self.segment_points(), self.segment_origins()
         if self.current is not None and 0 <= self.current < len(pairs):
-            del pairs[self.current]
+            del pairs[self.current], origins[self.current]
             self.current = None
-            self._store("Delete point pair", pairs)
+            self._store("Delete point pair", pairs, origins)
 
     def clear_segment(self) -> None:
         self.pending = None
         self.current = None
         if self.segment_points():
-            self._store("Clear points", [])
+            self._store("Clear points", [], [])
+
+    def remove_automatic(self) -> None:
+        """Keep only the shown segment's hand-placed pairs."""
+        pairs, origins = self.segment_points(), self.segment_origins()
+        kept = list(without_auto(tuple(pairs), tuple(origins)))
+        if len(kept) < len(pairs):
+            self.current = None
+            removed = len(pairs) - len(kept)
+            self.status.setText(f"Removed {removed} automatic pairs; {len(kept)} placed by hand")
+            self._store("Remove automatic points", kept, [HAND] * len(kept))
 
     def auto_align(self) -> None:
         """Find points for the shown pair off the GUI thread; clicking again cancels."""
@@ -416,7 +503,9 @@ class PointEditor(QDialog):
         a, b = pairs[index]
         keyframes = (self.doc.keyframes[a], self.doc.keyframes[b])
         # Just this pair: a one-segment morph with the document's size and fit.
-        single = dataclasses.replace(self.doc.settings, loop="none", segments=None, points=None)
+        single = dataclasses.replace(
+            self.doc.settings, loop="none", segments=None, points=None, point_origins=None
+        )
         self.auto_button.setText("Cancel auto-align")
         self.status.setText("Auto-aligning: looking for faces, then features…")
         window = self.parent()
@@ -437,7 +526,13 @@ class PointEditor(QDialog):
         if (self.doc.keyframes[a], self.doc.keyframes[b]) != keyframes or not found[0]:  # type: ignore[index]
             return
         self.segment.setCurrentIndex(index)
-        self._store("Auto-align", list(found[0]))  # type: ignore[index]
+        # The new automatic pairs replace the old ones; the hand-placed pairs stay (one undo step).
+        merged = merge_realigned(tuple(self.segment_points()), tuple(self.segment_origins()), found[0])  # type: ignore[index]
+        if merged.kept_hand:
+            beside = f"; {merged.dropped_auto} automatic left out beside them" if merged.dropped_auto else ""
+            self.status.setText(f"{text}\nKept {merged.kept_hand} pairs placed by hand{beside}.")
+        self.current = None
+        self._store("Auto-align", list(merged.points), list(merged.origins))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.aligner.cancel()
@@ -470,6 +565,7 @@ class PointEditor(QDialog):
             self._show()
         for w in (self.auto_button, self.delete_button, self.clear_button, self.left, self.right):
             w.setEnabled(bool(pairs))
+        self.remove_auto_button.setEnabled(bool(pairs) and AUTO in self.segment_origins())
 
     def _load_segment(self) -> None:
         pairs = self.pairs()
@@ -500,11 +596,12 @@ class PointEditor(QDialog):
             canvas.set_overlay(points)
 
     def _show(self) -> None:
-        pairs = self.segment_points()
+        pairs, origins = self.segment_points(), self.segment_origins()
         left: list[tuple[float, float] | None] = [(p[0], p[1]) for p in pairs]
         right: list[tuple[float, float] | None] = [(p[2], p[3]) for p in pairs]
         if self.pending is not None:
             left.append(self.pending)
             right.append(None)
-        self.left.set_points(left, self.current)
-        self.right.set_points(right, self.current)
+            origins.append(HAND)
+        self.left.set_points(left, self.current, origins)
+        self.right.set_points(right, self.current, origins)
