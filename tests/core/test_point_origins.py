@@ -7,7 +7,9 @@ import json
 import shutil
 from pathlib import Path
 
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 
 from morphapp.core.domain.keyframes import Keyframe
 from morphapp.core.domain.point_merge import HAND_CLEARANCE, merge_all, merge_realigned, without_auto
@@ -154,3 +156,30 @@ def test_a_realign_of_a_whole_morph_fills_new_segments_and_keeps_hand_pairs_per_
     # Nothing recorded (a points file, an old project): every pair is the user's and stays.
     points, origins = merge_all((SEG_2,), None, ((),))
     assert points == (SEG_2,) and origins is None
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.sampled_from(["auto", "hand", "", "AUTO"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@hypothesis.settings(max_examples=150, deadline=None)
+@hypothesis.given(origins=_JSON)
+def test_any_point_origins_value_loads_or_is_refused_in_one_line(origins: object) -> None:
+    doc = {
+        "format": "morphapp.project", "version": 1, "keyframes": [], "model": None,
+        "settings": {
+            "size": [64, 64], "fit": "crop", "background": "#ffffff", "path": "slerp", "hold": 0,
+            "loop": "none", "fps": 24, "seed": 0, "segments": [],
+            "points": [[[0.1, 0.2, 0.3, 0.4], [0.5, 0.5, 0.5, 0.5]]], "point_origins": origins,
+        },
+    }  # fmt: skip
+    try:
+        project = project_from_dict(doc, Path("."), "fuzz.json")
+    except InputError as exc:
+        assert str(exc).startswith("fuzz.json: settings.point_origins: ") and "\n" not in str(exc)
+    else:
+        assert origins == [["auto", "hand"]] or origins == [["auto", "auto"]] or origins == [["hand", "hand"]]
+        assert project.settings.points is not None
