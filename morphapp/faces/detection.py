@@ -71,7 +71,7 @@ def anchors(spec: DetectorSpec) -> np.ndarray:
     return np.array(centres, dtype=np.float64)
 
 
-def _letterbox(pixels: np.ndarray, side: int) -> tuple[np.ndarray, float, float, float]:
+def letterbox(pixels: np.ndarray, side: int) -> tuple[np.ndarray, float, float, float]:
     """The image centred on a square of ``side`` (zero border); scale and offsets back to the image."""
     height, width = pixels.shape[:2]
     scale = side / max(height, width)
@@ -86,7 +86,7 @@ def _letterbox(pixels: np.ndarray, side: int) -> tuple[np.ndarray, float, float,
 def detect(pixels: np.ndarray, spec: DetectorSpec = SHORT_RANGE) -> list[Detection]:
     """Faces in an (H, W, 3) uint8 image, highest score first."""
     net = runtime.model(spec.model)
-    canvas, scale, off_x, off_y = _letterbox(pixels, spec.side)
+    canvas, scale, off_x, off_y = letterbox(pixels, spec.side)
     by_size = runtime.outputs_by_size(net.run(canvas))
     raw, logits = by_size[16][0].astype(np.float64), by_size[1][0, :, 0].astype(np.float64)
     scores = 1.0 / (1.0 + np.exp(-np.clip(logits, -100.0, 100.0)))
@@ -100,7 +100,7 @@ def detect(pixels: np.ndarray, spec: DetectorSpec = SHORT_RANGE) -> list[Detecti
     boxes = np.concatenate([centre - half, centre + half], axis=1)
     keypoints = grid[:, None, :] + raw[:, 4:16].reshape(-1, 6, 2)
     found = []
-    for box, points, score in _weighted_nms(boxes, keypoints, scores):
+    for box, points, score in weighted_nms(boxes, keypoints, scores):
         # From the square input back to image pixels.
         box = (box - [off_x, off_y, off_x, off_y]) / scale
         points = (points - [off_x, off_y]) / scale
@@ -124,7 +124,7 @@ def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area + areas - inter, 1e-9)
 
 
-def _weighted_nms(
+def weighted_nms(
     boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray
 ) -> list[tuple[np.ndarray, np.ndarray, float]]:
     """MediaPipe's weighted NMS: each cluster's box and key points are its score-weighted mean."""

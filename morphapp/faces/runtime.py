@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from morphapp.errors import MorphError
+from morphapp.errors import ModelError
 
 MODEL_DIR = Path(__file__).resolve().parent / "models"
 MODEL_FILES = {
@@ -27,11 +27,15 @@ MODEL_FILES = {
     "detect_full": "face_detection_full_range_sparse.tflite",
     "mesh": "face_landmark.tflite",
     "segment": "selfie_segmentation.tflite",
+    # The body (pose.py): NOT shipped -- measured, they did not earn their 9.4 MB for auto-align
+    # (bench/README.md, issue 22); without them here, pose.py raises FacesUnavailable.
+    "pose_detect": "pose_detection.tflite",
+    "pose_landmarks": "pose_landmark_full.tflite",
 }
 
 
-class FacesUnavailable(MorphError):
-    """The face models cannot run here (no LiteRT, or a model file missing)."""
+class FacesUnavailable(ModelError):
+    """The face models cannot run here (no LiteRT, or a model file missing or damaged)."""
 
 
 class TfliteModel:
@@ -45,14 +49,14 @@ class TfliteModel:
                 "face detection needs LiteRT: pip install ai-edge-litert (not available for this platform?)"
             ) from exc
         if not path.is_file():
-            raise FacesUnavailable(f"{path}: face model missing (reinstall morphapp)")
+            raise FacesUnavailable(f"{path}: MediaPipe model missing (reinstall morphapp)")
         threads = max(1, min(2, os.cpu_count() or 1))
         try:
             with _quiet_native_stderr():  # LiteRT prints "INFO: Created ... delegate" on every load
                 self._interpreter = Interpreter(model_path=str(path), num_threads=threads)
                 self._interpreter.allocate_tensors()
         except (RuntimeError, ValueError) as exc:
-            raise FacesUnavailable(f"{path}: cannot load the face model ({exc})") from exc
+            raise FacesUnavailable(f"{path}: cannot load the MediaPipe model, damaged? ({exc})") from exc
         self._input = self._interpreter.get_input_details()[0]
         self._outputs = self._interpreter.get_output_details()
         self._lock = threading.Lock()
