@@ -33,8 +33,8 @@ from morphapp.models.backend import choose, open_codec
 from morphapp.models.discovery import find_model
 
 PAIRS_DIR = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "pairs"
-TUNING = "cat.png:dog.png,lion.png:tiger.png,house0.jpg:house1.jpg"
-HELD_OUT = "mit.jpg:thu.jpg,jeep.jpg:dog.png,realdog0.jpg:realdog2.jpg,sculp0.png:sculp1.png"
+TUNING = "lion.png:tiger.png,house0.jpg:house1.jpg,cat.png:dog.png,sculp0.png:sculp1.png"
+HELD_OUT = "realdog0.jpg:realdog2.jpg,mit.jpg:thu.jpg,jeep.jpg:dog_sit.png,dog_sit.png:realdog1.jpg"
 
 
 def mask_area(pixels: np.ndarray) -> str:
@@ -48,7 +48,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=9)
     parser.add_argument("--pairs", default=TUNING)
     parser.add_argument("--min-iou", type=float, default=outline_module.MIN_IOU)
-    parser.add_argument("--strips", type=Path, help="write plain/aligned strips (5 frames) here")
+    parser.add_argument("--strips", type=Path, help="write plain/aligned strips (every frame) here")
     args = parser.parse_args()
     outline_module.MIN_IOU = args.min_iou
 
@@ -88,7 +88,7 @@ def main() -> None:
         sys.stdout.flush()
         if args.strips is not None:
             args.strips.mkdir(parents=True, exist_ok=True)
-            pick = np.linspace(0, args.frames - 1, 5).round().astype(int)
+            pick = range(args.frames)
             rows = [np.concatenate([frames[i] for i in pick], axis=1) for frames in (plain, aligned)]
             name = f"{Path(first).stem}_{Path(second).stem}.png"
             Image.fromarray(np.concatenate(rows, axis=0)).save(args.strips / name)

@@ -21,6 +21,7 @@ from morphapp.core.align.auto import (
 )
 from morphapp.core.align.camera import camera_move
 from morphapp.core.align.faces import FACE_MIN_JACOBIAN
+from morphapp.core.align.outline import MAX_SIMILARITY_DROP_DB
 from morphapp.core.align.warp import TpsField
 from morphapp.core.domain.points import load_points
 from morphapp.core.imaging.load import load_image
@@ -112,6 +113,10 @@ def test_never_worse_than_no_warp(pairs_dir: Path, name: str) -> None:
     if result.method == "camera":  # judged where the two framings overlap; a similarity never folds
         assert result.psnr_after >= result.psnr_before + CAMERA_GAIN_DB, result.describe()
         assert camera_move(result.points, SIDE, SIDE) is not None
+        return
+    if result.method == "outline":  # judged by the silhouettes' overlap; structure barely moves apart
+        assert result.psnr_after >= result.psnr_before - MAX_SIMILARITY_DROP_DB, result.describe()
+        assert min_jacobian(result.points) >= MIN_JACOBIAN and 0.0 < result.confidence <= 1.0
         return
     need = MIN_GAIN_DB if result.method.startswith("global") else FLOW_ONLY_GAIN_DB
     assert result.psnr_after >= result.psnr_before + need, result.describe()

@@ -147,7 +147,8 @@ def _confidence(gain_db: float, inlier_ratio: float, trusted: float) -> float:
 def auto_align(pixels_a: np.ndarray, pixels_b: np.ndarray, mode: str = "auto") -> AlignResult:
     """Correspondences between two fitted keyframes (H x W x 3 uint8, same size).
 
-    ``mode``: ``auto`` (faces when both keyframes show one, else features and flow, else no warp),
+    ``mode``: ``auto`` (faces when both keyframes show one, else features and flow, else the subjects'
+    outlines, ``core/align/outline.py``, else no warp),
     ``faces`` or ``features`` (that path only)."""
     if mode not in ALIGN_MODES or mode == "none":
         raise ValueError(f"align mode {mode!r}: expected one of {', '.join(ALIGN_MODES[1:])}")
@@ -160,9 +161,16 @@ def auto_align(pixels_a: np.ndarray, pixels_b: np.ndarray, mode: str = "auto") -
         if faces.points or mode == "faces":
             return faces
         features = feature_align(pixels_a, pixels_b)
-        if not features.points:
-            return replace(features, reason=f"{faces.reason}; features: {features.reason}")
-        return replace(features, detail=f"{features.detail} ({faces.reason})")
+        if features.points:
+            return replace(features, detail=f"{features.detail} ({faces.reason})")
+        if mode == "auto":  # no shared features: one subject per picture may still pair by its outline
+            from morphapp.core.align.outline import outline_align
+
+            outline = outline_align(pixels_a, pixels_b)
+            if outline.points:
+                return outline
+            return replace(features, reason=f"{faces.reason}; features: {features.reason}; {outline.reason}")
+        return replace(features, reason=f"{faces.reason}; features: {features.reason}")
     return feature_align(pixels_a, pixels_b)
 
 

@@ -1,0 +1,125 @@
+"""The subject's mask in one keyframe, for the outline path (``core/align/outline.py``).
+
+The frame's border is taken to show the background (sky, studio backdrop, a wall, grass, a table
+top), except where the subject runs out of the frame. So:
+
+1. The colours of a ``RING`` wide strip along the border (Lab, softened) are clustered
+   (``CLUSTERS``, k-means). A cluster is background when it is rarer in the frame's centre box than
+   along the border, or when it spans the frame (on two opposite sides) and is not much commoner
+   in the centre: a subject cut by the bottom edge shows its colours in the centre too and is not
+   taken for background; a hedge band behind a dog is.
+2. GrabCut starts from those colours: border pixels of a background colour are certain background,
+   a side of the border that is mostly background is all background (textured scenery between),
+   other background-coloured pixels probable background, the rest probable subject. No rectangle:
+   a subject may run out of the frame (a bust, a head close up).
+3. The largest component, opened (specks off) and holes filled. Implausible masks give up: under
+   ``MIN_AREA`` or over ``MAX_AREA`` of the frame, on more than ``MAX_BORDER_TOUCH`` of the border
+   (the "subject" is the whole scene), or the largest part under ``MIN_MAIN`` of what was found
+   (no one subject).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from morphapp.core.align.guard import resize
+
+MASK_SIDE = 160  # px: GrabCut runs on a copy of about this size (fast; outlines, not fur)
+RING = 0.05  # the border strip whose colours are taken as background (fraction of the shorter side)
+CLUSTERS = 8  # colour clusters in the border strip
+COLOUR_TOLERANCE = 12.0  # Lab distance within which a pixel has a cluster's colour
+CENTRE = (0.3, 0.7)  # the centre box (fraction of each side) that a subject is expected to cover
+MIN_CLUSTER_SHARE = 0.02  # a cluster covering less of the border is noise
+SIDE_PRESENCE = 0.1  # a cluster is on a side when it covers this much of that side's strip
+MOSTLY_BACKGROUND = 0.6  # a side this much background-coloured is taken as background throughout
+GRABCUT_ITERATIONS = 5
+MIN_AREA = 0.08  # a subject covers at least this share of the frame ...
+MAX_AREA = 0.8  # ... and at most this
+MAX_BORDER_TOUCH = 0.5  # share of the border the subject may run along
+MIN_MAIN = 0.8  # the largest component holds at least this share of the subject pixels found
+
+
+def _border_strips(height: int, width: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The whole border strip and its four sides (top, bottom, left, right) as bool masks."""
+    r = max(3, round(RING * min(height, width)))
+    sides = []
+    for part in (np.s_[:r, :], np.s_[-r:, :], np.s_[:, :r], np.s_[:, -r:]):
+        side = np.zeros((height, width), bool)
+        side[part] = True
+        sides.append(side)
+    return np.logical_or.reduce(sides), sides
+
+
+def _background_like(lab: np.ndarray, ring: np.ndarray, sides: list[np.ndarray]) -> np.ndarray:
+    """Pixels whose colour is one of the border's background colours (bool, H x W)."""
+    import cv2
+
+    height, width = lab.shape[:2]
+    lo, hi = CENTRE
+    centre = np.zeros((height, width), bool)
+    centre[round(lo * height) : round(hi * height), round(lo * width) : round(hi * width)] = True
+    cv2.setRNGSeed(0)  # k-means starts at random: the same picture gives the same mask
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
+    samples = np.ascontiguousarray(lab[ring])
+    _compactness, _labels, centres = cv2.kmeans(samples, CLUSTERS, None, criteria, 3, cv2.KMEANS_PP_CENTERS)
+    distance = np.linalg.norm(lab[..., None, :] - centres[None, None], axis=-1)
+    nearest, close = distance.argmin(axis=-1), distance.min(axis=-1) < COLOUR_TOLERANCE
+    background = np.zeros(len(centres), bool)
+    for k in range(len(centres)):
+        has = (nearest == k) & close
+        ring_share = float(has[ring].mean())
+        centre_share = float(has[centre].mean())
+        on = [float(has[side].mean()) > SIDE_PRESENCE for side in sides]
+        spans = (on[0] and on[1]) or (on[2] and on[3])
+        background[k] = ring_share > MIN_CLUSTER_SHARE and (
+            centre_share < 0.5 * ring_share or (spans and centre_share < 2.5 * ring_share)
+        )
+    return background[nearest] & close
+
+
+def subject_mask(pixels: np.ndarray) -> tuple[np.ndarray | None, str]:
+    """The subject's mask on a ``MASK_SIDE`` copy (bool, H x W), or None and why not."""
+    import cv2
+
+    small = resize(pixels, MASK_SIDE)
+    height, width = small.shape[:2]
+    lab = cv2.cvtColor(cv2.GaussianBlur(small, (0, 0), 1.0), cv2.COLOR_RGB2LAB).astype(np.float32)
+    ring, sides = _border_strips(height, width)
+    like = _background_like(lab, ring, sides)
+    labels = np.full((height, width), cv2.GC_PR_FGD, np.uint8)
+    labels[like] = cv2.GC_PR_BGD
+    labels[like & ring] = cv2.GC_BGD
+    for side in sides:
+        if like[side].mean() > MOSTLY_BACKGROUND:
+            labels[side] = cv2.GC_BGD
+    if not (labels == cv2.GC_BGD).any() or (labels == cv2.GC_BGD).all():
+        return None, "no subject stands out from the background"
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    try:
+        no_rect = (0, 0, 0, 0)  # started from the labels, not a rectangle
+        cv2.grabCut(np.ascontiguousarray(small[..., ::-1]), labels, no_rect, bgd, fgd, GRABCUT_ITERATIONS,
+                    cv2.GC_INIT_WITH_MASK)  # fmt: skip
+    except cv2.error:  # a flat picture: no colour model to build
+        return None, "no subject stands out from the background"
+    found = ((labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)).astype(np.uint8)
+    found = cv2.morphologyEx(found, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    count, comp, stats, _centres = cv2.connectedComponentsWithStats(found, connectivity=8)
+    if count <= 1:
+        return None, "no subject stands out from the background"
+    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    main = float(stats[largest, cv2.CC_STAT_AREA] / found.sum())
+    main_part = (comp == largest).astype(np.uint8)
+    contours, _ = cv2.findContours(main_part, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    filled = np.zeros((height, width), np.uint8)
+    cv2.drawContours(filled, contours, -1, 1, thickness=cv2.FILLED)  # holes filled
+    area = float(filled.mean())
+    if area < MIN_AREA:
+        return None, f"the subject found covers {area:.0%} of the frame (too little to be one)"
+    if area > MAX_AREA:
+        return None, f"the subject found covers {area:.0%} of the frame (no background to tell it from)"
+    edge = np.concatenate([filled[0], filled[-1], filled[:, 0], filled[:, -1]])
+    if edge.mean() > MAX_BORDER_TOUCH:
+        return None, f"the subject found runs along {edge.mean():.0%} of the frame edge (the whole scene)"
+    if main < MIN_MAIN:
+        return None, f"the subject found falls apart (its largest part is {main:.0%} of it)"
+    return filled.astype(bool), ""
