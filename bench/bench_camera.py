@@ -3,11 +3,14 @@ from a cross-fade is its middle frame? (issue 22: a reframed scene ghosted with 
 
 Each photo is squared and paired with a crop of it ``zoom`` x closer (off centre, and turned by
 ``--turn`` degrees when asked), both at ``--size``. For each pair: the path auto-align takes, the
-middle frame's cross-fade PSNR plain (``--align none``) and default, their difference (issue 22's
-bar: at least 4 dB), and the seconds of each render (the same process, plain first; compare with
-``farm-bench`` for claims). Only measures and prints; nothing asserts.
+middle frame's cross-fade PSNR plain (``--align none``), with the default ``frame`` warp (the
+middle views encoded once per segment) and with ``pixel`` (both views encoded for every frame: what
+``frame`` did before), the gain of each over plain (issue 22's bar: at least 4 dB), how close the
+two warps' in-betweens are (mean PSNR), and the seconds of each render (the same process, in turn;
+compare with ``farm-bench`` for claims). ``--strips DIR`` writes each render's frames side by side
+to look at. Only measures and prints; nothing asserts.
 
-    python bench/bench_camera.py --photos jeep.jpg,mit.jpg --zooms 1.3,1.8
+    python bench/bench_camera.py --photos jeep.jpg,mit.jpg --zooms 1.3,1.8 --strips /tmp/camera
 """
 
 from __future__ import annotations
@@ -17,13 +20,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image
 
 from morphapp.core.align.auto import align_keyframes
 from morphapp.core.domain.keyframes import Keyframe
 from morphapp.core.domain.settings import MorphSettings
-from morphapp.core.imaging.quality import crossfade_psnr
+from morphapp.core.imaging.quality import crossfade_psnr, psnr
 from morphapp.core.render.frames import render_frames
 from morphapp.models.backend import choose, open_codec
 from morphapp.models.discovery import find_model
@@ -51,12 +55,18 @@ def main() -> None:
     parser.add_argument("--turn", type=float, default=0.0)
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--frames", type=int, default=9)
+    parser.add_argument("--strips", type=Path, default=None)
     args = parser.parse_args()
     info = find_model(None)
     cpu = torch.device("cpu")
     codec = open_codec(info, cpu, choose(info, cpu))
-    print("| photo | zoom | path | x-fade mid plain / default (gain) dB | plain s | default s |")
-    print("|---|---|---|---|---|---|")
+    if args.strips is not None:
+        args.strips.mkdir(parents=True, exist_ok=True)
+    print(
+        "| photo | zoom | path | x-fade mid dB: plain / frame (gain) / pixel (gain) | frame vs pixel dB "
+        "| plain s | frame s | pixel s |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.photos.split(","):
             for zoom in (float(z) for z in args.zooms.split(",")):
@@ -66,17 +76,29 @@ def main() -> None:
                 notes: list[str] = []
                 (points,) = align_keyframes(keys, base, notes.append)
                 path = notes[-1].split("auto-align: ")[-1].split(",")[0]
-                figures = []
-                for settings in (base, MorphSettings(size=base.size, frames=args.frames, points=(points,))):
+                renders: dict[str, tuple[list[np.ndarray], float]] = {}
+                for label, settings in (
+                    ("plain", base),
+                    ("frame", MorphSettings(size=base.size, frames=args.frames, points=(points,))),
+                    (
+                        "pixel",
+                        MorphSettings(size=base.size, frames=args.frames, points=(points,), warp="pixel"),
+                    ),
+                ):
                     started = time.perf_counter()
                     frames = [f.pixels for f in render_frames(keys, codec, settings)]
-                    seconds = time.perf_counter() - started
-                    mid = frames[len(frames) // 2]
-                    figures.append((crossfade_psnr(mid, frames[0], frames[-1]), seconds))
-                (plain, plain_s), (moved, moved_s) = figures
+                    renders[label] = frames, time.perf_counter() - started
+                    if args.strips is not None:
+                        strip = np.concatenate(frames, axis=1)
+                        Image.fromarray(strip).save(args.strips / f"{Path(name).stem}-{zoom:g}-{label}.png")
+                xfade = {k: crossfade_psnr(f[len(f) // 2], f[0], f[-1]) for k, (f, _s) in renders.items()}
+                pairs = zip(renders["frame"][0][1:-1], renders["pixel"][0][1:-1], strict=True)
+                agree = np.mean([psnr(a, b) for a, b in pairs])
+                plain, frame, pixel = xfade["plain"], xfade["frame"], xfade["pixel"]
                 print(
-                    f"| {name} | {zoom:g} | {path} | {plain:.1f} / {moved:.1f} ({plain - moved:+.1f}) "
-                    f"| {plain_s:.1f} | {moved_s:.1f} |"
+                    f"| {name} | {zoom:g} | {path} | {plain:.1f} / {frame:.1f} ({plain - frame:+.1f})"
+                    f" / {pixel:.1f} ({plain - pixel:+.1f}) | {agree:.1f} "
+                    f"| {renders['plain'][1]:.1f} | {renders['frame'][1]:.1f} | {renders['pixel'][1]:.1f} |"
                 )
 
 

@@ -4,10 +4,13 @@ A point-pair warp pins the frame border (``core/align/warp.py``), so it cannot z
 then shows two mountains in every in-between. When a segment's points all follow one similarity
 (rotation, uniform scale, shift; what ``--align auto`` finds for a reframed scene), the segment is
 rendered as a camera move instead: the frame at ``t`` sees the scene through the similarity raised
-to the power ``t`` (zoom and turn at an even rate, ``a**t`` in complex form), both keyframes are
-resampled into that view and encoded, and their latents slerped. What one keyframe does not show
-(the ring around a close-up, in the wide view) is taken from the other one, resampled alike and
-feathered in, so no edge is stretched and no fill colour shows.
+to the power ``t`` (zoom and turn at an even rate, ``a**t`` in complex form). Both keyframes are
+resampled into the middle view (t = 0.5) and encoded once per segment; each frame slerps those
+latents, is decoded and resampled from the middle view into its own (``camera_frame``), the part
+the middle view does not reach taken from the keyframes' own views (the ``pixel`` warp mode
+encodes both keyframes' views for every frame instead, at about twice the cost). What one keyframe
+does not show (the ring around a close-up, in the wide view) is taken from the other one, resampled
+alike and feathered in, so no edge is stretched and no fill colour shows.
 
 The rule is read from the points, so a project needs no new field and re-renders as it always did:
 auto-align stores a camera move as a grid of at least ``MIN_POINTS`` pairs that agree with one
@@ -60,6 +63,10 @@ class Similarity:
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
         return self.a * z + self.c
+
+    def scaled(self, factor: float) -> Similarity:
+        """The same move on pictures ``factor`` times the size (pixel centres scale with them)."""
+        return Similarity(self.a, self.c * factor)
 
     def is_large(self, height: int, width: int) -> bool:
         """A zoom, shift or turn big enough that a border-pinned warp would ghost at the edges."""
@@ -143,6 +150,34 @@ def camera_images(
         np.clip(np.rint(out_a), 0, 255).astype(np.uint8),
         np.clip(np.rint(out_b), 0, 255).astype(np.uint8),
     )
+
+
+def camera_frame(
+    middle: np.ndarray, pixels_a: np.ndarray, pixels_b: np.ndarray, move: Similarity, t: float
+) -> np.ndarray:
+    """A frame decoded in the segment's middle view (the camera at t = 0.5) as the camera at ``t``
+    sees it: the middle frame resampled into the view, and where the middle view does not reach
+    (the wider views' ring) the two keyframes' views at ``t``, blended by ``t`` and feathered in.
+    Encoding the middle views once per segment, not two views per frame, is what keeps a camera
+    move's cost near a plain morph's. ``middle`` may be smaller than the keyframes (even pacing
+    probes at half size)."""
+    import cv2
+
+    height, width = middle.shape[:2]
+    if pixels_a.shape[:2] != (height, width):
+        move = move.scaled(width / pixels_a.shape[1])
+        pixels_a = cv2.resize(pixels_a, (width, height), interpolation=cv2.INTER_AREA)
+        pixels_b = cv2.resize(pixels_b, (width, height), interpolation=cv2.INTER_AREA)
+    to_middle = move.power(t).inverse().then(move.power(0.5))  # view t -> keyframe a -> middle view
+    zm = to_middle(_grid(height, width))
+    moved = _sample(middle, zm)
+    weight = _coverage(zm, height, width, max(1.0, FEATHER * max(height, width)))
+    if weight.min() >= 1.0:  # a view inside the middle one: all of it decoded
+        return moved
+    image_a, image_b = camera_images(pixels_a, pixels_b, move, t)
+    fill = (1.0 - t) * image_a.astype(np.float64) + t * image_b.astype(np.float64)
+    out = weight * moved + (1.0 - weight) * fill
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
 def camera_points(move: Similarity, height: int, width: int, grid: int = 9) -> SegmentPoints:

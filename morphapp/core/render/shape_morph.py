@@ -2,7 +2,9 @@
 
 A segment's points give a warp field (``core/align/warp.py``); for a frame at ``t`` both keyframes are
 pulled to the in-between geometry, then slerped. A segment whose points are one camera move
-(``core/align/camera.py``) is rendered as views of one scene instead.
+(``core/align/camera.py``) is rendered as views of one scene instead: in ``frame`` mode its
+middle views are encoded once and each decoded frame is moved to its own view; in the others
+both keyframes' views are encoded for every frame.
 
 Three modes:
 
@@ -24,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from morphapp.core.align.camera import Similarity, camera_images, camera_move
+from morphapp.core.align.camera import Similarity, camera_frame, camera_images, camera_move
 from morphapp.core.align.warp import sample_positions, segment_field, warp_pixels, warp_tensor
 from morphapp.core.domain.choices import DEFAULT_WARP_MODE, WARP_MODES
 from morphapp.core.domain.points import SegmentPoints
@@ -77,6 +79,9 @@ class ShapeMorph:
             image_a, image_b = camera_images(self.pixels[spec.a], self.pixels[spec.b], move, t)
             # The frame's edges show the views, not the keyframes: their strips are what to match.
             self._view_edges[(spec.segment, t)] = (edge_profile(image_a), edge_profile(image_b))
+            if self.mode == "frame":  # the middle views, encoded once; ``finish`` moves the camera
+                middle_a, middle_b = self._camera_middle(spec, move)
+                return interpolate(path, middle_a, middle_b, [t])
             view_a, view_b = self.encode(np.stack([image_a, image_b])).split(1)  # type: ignore[operator]
             return interpolate(path, view_a[0].to(torch.float64), view_b[0].to(torch.float64), [t])
         if self.mode == "frame":
@@ -111,6 +116,16 @@ class ShapeMorph:
             )
         return self._cameras[spec.segment]
 
+    def _camera_middle(self, spec: FrameSpec, move: Similarity) -> tuple[torch.Tensor, torch.Tensor]:
+        """Keyframes a and b seen by the camera half way (t = 0.5) and encoded, once per segment."""
+        if spec.segment not in self._middle:
+            if self.encode is None:
+                raise RuntimeError("a camera move needs an encoder")
+            image_a, image_b = camera_images(self.pixels[spec.a], self.pixels[spec.b], move, 0.5)
+            view_a, view_b = self.encode(np.stack([image_a, image_b])).split(1)  # type: ignore[operator]
+            self._middle[spec.segment] = (view_a[0].to(torch.float64), view_b[0].to(torch.float64))
+        return self._middle[spec.segment]
+
     def _middle_latents(self, spec: FrameSpec, points: SegmentPoints) -> tuple[torch.Tensor, torch.Tensor]:
         """Keyframes a and b warped to the segment's middle shape and encoded, once per segment."""
         if spec.segment not in self._middle:
@@ -128,8 +143,13 @@ class ShapeMorph:
         """A decoded frame in its own shape: frame mode warps it from the segment's middle shape
         (a point at ``p_t`` shows what the middle shape has at ``p_0.5``); other modes, as it is."""
         points = self._points(spec) if self.mode == "frame" else ()
-        if not points or self._camera(spec, points) is not None:
+        if not points:
             return pixels
+        move = self._camera(spec, points)
+        if move is not None:  # decoded in the middle view: seen from the camera at t
+            out = camera_frame(pixels, self.pixels[spec.a], self.pixels[spec.b], move, spec.t)
+            out.flags.writeable = False
+            return out
         height, width = pixels.shape[:2]
         field = segment_field(points, spec.t, height, width)
         out = warp_pixels(pixels, sample_positions(field, 0.5 - spec.t), mirror=True)
