@@ -1,5 +1,7 @@
 """Automatic alignment is the default for a new morph of images (issue 22); ``--align none`` turns it
-off, a saved project re-renders with the points it stores, and the note says what happened in words."""
+off, a saved project re-renders with the points it stores, and the note says what happened in words.
+Issue 24: the points auto-align found are recorded as automatic, ``--align auto`` run again on a
+project keeps the hand-placed ones, and the origins change no byte of a render."""
 
 from __future__ import annotations
 
@@ -138,3 +140,55 @@ def test_cli_words_list_each_extension_once_and_state_the_real_range(pairs_dir: 
     assert code == 2 and err.count(".mp4") == 1 and "unknown output type '.avi'" in err, err
     code, err = _cli("render", *keys, "-o", tmp_path / "x.gif", "--fps", "0")
     assert code == 2 and "--fps 0: must be above 0 and at most 240" in err, err
+
+
+def test_auto_points_are_marked_and_a_realign_keeps_the_hand_ones(
+    reframed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    project = tmp_path / "p.json"
+    code, err = _cli("render", *reframed, "--size", "128x128", "--save-project", project)
+    assert code == 0, err
+    doc = json.loads(project.read_text())
+    points, origins = doc["settings"]["points"][0], doc["settings"]["point_origins"][0]
+    assert len(points) >= 9 and origins == ["auto"] * len(points)
+
+    hand = [0.33, 0.44, 0.3, 0.4]  # the user moved the first pair: it is theirs now
+    doc["settings"]["points"][0][0] = hand
+    doc["settings"]["point_origins"][0][0] = "hand"
+    project.write_text(json.dumps(doc))
+    again = tmp_path / "again.json"
+    code, err = _cli("render", project, "--align", "auto", "--save-project", again)
+    assert code == 0, err
+    settings = json.loads(again.read_text())["settings"]
+    assert settings["points"][0][0] == hand and settings["point_origins"][0][0] == "hand"
+    assert settings["point_origins"][0][1:] == ["auto"] * (len(settings["points"][0]) - 1)
+    assert len(settings["points"][0]) >= len(points) - 2  # only the automatic pairs beside it left out
+
+
+def test_a_points_file_is_by_hand(reframed: tuple[Path, Path], tmp_path: Path) -> None:
+    points = tmp_path / "points.json"
+    points.write_text("[[0.5, 0.5, 0.45, 0.48]]")
+    project = tmp_path / "p.json"
+    code, err = _cli("render", *reframed, "--points", points, "--size", "64x64", "--save-project", project)
+    assert code == 0, err
+    settings = json.loads(project.read_text())["settings"]
+    assert settings["points"] == [[[0.5, 0.5, 0.45, 0.48]]] and "point_origins" not in settings
+
+
+def test_origins_change_no_byte_of_a_render(reframed: tuple[Path, Path], tmp_path: Path) -> None:
+    marked = tmp_path / "marked.json"
+    code, err = _cli("render", *reframed, "--size", "64x64", "--save-project", marked)
+    assert code == 0, err
+    doc = json.loads(marked.read_text())
+    assert "point_origins" in doc["settings"]
+    del doc["settings"]["point_origins"]  # the same project as an older morphapp saved it
+    unmarked = tmp_path / "unmarked.json"
+    unmarked.write_text(json.dumps(doc))
+    outputs = []
+    for project in (marked, unmarked):
+        out = tmp_path / f"{project.stem}-frames"
+        code, err = _cli("render", project, "-o", out, "--frames", "4", "--hold", "0", "-q")
+        assert code == 0, err
+        outputs.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
+    assert len(outputs[0]) >= 5  # four frames and the sidecar
+    assert outputs[0] == outputs[1]

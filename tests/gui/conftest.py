@@ -72,3 +72,11 @@ def window(
     win.show()
     yield win
     win.close()
+
+
+@pytest.fixture
+def face_window(window: MainWindow) -> MainWindow:
+    """``window`` with frames big enough to find faces in (it renders 96 x 64)."""
+    window.document.set_settings("test size", size=(256, 256))
+    window.document.undo_stack.clear()
+    return window

@@ -1,4 +1,4 @@
-"""Auto-align in the window (issue 13): off the GUI thread, cancellable, on drop by default."""
+"""Auto-align in the face_window (issue 13): off the GUI thread, cancellable, on drop by default."""
 
 from __future__ import annotations
 
@@ -16,14 +16,6 @@ if sys.platform == "darwin" and platform.machine() == "x86_64":  # pyproject: no
 TIMEOUT = 60_000
 
 
-@pytest.fixture
-def window(window: MainWindow) -> MainWindow:
-    """Frames big enough to find faces in (the shared fixture renders 96 x 64)."""
-    window.document.set_settings("test size", size=(256, 256))
-    window.document.undo_stack.clear()
-    return window
-
-
 def _ticks_while(qtbot, predicate) -> int:  # type: ignore[no-untyped-def]
     """Event-loop ticks (a 10 ms timer) counted until ``predicate`` holds: > 0 means not blocked."""
     ticks = [0]
@@ -36,56 +28,56 @@ def _ticks_while(qtbot, predicate) -> int:  # type: ignore[no-untyped-def]
 
 
 def test_point_editor_auto_align_runs_in_the_background_and_fills_the_points(
-    qtbot, window: MainWindow, faces_dir: Path
+    qtbot, face_window: MainWindow, faces_dir: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    window.add_images([faces_dir / "obama.jpg", faces_dir / "Biden.jpg"])
-    window.open_point_editor()
-    editor = window.point_editor
+    face_window.add_images([faces_dir / "obama.jpg", faces_dir / "Biden.jpg"])
+    face_window.open_point_editor()
+    editor = face_window.point_editor
     assert editor is not None
     editor.auto_button.click()
     assert editor.aligner.running and editor.auto_button.text() == "Cancel auto-align"  # returned at once
     ticks = _ticks_while(qtbot, lambda: not editor.aligner.running)
     assert ticks > 0
-    points = window.document.settings.points
+    points = face_window.document.settings.points
     assert points is not None and len(points[0]) >= 60, editor.status.text()
     status = editor.status.text()  # in words first, then the figures
     assert status.startswith("faces lined up") and "auto-align: faces" in status, status
-    window.document.undo_stack.undo()  # an ordinary, undoable edit
-    assert not window.document.settings.points
+    face_window.document.undo_stack.undo()  # an ordinary, undoable edit
+    assert not face_window.document.settings.points
 
 
-def test_cancelling_auto_align_stores_nothing(qtbot, window: MainWindow, faces_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    window.add_images([faces_dir / "Trump.jpg", faces_dir / "obama.jpg"])
-    window.open_point_editor()
-    editor = window.point_editor
+def test_cancelling_auto_align_stores_nothing(qtbot, face_window: MainWindow, faces_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    face_window.add_images([faces_dir / "Trump.jpg", faces_dir / "obama.jpg"])
+    face_window.open_point_editor()
+    editor = face_window.point_editor
     editor.auto_button.click()
     editor.auto_button.click()  # the same button cancels
     assert not editor.aligner.running and editor.status.text() == "Auto-align cancelled."
     qtbot.wait(3000)  # the worker finishes its pair meanwhile: its result must be dropped
-    assert not window.document.settings.points and editor.auto_button.text() == "Auto-align"
+    assert not face_window.document.settings.points and editor.auto_button.text() == "Auto-align"
 
 
 def test_dropped_portraits_are_aligned_when_the_setting_is_on(
-    qtbot, window: MainWindow, faces_dir: Path
+    qtbot, face_window: MainWindow, faces_dir: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    window.auto_align_action.setChecked(True)
-    window.add_images([faces_dir / "Musk.jpg", faces_dir / "Feifei.jpg"])
-    qtbot.waitUntil(lambda: bool(window.document.settings.points), timeout=TIMEOUT)
-    assert len(window.document.settings.points[0]) >= 40
-    message = window.statusBar().currentMessage()  # in words; the figures in the tooltip (issue 24)
+    face_window.auto_align_action.setChecked(True)
+    face_window.add_images([faces_dir / "Musk.jpg", faces_dir / "Feifei.jpg"])
+    qtbot.waitUntil(lambda: bool(face_window.document.settings.points), timeout=TIMEOUT)
+    assert len(face_window.document.settings.points[0]) >= 40
+    message = face_window.statusBar().currentMessage()  # in words; the figures in the tooltip (issue 24)
     assert message.startswith("faces lined up") and "dB" not in message, message
-    assert "auto-align: faces" in window.statusBar().toolTip()
-    window.auto_align_action.setChecked(False)
-    window.document.undo_stack.undo()
-    window.add_images([faces_dir / "Trump.jpg"])  # a third keyframe with the setting off: no points
+    assert "auto-align: faces" in face_window.statusBar().toolTip()
+    face_window.auto_align_action.setChecked(False)
+    face_window.document.undo_stack.undo()
+    face_window.add_images([faces_dir / "Trump.jpg"])  # a third keyframe with the setting off: no points
     qtbot.wait(1000)
-    assert not any(window.document.settings.points or ())
+    assert not any(face_window.document.settings.points or ())
 
 
-def test_the_point_editor_shows_the_face_mesh(qtbot, window: MainWindow, faces_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    window.add_images([faces_dir / "obama.jpg", faces_dir / "Biden.jpg"])
-    window.open_point_editor()
-    editor = window.point_editor
+def test_the_point_editor_shows_the_face_mesh(qtbot, face_window: MainWindow, faces_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    face_window.add_images([faces_dir / "obama.jpg", faces_dir / "Biden.jpg"])
+    face_window.open_point_editor()
+    editor = face_window.point_editor
     assert editor.left.overlay == []
     editor.mesh_box.setChecked(True)
     assert len(editor.left.overlay) == 468 and len(editor.right.overlay) == 468
@@ -96,14 +88,14 @@ def test_the_point_editor_shows_the_face_mesh(qtbot, window: MainWindow, faces_d
 
 
 def test_the_point_editor_offers_an_installed_sd_model_for_semantic_points(  # type: ignore[no-untyped-def]
-    qtbot, window: MainWindow, pairs_dir: Path, tiny_sd_dir: Path, model_path_env: str,
+    qtbot, face_window: MainWindow, pairs_dir: Path, tiny_sd_dir: Path, model_path_env: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     import os
 
-    window.add_images([pairs_dir / "cat.png", pairs_dir / "dog.png"])
-    window.open_point_editor()
-    editor = window.point_editor
+    face_window.add_images([pairs_dir / "cat.png", pairs_dir / "dog.png"])
+    face_window.open_point_editor()
+    editor = face_window.point_editor
     assert editor is not None and not editor.features_from.isVisible()  # no SD model installed: no choice
     monkeypatch.setenv("MORPHAPP_MODEL_PATH", os.pathsep.join([model_path_env, str(tiny_sd_dir.parent)]))
     editor.refresh_feature_models()

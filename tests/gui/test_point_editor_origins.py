@@ -23,18 +23,10 @@ if sys.platform == "darwin" and platform.machine() == "x86_64":  # pyproject: no
 TIMEOUT = 60_000
 
 
-@pytest.fixture
-def window(window: MainWindow) -> MainWindow:
-    """Frames big enough to find faces in (the shared fixture renders 96 x 64)."""
-    window.document.set_settings("test size", size=(256, 256))
-    window.document.undo_stack.clear()
-    return window
-
-
-def _editor(qtbot, window: MainWindow, images: list[Path]) -> PointEditor:  # type: ignore[no-untyped-def]
-    window.add_images(images)
-    window.open_point_editor()
-    editor = window.point_editor
+def _editor(qtbot, face_window: MainWindow, images: list[Path]) -> PointEditor:  # type: ignore[no-untyped-def]
+    face_window.add_images(images)
+    face_window.open_point_editor()
+    editor = face_window.point_editor
     assert editor is not None
     editor.resize(1000, 600)
     qtbot.waitExposed(editor)
@@ -57,10 +49,10 @@ def _near(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
 
 
 def test_hand_edits_survive_auto_align_run_again_on_a_portrait_pair(  # type: ignore[no-untyped-def]
-    qtbot, window: MainWindow, faces_dir: Path, tmp_path: Path
+    qtbot, face_window: MainWindow, faces_dir: Path, tmp_path: Path
 ) -> None:
-    editor = _editor(qtbot, window, [faces_dir / "obama.jpg", faces_dir / "Biden.jpg"])
-    doc = window.document
+    editor = _editor(qtbot, face_window, [faces_dir / "obama.jpg", faces_dir / "Biden.jpg"])
+    doc = face_window.document
     _auto_align(qtbot, editor)
     first = list(doc.settings.points[0])  # type: ignore[index]
     assert len(first) >= 50, editor.status.text()
@@ -108,10 +100,12 @@ def test_hand_edits_survive_auto_align_run_again_on_a_portrait_pair(  # type: ig
     assert editor.segment_origins() == origins and editor.left.origins == origins
 
 
-def test_automatic_and_hand_markers_look_different(qtbot, window: MainWindow, pairs_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    editor = _editor(qtbot, window, [pairs_dir / "lion.png", pairs_dir / "tiger.png"])
+def test_automatic_and_hand_markers_look_different(qtbot, face_window: MainWindow, pairs_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    editor = _editor(qtbot, face_window, [pairs_dir / "lion.png", pairs_dir / "tiger.png"])
     auto_pair, hand_pair = (0.3, 0.4, 0.3, 0.4), (0.7, 0.6, 0.7, 0.6)
-    window.document.set_settings("points", points=((auto_pair, hand_pair),), point_origins=((AUTO, HAND),))
+    face_window.document.set_settings(
+        "points", points=((auto_pair, hand_pair),), point_origins=((AUTO, HAND),)
+    )
     canvas = editor.left
     assert canvas.origins == [AUTO, HAND]
     drawn = _pixels(canvas)
@@ -141,22 +135,26 @@ def test_automatic_and_hand_markers_look_different(qtbot, window: MainWindow, pa
     assert QColor(marker_colour(0)) != QColor(marker_colour(1))
 
 
-def test_remove_automatic_points_keeps_the_hand_ones(qtbot, window: MainWindow, pairs_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    editor = _editor(qtbot, window, [pairs_dir / "lion.png", pairs_dir / "tiger.png"])
+def test_remove_automatic_points_keeps_the_hand_ones(qtbot, face_window: MainWindow, pairs_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    editor = _editor(qtbot, face_window, [pairs_dir / "lion.png", pairs_dir / "tiger.png"])
     pairs = tuple((0.1 + 0.1 * i, 0.5, 0.1 + 0.1 * i, 0.5) for i in range(5))
-    window.document.set_settings("points", points=(pairs,), point_origins=((AUTO, HAND, AUTO, AUTO, HAND),))
+    origins = ((AUTO, HAND, AUTO, AUTO, HAND),)
+    face_window.document.set_settings("points", points=(pairs,), point_origins=origins)
     assert editor.remove_auto_button.isEnabled()
     editor.remove_auto_button.click()
-    assert window.document.settings.points == ((pairs[1], pairs[4]),)
-    assert window.document.settings.point_origins is None  # all by hand: stored as before origins existed
+    assert face_window.document.settings.points == ((pairs[1], pairs[4]),)
+    # All by hand: stored as before origins existed.
+    assert face_window.document.settings.point_origins is None
     assert editor.left.origins == [HAND, HAND] and not editor.remove_auto_button.isEnabled()
-    window.document.undo_stack.undo()
-    assert window.document.settings.points == (pairs,)
+    face_window.document.undo_stack.undo()
+    assert face_window.document.settings.points == (pairs,)
 
 
-def test_keyframes_aligned_on_drop_are_marked_automatic(qtbot, window: MainWindow, faces_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    window.auto_align_action.setChecked(True)
-    window.add_images([faces_dir / "Musk.jpg", faces_dir / "Feifei.jpg"])
-    qtbot.waitUntil(lambda: bool(window.document.settings.points), timeout=TIMEOUT)
-    points, origins = window.document.settings.points, window.document.settings.point_origins
+def test_keyframes_aligned_on_drop_are_marked_automatic(  # type: ignore[no-untyped-def]
+    qtbot, face_window: MainWindow, faces_dir: Path
+) -> None:
+    face_window.auto_align_action.setChecked(True)
+    face_window.add_images([faces_dir / "Musk.jpg", faces_dir / "Feifei.jpg"])
+    qtbot.waitUntil(lambda: bool(face_window.document.settings.points), timeout=TIMEOUT)
+    points, origins = face_window.document.settings.points, face_window.document.settings.point_origins
     assert origins is not None and origins[0] == (AUTO,) * len(points[0])  # type: ignore[index]
