@@ -11,11 +11,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from morphapp.faces import runtime
 from morphapp.faces.detection import Detection
+from morphapp.faces.runtime import model_crop
 
 CROP_SCALE = 1.5
 # The mesh's own "is this a face" score. Measured: the six test portraits, a face a tenth of the
@@ -73,13 +73,7 @@ def fit_mesh(pixels: np.ndarray, detection: Detection) -> FaceMesh | None:
     net = runtime.model("mesh")
     side = net.input_size[0]
     to_image = crop_matrix(detection, side)
-    to_crop = cv2.invertAffineTransform(to_image)
-    crop = (
-        cv2.warpAffine(
-            pixels, to_crop, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
-        ).astype(np.float32)
-        / 255.0
-    )
+    crop = model_crop(pixels, to_image, side)
     by_size = runtime.outputs_by_size(net.run(crop))
     raw = by_size[1404].reshape(468, 3).astype(np.float64)
     presence = float(1.0 / (1.0 + math.exp(-float(np.clip(by_size[1].reshape(-1)[0], -100, 100)))))

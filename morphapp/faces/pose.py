@@ -25,6 +25,7 @@ import numpy as np
 
 from morphapp.faces import runtime
 from morphapp.faces.detection import DetectorSpec, anchors, letterbox, weighted_nms
+from morphapp.faces.runtime import model_crop
 
 DETECTOR = DetectorSpec("pose_detect", 224, (8, 16, 32, 32, 32), 2, 0.5)
 ROI_SCALE = 1.25  # MediaPipe's pose ROI: twice the hip-to-sizing distance, times 1.25
@@ -116,13 +117,7 @@ def fit_pose(pixels: np.ndarray, detection: PoseDetection) -> Pose:
     net = runtime.model("pose_landmarks")
     side = net.input_size[0]
     to_image = crop_matrix(detection, side)
-    to_crop = cv2.invertAffineTransform(to_image)
-    crop = (
-        cv2.warpAffine(
-            pixels, to_crop, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
-        ).astype(np.float32)
-        / 255.0
-    )
+    crop = model_crop(pixels, to_image, side)
     outputs = net.run(crop)
     (raw,) = [o for o in outputs if o.ndim == 2 and o.shape[-1] % 5 == 0 and o.shape[-1] > 100]
     (mask_logits,) = [o for o in outputs if o.ndim == 4 and o.shape[1:3] == (side, side)]

@@ -120,3 +120,15 @@ def available() -> tuple[bool, str]:
 def outputs_by_size(outputs: list[np.ndarray]) -> dict[int, Any]:
     """Outputs keyed by their last dimension (the models name them differently between versions)."""
     return {int(o.shape[-1]): o for o in outputs}
+
+
+def model_crop(pixels: np.ndarray, to_image: np.ndarray, side: int) -> np.ndarray:
+    """The ``side`` x ``side`` input of a landmark model (float32, 0..1): ``pixels`` seen through the
+    crop whose pixels ``to_image`` (2 x 3 affine) maps into the image; black outside the picture."""
+    import cv2
+
+    to_crop = cv2.invertAffineTransform(to_image)
+    crop = cv2.warpAffine(
+        pixels, to_crop, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
+    )
+    return crop.astype(np.float32) / 255.0
