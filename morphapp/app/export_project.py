@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +21,7 @@ from morphapp.core.domain.project import Project, export_metadata, project_to_di
 from morphapp.core.domain.settings import MorphSettings
 from morphapp.core.imaging.load import load_image
 from morphapp.core.imaging.quality import ReportCollector
+from morphapp.core.notes import NoteFn
 from morphapp.core.render.frames import ProgressFn, plan_for
 from morphapp.core.render.pipeline import write_frames
 from morphapp.export import open_writer
@@ -31,7 +32,6 @@ from morphapp.export.png_sequence import PngSequenceWriter
 if TYPE_CHECKING:  # a name only: importing the engine facade (its codecs, backends) is the caller's to do
     from morphapp.engine.base import FrameRenderer
 
-NoteFn = Callable[[str], None]
 # A GIF above this many bytes per second of animation is too heavy to share as it is (chat apps
 # and sites cap uploads at 8-15 MB): the note points to the web preset, about 1 MB a second.
 LARGE_GIF_BYTES_PER_SECOND = 2_000_000

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +11,7 @@ import numpy as np
 from morphapp.core.domain.project import Project
 from morphapp.core.domain.settings import MorphSettings
 from morphapp.core.imaging.load import file_sha256
+from morphapp.core.notes import NoteFn
 from morphapp.core.timeline.plan import SegmentSpec
 from morphapp.errors import InputError
 from morphapp.export import FORMATS, format_for_path
@@ -19,8 +19,6 @@ from morphapp.export.audio import AUDIO_CODECS, AudioSource
 
 if TYPE_CHECKING:  # the beat tracker imports PyAV: loaded when music is really timed
     from morphapp.music.beats import BeatTiming
-
-NoteFn = Callable[[str], None]
 
 
 def project_music(project: Project, target: Path, format: str | None, note: NoteFn) -> AudioSource | None:

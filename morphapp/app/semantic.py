@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from morphapp.core.notes import NoteFn
 from morphapp.errors import InputError
 from morphapp.models.info import ModelInfo
 
@@ -15,7 +16,6 @@ if TYPE_CHECKING:
     from morphapp.core.align.guard import AlignResult
 
 SemanticAligner = Callable[["np.ndarray", "np.ndarray"], "AlignResult"]
-NoteFn = Callable[[str], None]
 
 
 class SemanticModels:

@@ -3,72 +3,65 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import json
 import sys
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from morphapp.app.music import project_music, settings_on_beats
+from morphapp.app.music import project_music
 from morphapp.cli.progress import ProgressBar
+from morphapp.cli.render_engine import engine_options, opened_engine
+from morphapp.cli.render_project import (
+    align_mode,
+    aligned,
+    audio_reactive,
+    check_pictures_open,
+    on_beats,
+    project_from_args,
+    segment_count,
+    with_pacing,
+)
 from morphapp.core.atomic import atomic_write_text, check_writable_target
 from morphapp.core.domain.choices import (
     ALIGN_MODES,
     BACKEND_CHOICES,
     DEVICE_CHOICES,
     DTYPE_CHOICES,
-    DTYPE_TO_PRECISION,
     PATH_CHOICES,
     PRECISION_CHOICES,
     WARP_MODES,
 )
-from morphapp.core.domain.diffusion_settings import METHOD_CHOICES, PACING_CHOICES, DiffusionSettings
-from morphapp.core.domain.keyframe_args import parse_keyframe_arg
+from morphapp.core.domain.diffusion_settings import METHOD_CHOICES, PACING_CHOICES
 from morphapp.core.domain.keyframes import (
-    AnyKeyframe,
-    Keyframe,
-    PromptKeyframe,
-    image_files,
     image_keyframes,
-    latent_keyframes,
 )
-from morphapp.core.domain.point_merge import merge_all
-from morphapp.core.domain.points import load_points
 from morphapp.core.domain.project import (
     Project,
     ProjectAudio,
-    load_project,
     project_to_dict,
     with_hashes,
 )
 from morphapp.core.domain.settings import (
     FIT_CHOICES,
     NEW_MORPH_HOLD,
-    NEW_MORPH_PACING,
     NEW_MORPH_SEGMENT_FRAMES,
-    MorphSettings,
 )
-from morphapp.core.imaging.load import file_sha256, open_image, parse_color, parse_size
+from morphapp.core.imaging.load import file_sha256
+from morphapp.core.notes import NoteFn
 from morphapp.core.timeline.easing import EASE_NAMES
-from morphapp.core.timeline.plan import LOOP_CHOICES, segment_pairs
+from morphapp.core.timeline.plan import LOOP_CHOICES
 from morphapp.errors import InputError
 from morphapp.export import FORMATS, check_output, format_for_path
 from morphapp.export.audio import AUDIO_CODECS, AudioSource
 from morphapp.export.gif import DITHERS, PALETTES
 
 if TYPE_CHECKING:
-    import torch
-
-    from morphapp.engine import EngineOptions, MorphEngine
-    from morphapp.models.info import ModelInfo
+    pass
 
 # What loads torch (over a second), the model scan and the engine are imported in the functions
 # that use them, after the inputs and the output have been checked: a bad keyframe, points file,
 # project file or output folder is refused at once, before any of that loads (tests/cli).
-NoteFn = Callable[[str], None]
 
 
 def add_parser(commands: Any) -> None:
@@ -232,14 +225,14 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     note = (lambda _line: None) if args.quiet else (lambda line: print(f"note: {line}", file=sys.stderr))
-    project = _project_from_args(args, note)
-    _check_keyframes(project)  # a bad picture is said at once, before any model or calibration work
+    project = project_from_args(args, note)
+    check_pictures_open(project)  # a bad picture is said at once, before any model or calibration work
     if args.align not in (None, "none"):
         if args.points is not None:
             raise InputError(f"--points and --align {args.align}: give one or the other")
         image_keyframes(project.keyframes, f"--align {args.align}")  # a clear error now, not after other work
-    if project.settings.points is not None and len(project.settings.points) > _segment_count(project):
-        given, wanted = len(project.settings.points), _segment_count(project)
+    if project.settings.points is not None and len(project.settings.points) > segment_count(project):
+        given, wanted = len(project.settings.points), segment_count(project)
         raise InputError(f"{args.points or 'points'}: {given} lists of points for {wanted} segment(s)")
     if args.output is None and args.save_project is None:
         raise InputError("no output: give -o OUT (and/or --save-project P)")
@@ -255,9 +248,9 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"--audio: {args.output} has no audio track; use MP4, WebM or MOV")
         audio = AudioSource.open(args.audio)
         if args.frames is None and args.segment_frames is None:  # keyframes on the music's beats
-            project, audio = _on_beats(project, audio, args.beats_per_keyframe, note)
+            project, audio = on_beats(project, audio, args.beats_per_keyframe, note)
         if args.audio_reactive:
-            project = _audio_reactive(project, audio, note)
+            project = audio_reactive(project, audio, note)
         project = dataclasses.replace(
             project, audio=ProjectAudio(audio.path, file_sha256(audio.path), audio.start)
         )  # the project keeps the music, and where the video starts in it
@@ -281,12 +274,12 @@ def run(args: argparse.Namespace) -> int:
     for line in changes:
         note(line)
     project = with_model_recorded(project, model)
-    project = _with_pacing(project, model, args)
-    align = _align_mode(args, project, model)
+    project = with_pacing(project, model, args)
+    align = align_mode(args, project, model)
     if align == "none" and args.align_model is not None:
         raise InputError("--align-model goes with --align auto")
     if args.output is None:
-        _save(_aligned(project, align, args, note), args.save_project, note)
+        _save(aligned(project, align, args, note), args.save_project, note)
         return 0
 
     settings = project.settings
@@ -298,15 +291,18 @@ def run(args: argparse.Namespace) -> int:
     device = (
         torch.device(args.device) if distributed and args.device != "auto" else resolve_device(args.device)
     )
-    options = _engine_options(project, model, device, args)  # contradicting flags fail before the
+    options = engine_options(project, model, device, args)  # contradicting flags fail before the
     if not distributed and not model.is_diffusion:  # alignment's work, and so do impossible backends
         candidates(device, options.backend, options.precision)
-    project = _aligned(project, align, args, note)
+    project = aligned(project, align, args, note)
     request = ExportRequest(
         project, args.output, format=fmt.name, writer_options=gif, music=audio,
         embed_project=args.embed_project, resume=args.resume, report=args.report,
     )  # fmt: skip
-    with _engine(project, model, device, args, note) as engine, ProgressBar(len(plan), not args.quiet) as bar:
+    with (
+        opened_engine(project, model, device, args, note) as engine,
+        ProgressBar(len(plan), not args.quiet) as bar,
+    ):
         result = export_project(request, engine, progress=bar.update, note=note)
     for line in result.report:
         print(line)
@@ -347,220 +343,6 @@ def _gif_options(args: argparse.Namespace, fmt: Any) -> dict[str, Any]:
     return {"options": options, "loop": 0 if args.gif_loops is None else args.gif_loops}
 
 
-def _with_pacing(project: Project, model: ModelInfo, args: argparse.Namespace) -> Project:
-    """--pacing: a diffusion model's setting, or the autoencoder morph's own, ``even`` by default for
-    a new morph (steps of even size, not a slow start and a rush) and as saved for a project. A new
-    autoencoder morph with no timing flags (and no music to time it) also gets the new-morph length
-    and rests (``core/domain/settings.py``); a diffusion morph keeps 24 frames, each of which costs
-    seconds."""
-    settings = project.settings
-    if model.is_diffusion:
-        if args.pacing is None:
-            return project
-        settings = dataclasses.replace(
-            settings, diffusion=dataclasses.replace(settings.diffusion, pacing=args.pacing)
-        )
-    else:
-        new_morph = not _is_project_arg(args)
-        pacing = args.pacing or (NEW_MORPH_PACING if new_morph else settings.pacing)
-        settings = dataclasses.replace(settings, pacing=pacing)
-        # The length and rests of a new morph, unless the artist timed it (frames, music): then
-        # no rests unless asked, so that --frames N gives N frames of morph.
-        if new_morph and args.audio is None and args.frames is None and args.segment_frames is None:
-            settings = dataclasses.replace(settings, segment_frames=(NEW_MORPH_SEGMENT_FRAMES,))
-            if args.hold is None:
-                settings = dataclasses.replace(settings, hold=NEW_MORPH_HOLD)
-    settings.validate()
-    return dataclasses.replace(project, settings=settings)
-
-
-def _aligned(project: Project, align: str, args: argparse.Namespace, note: NoteFn) -> Project:
-    """The project with the points ``align`` finds (as it is for ``none``)."""
-    if align == "none":
-        return project
-    from morphapp.core.align.auto import align_keyframes
-
-    keyframes = image_keyframes(project.keyframes, f"--align {align}")
-    semantic = _semantic_aligner(args, note)
-    found = align_keyframes(keyframes, project.settings, note, align, semantic=semantic)
-    # As in the window: the found pairs replace automatic ones; pairs placed by hand stay (issue 24).
-    points, origins = merge_all(project.settings.points, project.settings.point_origins, found)
-    settings = dataclasses.replace(project.settings, points=points, point_origins=origins)
-    return dataclasses.replace(project, settings=settings)
-
-
-def _align_mode(args: argparse.Namespace, project: Project, model: ModelInfo) -> str:
-    """--align as given; without it, ``auto`` for a new morph of image keyframes with an autoencoder
-    (what a user expects: one subject per frame, not a double exposure) and ``none`` where points
-    are given or kept (--points, a saved project: it re-renders as saved) or cannot apply."""
-    if args.align is not None:
-        return str(args.align)
-    if args.points is not None or _is_project_arg(args):
-        return "none"
-    if any(not isinstance(k, Keyframe) for k in project.keyframes):
-        return "none"  # prompts and expressions have no pixels to pair; diffusion morphs them its own way
-    if model.is_diffusion:
-        return "none"  # diffusion morphs line up through attention; they take no points
-    return "auto"
-
-
-def _is_project_arg(args: argparse.Namespace) -> bool:
-    return len(args.inputs) == 1 and Path(args.inputs[0]).suffix.lower() == ".json"
-
-
-def _semantic_aligner(args: argparse.Namespace, note: NoteFn) -> Any:
-    """--align-model: DIFT correspondences from that diffusion model, for --align auto."""
-    if args.align_model is None:
-        if args.align in ("auto", None):  # say that an installed SD model could help, without loading it
-            from morphapp.models.discovery import scan
-
-            installed = [m.name for m in scan().models if m.is_diffusion and m.usable]
-            if installed:
-                note(f"--align auto: add --align-model {installed[0]} to pair points by meaning as well "
-                     "(diffusion features; one model load)")  # fmt: skip
-        return None
-    if args.align not in ("auto", None):
-        raise InputError(f"--align-model goes with --align auto, not --align {args.align}")
-    from morphapp.app.semantic import SemanticModels
-    from morphapp.models.discovery import find_model
-
-    info = find_model(args.align_model)
-    started = time.perf_counter()
-    aligner = SemanticModels().aligner(info, args.device, note)  # the window loads it the same way
-    note(f"--align-model {info.name}: loaded in {time.perf_counter() - started:.1f} s")
-    return aligner
-
-
-def _audio_reactive(project: Project, audio: AudioSource, note: NoteFn) -> Project:
-    """Segments eased so that the morph's speed follows the music's onset strength."""
-    from morphapp.core.timeline.music import reactive_segments
-    from morphapp.music.beats import onset_envelope
-
-    settings = project.settings
-    specs = settings.segment_specs(len(project.keyframes))
-    times, strength = onset_envelope(audio.path)
-    segments, ratio = reactive_segments(specs, times, strength, audio.start, float(settings.fps))
-    steps = tuple(spec.steps for spec in specs)
-    settings = dataclasses.replace(settings, segments=segments, frames=None, segment_frames=steps)
-    settings.validate()
-    note(
-        f"--audio-reactive: the in-between spacing follows the music's onset strength (largest frame "
-        f"step {ratio:.1f}x the smallest)"
-    )
-    return dataclasses.replace(project, settings=settings)
-
-
-def _on_beats(
-    project: Project, audio: AudioSource, beats_per_keyframe: int | None, note: NoteFn
-) -> tuple[Project, AudioSource]:
-    """Segment lengths that put every keyframe on a detected beat; the music starts at the first."""
-    from morphapp.music.beats import detect_beats
-
-    settings = project.settings
-    if settings.loop != "none" or settings.hold:
-        raise InputError("--audio keyframes on beats: use --loop none and no --hold (or give --frames)")
-    beats, tempo = detect_beats(audio.path)
-    if len(beats) < 2:  # a drone, speech, silence: no beat to land on; the morph spans the track
-        frames = max(2, round(audio.duration * float(settings.fps)))
-        settings = dataclasses.replace(settings, frames=frames, segments=None)
-        settings.validate()
-        note(f"--audio {audio.path.name}: no beats found; {audio.duration:.2f} s of music: {frames} frames")
-        return dataclasses.replace(project, settings=settings), audio
-    settings, timing = settings_on_beats(settings, len(project.keyframes), beats, beats_per_keyframe)
-    on = ", ".join(
-        f"{b + 1} ({beats[b]:.2f} s, frame {f})"
-        for b, f in zip(timing.beat_indices, timing.frame_indices, strict=True)
-    )
-    note(
-        f"--audio {audio.path.name}: {tempo:.0f} BPM, {len(beats)} beats; keyframes on beats {on}; "
-        f"the video starts at {timing.start:.2f} s of the music"
-    )
-    return dataclasses.replace(project, settings=settings), dataclasses.replace(audio, start=timing.start)
-
-
-@contextlib.contextmanager
-def _engine(
-    project: Project, model: ModelInfo, device: torch.device, args: argparse.Namespace, note: NoteFn
-) -> Iterator[MorphEngine]:
-    """The engine for ``model``: in this process, or over Ray workers (--workers / --ray-address)."""
-    from morphapp.engine import open_engine
-
-    options = _engine_options(project, model, device, args)
-    if args.workers is None and args.ray_address is None:
-        engine: MorphEngine = open_engine(model, device, options, note=note)
-        _describe_diffusion(project, model, note)
-        yield engine
-        return
-    from morphapp.cluster.ray_runner import ClusterOptions, ClusterRender
-
-    cluster = ClusterOptions(workers=args.workers, address=args.ray_address)
-    with ClusterRender(model, options, cluster, device=args.device, note=note) as distributed:
-        note(f"model {model.name} ({model.family}) on each worker")
-        _describe_diffusion(project, model, note)
-        yield distributed
-
-
-def _engine_options(
-    project: Project, model: ModelInfo, device: torch.device, args: argparse.Namespace
-) -> EngineOptions:
-    """How to run ``model``, after the checks of the flags that only one kind of model takes."""
-    from morphapp.engine import EngineOptions
-
-    if not model.is_diffusion:
-        latent_keyframes(project.keyframes, model.name)
-        _refuse_diffusion_flags(args, model)
-        backend, precision = _backend_and_precision(args, device)
-        return EngineOptions(backend, precision, batch_size=args.batch)
-    from morphapp.app.checks import check_points_fit_model
-
-    check_points_fit_model(project.settings, model)
-    if args.backend == "onnx" or args.batch != 1:
-        raise InputError("--backend onnx and --batch work with autoencoder (TAE) models only")
-    dtype = _diffusion_dtype(args, device)
-    if args.attn_budget is not None and not 0 < args.attn_budget < 10_000:
-        raise InputError(f"--attn-budget {args.attn_budget}: give the gigabytes, above 0")
-    budget = None if args.attn_budget is None else int(args.attn_budget * 1024**3)
-    return EngineOptions(dtype=dtype, attn_budget=budget)
-
-
-def _describe_diffusion(project: Project, model: ModelInfo, note: NoteFn) -> None:
-    if not model.is_diffusion:
-        return
-    options = project.settings.diffusion
-    has_prompts = any(isinstance(k, PromptKeyframe) for k in project.keyframes)
-    note(
-        f"diffusion: {options.steps} DDIM steps, guidance {options.guidance_for(has_prompts):g}, "
-        f"strength {options.strength:g}, attention mixing {options.attn_steps:g} ({options.method}), "
-        f"pacing {options.pacing}"
-    )
-
-
-def _diffusion_dtype(args: argparse.Namespace, device: torch.device) -> torch.dtype | None:
-    """--precision / --dtype for a diffusion model; None: float16 on CUDA, float32 elsewhere."""
-    import torch
-
-    from morphapp.core.render.device import resolve_dtype
-
-    if args.dtype is not None:
-        return resolve_dtype(args.dtype, device)
-    if args.precision in ("auto", None):
-        return None
-    return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[args.precision]
-
-
-def _refuse_diffusion_flags(args: argparse.Namespace, model: ModelInfo) -> None:
-    given = [f"--{name.replace('_', '-')}" for name in DIFFUSION_FLAGS if getattr(args, name) is not None]
-    if given:
-        raise InputError(
-            f"{', '.join(given)}: diffusion settings, but {model.name} is an autoencoder; "
-            "choose a Stable Diffusion model with --model"
-        )
-
-
-def _segment_count(project: Project) -> int:
-    return len(segment_pairs(len(project.keyframes), project.settings.loop))
-
-
 def _save(project: Project, path: Path, note: NoteFn, report: Any = None) -> None:
     """Write the project; with the export's ``report``, that too (loading ignores it)."""
     data = project_to_dict(with_hashes(project), path.resolve().parent)
@@ -568,102 +350,3 @@ def _save(project: Project, path: Path, note: NoteFn, report: Any = None) -> Non
         data["report"] = report
     atomic_write_text(path, json.dumps(data, indent=2) + "\n")
     note(f"project saved to {path}")
-
-
-def _check_keyframes(project: Project) -> None:
-    """Every image keyframe opens as an image (a clear error naming the file otherwise)."""
-    for keyframe in image_files(project.keyframes):
-        open_image(keyframe.path)
-
-
-def _backend_and_precision(args: argparse.Namespace, device: Any) -> tuple[str, str]:
-    """--backend/--precision, with the older --dtype: a torch weight dtype, as it always was."""
-    if args.dtype is None:
-        return args.backend, args.precision
-    if args.backend == "onnx":
-        raise InputError("--dtype is the torch backend's precision; with --backend onnx use --precision")
-    from morphapp.core.render.device import resolve_dtype
-
-    dtype = str(resolve_dtype(args.dtype, device)).removeprefix("torch.")
-    precision = DTYPE_TO_PRECISION[dtype]
-    if args.precision not in ("auto", precision):
-        raise InputError(f"--dtype {args.dtype} and --precision {args.precision}: give one or the other")
-    return "torch", precision
-
-
-def _project_from_args(args: argparse.Namespace, note: Any) -> Project:
-    inputs = [parse_keyframe_arg(text) for text in args.inputs]
-    first = inputs[0]
-    if len(inputs) == 1 and isinstance(first, Keyframe) and first.path.suffix.lower() == ".json":
-        project = load_project(first.path)
-        overrides = _settings_overrides(args, note)
-        if "frames" in overrides or "segment_frames" in overrides:
-            overrides["segments"] = None  # the user re-times the morph
-        overrides["diffusion"] = dataclasses.replace(project.settings.diffusion, **_diffusion_overrides(args))
-        settings = dataclasses.replace(project.settings, **overrides)
-        settings.validate()
-        keyframes = _with_prompts(project.keyframes, args.prompt)
-        return dataclasses.replace(
-            project, keyframes=keyframes, settings=settings, model=args.model or project.model
-        )
-    if len(inputs) < 2:
-        raise InputError("give two or more keyframe images (or one PROJECT.json)")
-    for keyframe in image_files(inputs):  # expression terms too
-        if not keyframe.path.exists():
-            raise InputError(f"{keyframe.path}: file not found")
-    overrides = _settings_overrides(args, note)
-    settings = MorphSettings(**overrides, diffusion=DiffusionSettings(**_diffusion_overrides(args)))
-    settings.validate()
-    return Project(_with_prompts(tuple(inputs), args.prompt), settings, args.model)
-
-
-DIFFUSION_FLAGS = ("steps", "guidance", "strength", "attn_steps", "method", "prompt", "attn_budget")
-
-
-def _diffusion_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    names = [n for n in DIFFUSION_FLAGS if n not in ("prompt", "attn_budget")]  # not project settings
-    # (--pacing is both kinds' setting: _with_pacing applies it once the model is known)
-    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
-
-
-def _with_prompts(keyframes: tuple[AnyKeyframe, ...], prompts: list[str] | None) -> tuple[AnyKeyframe, ...]:
-    """--prompt TEXT for every image keyframe, or one --prompt per image keyframe in order."""
-    if not prompts:
-        return keyframes
-    images = [i for i, k in enumerate(keyframes) if isinstance(k, Keyframe)]
-    if len(prompts) not in (1, len(images)):
-        raise InputError(
-            f"--prompt given {len(prompts)} times for {len(images)} image keyframes: give it once for all, "
-            "or once per image keyframe"
-        )
-    texts = prompts * len(images) if len(prompts) == 1 else prompts
-    out = list(keyframes)
-    for index, text in zip(images, texts, strict=True):
-        out[index] = dataclasses.replace(keyframes[index], prompt=text.strip())  # type: ignore[type-var]
-    return tuple(out)
-
-
-def _settings_overrides(args: argparse.Namespace, note: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if args.size is not None:
-        size, size_note = parse_size(args.size)
-        if size_note:
-            note(size_note)
-        out["size"] = size
-    if args.background is not None:
-        out["background"] = parse_color(args.background)
-    if args.segment_frames is not None:
-        try:
-            out["segment_frames"] = tuple(int(v) for v in args.segment_frames.split(","))
-        except ValueError as exc:
-            raise InputError(f"--segment-frames {args.segment_frames}: expected N or N,N,...") from exc
-        if args.frames is not None:
-            raise InputError("--frames and --segment-frames: give one or the other")
-    if args.points is not None:
-        out["points"] = load_points(args.points)
-        out["point_origins"] = None  # a points file is the user's own: every pair by hand
-    for name in ("frames", "fps", "fit", "path", "ease", "hold", "loop", "seed", "warp"):
-        value = getattr(args, name)
-        if value is not None:
-            out[name] = value
-    return out

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from morphapp.core.notes import NoteFn
 from morphapp.diffusion import attention_budget
 from morphapp.diffusion.conditioning import Conditioning
 from morphapp.diffusion.nets import Pipeline, Vae
@@ -28,7 +29,6 @@ from morphapp.models.info import ModelInfo
 
 _log = logging.getLogger(__name__)
 
-NoteFn = Callable[[str], None]
 PIPELINES = {"SD 1.x-2.x": "StableDiffusionPipeline", "SD 1.x": "StableDiffusionPipeline",
              "SD 2.x": "StableDiffusionPipeline", "SDXL": "StableDiffusionXLPipeline"}  # fmt: skip
 # Where diffusers itself would fetch a single-file checkpoint's configuration from (its

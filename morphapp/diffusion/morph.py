@@ -22,6 +22,7 @@ from morphapp.core.cancel import CancelToken
 from morphapp.core.domain.keyframes import AnyKeyframe, ExprKeyframe, Keyframe, PromptKeyframe
 from morphapp.core.domain.settings import MAX_SEED, MorphSettings
 from morphapp.core.imaging.load import file_sha256, load_image
+from morphapp.core.notes import NoteFn
 from morphapp.core.render.codec import LatentCodec
 from morphapp.core.render.frames import Progress, ProgressFn, to_pixels, to_tensor
 from morphapp.diffusion import attention, attention_budget
@@ -32,7 +33,6 @@ from morphapp.diffusion.memory import MemoryLadder
 from morphapp.diffusion.model import DiffusionModel
 from morphapp.diffusion.noise import combine_noise, inject_high_frequencies, slerp_adain
 
-NoteFn = Callable[[str], None]
 FREEMORPH_UNFUSED = 0.2  # FreeMorph: the first fifth of the denoising attends to the keyframes alone
 MAX_KEYFRAME_STATES = 4  # a segment needs two; a few more spare re-denoising at loop and pingpong turns
 MAX_OFFERED_STATES = MAX_KEYFRAME_STATES  # made by other workers, on the CPU: a chunk needs 2-3

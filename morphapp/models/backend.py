@@ -20,7 +20,6 @@ import math
 import os
 import platform
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ import torch
 from morphapp.core.atomic import atomic_write_text
 from morphapp.core.cancel import CancelToken
 from morphapp.core.domain.choices import BACKEND_CHOICES, CALIBRATION_MAX_AGE_DAYS, PRECISION_CHOICES
+from morphapp.core.notes import NoteFn
 from morphapp.core.render.codec import LatentCodec
 from morphapp.errors import InputError, MorphError, OutputError
 from morphapp.models.discovery import ModelInfo
@@ -49,8 +49,6 @@ _CACHE_VERSION = 1
 # A cached verdict older than this (or stamped in the future, or unstamped) is measured again.
 MAX_AGE_DAYS = CALIBRATION_MAX_AGE_DAYS
 _memory: dict[str, Choice] = {}  # this process's verdicts, by cache key
-
-NoteFn = Callable[[str], None]
 
 
 @dataclass(frozen=True)

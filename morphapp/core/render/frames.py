@@ -23,6 +23,7 @@ from morphapp.core.domain.points import SegmentPoints
 from morphapp.core.domain.settings import MorphSettings
 from morphapp.core.imaging.edges import EdgeProfile, edge_profile, match_edges
 from morphapp.core.imaging.load import file_sha256, load_image
+from morphapp.core.notes import NoteFn
 from morphapp.core.render.codec import LatentCodec
 from morphapp.core.render.interpolate import interpolate
 from morphapp.core.render.latent_cache import LatentCache, LatentKey
@@ -51,7 +52,6 @@ class Progress:
 
 
 ProgressFn = Callable[[Progress], None]
-NoteFn = Callable[[str], None]
 
 
 def plan_for(settings: MorphSettings, n_keyframes: int) -> list[FrameSpec]:
