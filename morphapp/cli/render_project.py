@@ -27,10 +27,9 @@ from morphapp.core.domain.project import (
     load_project,
 )
 from morphapp.core.domain.settings import (
-    NEW_MORPH_HOLD,
     NEW_MORPH_PACING,
-    NEW_MORPH_SEGMENT_FRAMES,
     MorphSettings,
+    new_morph_timing,
 )
 from morphapp.core.imaging.load import open_image, parse_color, parse_size
 from morphapp.core.notes import NoteFn
@@ -140,9 +139,10 @@ def with_pacing(project: Project, model: ModelInfo, args: argparse.Namespace) ->
         # The length and rests of a new morph, unless the artist timed it (frames, music): then
         # no rests unless asked, so that --frames N gives N frames of morph.
         if new_morph and args.audio is None and args.frames is None and args.segment_frames is None:
-            settings = dataclasses.replace(settings, segment_frames=(NEW_MORPH_SEGMENT_FRAMES,))
+            frames, hold = new_morph_timing(diffusion=False)
+            settings = dataclasses.replace(settings, segment_frames=(frames,))
             if args.hold is None:
-                settings = dataclasses.replace(settings, hold=NEW_MORPH_HOLD)
+                settings = dataclasses.replace(settings, hold=hold)
     settings.validate()
     return dataclasses.replace(project, settings=settings)
 

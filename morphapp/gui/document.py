@@ -30,6 +30,7 @@ from morphapp.core.domain.settings import (
     NEW_MORPH_PACING,
     NEW_MORPH_SEGMENT_FRAMES,
     MorphSettings,
+    new_morph_timing,
 )
 from morphapp.core.timeline.music import reactive_segments
 from morphapp.core.timeline.plan import SegmentSpec, distribute_frames, segment_pairs
@@ -211,9 +212,29 @@ class Document(QObject):
         segments[index] = SegmentSpec(steps or old.steps, ease or old.ease)
         self.set_settings(f"Change segment {index + 1}", segments=tuple(segments))
 
-    def set_model(self, model: str | None) -> None:
-        if model != self._model:
+    def set_model(self, model: str | None, *, diffusion: bool = False) -> None:
+        """Render with ``model``; a morph whose timing is still a new morph's takes the new-morph
+        timing of that kind of model (a diffusion frame costs seconds), in the same undo step."""
+        if model == self._model:
+            return
+        retimed = self._timing_for_model(diffusion)
+        if retimed is None:
             self._push("Change model", model=model)
+        else:
+            self._push("Change model", model=model, settings=retimed)
+
+    def _timing_for_model(self, diffusion: bool) -> MorphSettings | None:
+        """The settings with the new-morph timing for ``diffusion``, when the artist has not timed the
+        morph (every segment and the rests as a new morph of either kind has them); else None."""
+        s = self._settings
+        steps = {segment.steps for segment in self.segments()}
+        kinds = (new_morph_timing(diffusion=False), new_morph_timing(diffusion=True))
+        untimed = s.frames is None and any(steps == {frames} and s.hold == hold for frames, hold in kinds)
+        frames, hold = new_morph_timing(diffusion)
+        if not untimed or (steps, s.hold) == ({frames}, hold):
+            return None
+        segments = None if s.segments is None else tuple(SegmentSpec(frames, seg.ease) for seg in s.segments)
+        return dataclasses.replace(s, segment_frames=(frames,), hold=hold, segments=segments)
 
     # -- files ---------------------------------------------------------------------------------
     def load(self, path: Path) -> list[str]:

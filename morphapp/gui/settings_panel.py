@@ -433,7 +433,8 @@ class SettingsPanel(QWidget):
         if self.model.itemText(index) == OPEN_MODEL_FILE:
             self.open_model_file.emit()
             return
-        self.doc.set_model(self.model.itemData(index))
+        name = self.model.itemData(index)
+        self.doc.set_model(name, diffusion=name in self._diffusion_models)
         self._emit_choice()
 
     def _diffusion_changed(self) -> None:

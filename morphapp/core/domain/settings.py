@@ -39,6 +39,15 @@ DEFAULT_SEGMENT_FRAMES = 24  # one second per segment at the default 24 fps (pro
 NEW_MORPH_SEGMENT_FRAMES = 48
 NEW_MORPH_HOLD = 6
 NEW_MORPH_PACING = "even"
+
+
+def new_morph_timing(diffusion: bool) -> tuple[int, int]:
+    """A new morph's frames per segment and rest frames on each keyframe, by the kind of model (the
+    CLI and the window alike): an autoencoder morph two seconds a segment with rests; a diffusion
+    morph, each frame of which costs seconds of denoising, one second and none."""
+    return (DEFAULT_SEGMENT_FRAMES, 0) if diffusion else (NEW_MORPH_SEGMENT_FRAMES, NEW_MORPH_HOLD)
+
+
 MAX_FPS = 240.0  # frames per second a morph may ask for (the window's fields stop here too)
 MAX_SEED = 2**63 - 1  # what torch.manual_seed and numpy generators take
 # Frame counts a morph may ask for, up to timeline.MAX_FRAMES; the window's fields read these too.
