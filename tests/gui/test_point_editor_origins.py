@@ -16,7 +16,8 @@ from PySide6.QtGui import QColor, QImage, Qt
 from morphapp.core.domain.point_merge import HAND_CLEARANCE
 from morphapp.core.domain.point_origins import AUTO, HAND
 from morphapp.gui.main_window import MainWindow
-from morphapp.gui.point_editor import PointCanvas, PointEditor, marker_colour
+from morphapp.gui.point_canvas import PointCanvas, marker_colour
+from morphapp.gui.point_editor import PointEditor
 
 if sys.platform == "darwin" and platform.machine() == "x86_64":  # pyproject: no ai-edge-litert there
     pytest.skip("Intel macOS has no ai-edge-litert wheel, so no face models", allow_module_level=True)

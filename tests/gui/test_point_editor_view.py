@@ -11,7 +11,8 @@ from PySide6.QtGui import QImage, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from morphapp.gui.main_window import MainWindow
-from morphapp.gui.point_editor import PointCanvas, PointEditor
+from morphapp.gui.point_canvas import PointCanvas
+from morphapp.gui.point_editor import PointEditor
 
 GRID = [(0.2 + 0.6 * (i % 8) / 7, 0.15 + 0.7 * (i // 8) / 7) for i in range(60)]  # 60 pairs, 8 per row
 
