@@ -9,12 +9,12 @@ one such list per segment (``[[[...], ...], [[...], ...]]``) for three or more k
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from morphapp.core.domain.json_file import read_json_file
 from morphapp.errors import InputError
 
 PointPair = tuple[float, float, float, float]
@@ -72,21 +72,7 @@ def _segment(data: Any, where: str) -> SegmentPoints:
 def load_points(path: Path | str, n_segments: int | None = None) -> tuple[SegmentPoints, ...]:
     """Read and validate a points file (InputError naming the file and the problem)."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: points file not found")
-    if path.stat().st_size > MAX_POINTS_BYTES:
-        raise InputError(f"{path}: too large to be a points file")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not a points file (not UTF-8 text)") from exc
-    except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno}, column {exc.colno}"
-        raise InputError(f"{path}: not valid JSON ({where}: {exc.msg})") from exc
-    except RecursionError as exc:
-        raise InputError(f"{path}: not a points file (nested too deeply)") from exc
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    data = read_json_file(path, "points file", MAX_POINTS_BYTES, missing="points file")
     return parse_points(data, str(path), n_segments)
 
 

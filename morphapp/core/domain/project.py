@@ -20,6 +20,7 @@ from morphapp import __version__
 from morphapp.core.atomic import atomic_write_text
 from morphapp.core.domain.choices import LEGACY_WARP_MODE
 from morphapp.core.domain.diffusion_settings import DiffusionSettings
+from morphapp.core.domain.json_file import read_json_file
 from morphapp.core.domain.keyframe_expr import MAX_TERMS
 from morphapp.core.domain.keyframes import (
     AnyKeyframe,
@@ -165,23 +166,7 @@ def save_project(project: Project, path: Path | str) -> None:
 
 def load_project(path: Path | str) -> Project:
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: project file not found")
-    if path.stat().st_size > MAX_PROJECT_BYTES:
-        raise InputError(f"{path}: too large to be a morphapp project")
-    try:
-        # utf-8-sig: editors on Windows save JSON with a byte-order mark.
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not a morphapp project (not UTF-8 text)") from exc
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-        ) from exc
-    except RecursionError as exc:  # "[[[[..." thousands deep: json recurses once per level
-        raise InputError(f"{path}: not a morphapp project (nested too deeply)") from exc
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    data = read_json_file(path, "morphapp project", MAX_PROJECT_BYTES, missing="project file")
     return project_from_dict(data, path.resolve().parent, str(path))
 
 
