@@ -1,7 +1,10 @@
 """What the default alignment costs and gives: plain vs aligned renders of the test pairs.
 
     MORPHAPP_MODEL_PATH=../shared/models python bench/bench_align_speed.py [--size 512] [--frames 24]
-        [--pairs biden_trump,house,...] [--warps frame,pixel] [--repeats 2] [--strips DIR]
+        [--pairs biden_trump,house,jeep.jpg@1.8,...] [--warps frame,pixel] [--repeats 2] [--strips DIR]
+
+A pair named ``PHOTO@ZOOM`` is one test photo and a crop of it ZOOM x closer (a reframed scene:
+the camera path, as ``bench_camera.py`` makes it).
 
 For each pair, in this process with one TAEF2 codec (the CLI's ``auto`` backend choice), the same
 frames are rendered plain (no points) and aligned (``--align auto``'s points, with each warp mode
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -36,7 +40,8 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_warp import DATA, FILES  # a sibling script, not a package
+from bench_camera import reframed  # sibling scripts, not a package
+from bench_warp import DATA, FILES
 
 import morphapp.core.render.shape_morph as warp_module  # the names ShapeMorph calls
 from morphapp.core.align.auto import align_keyframes
@@ -118,9 +123,17 @@ def main() -> None:
     print(head + " | frame: encode / decode / field / resample s | x-fade mid plain / aligned (gain) dB "
           "| evenness plain / aligned | border plain / aligned |")  # fmt: skip
     print("|" + "---|" * (head.count("|") + 3 - 1))
+    scratch = tempfile.TemporaryDirectory()
     for name in args.pairs.split(","):
-        first, second = FILES[name]
-        keyframes = [Keyframe(DATA / first), Keyframe(DATA / second)]
+        if "@" in name:
+            photo, zoom = name.split("@")
+            keyframes = [
+                Keyframe(p)
+                for p in reframed(DATA / "pairs" / photo, float(zoom), 0.0, args.size, Path(scratch.name))
+            ]
+        else:
+            first, second = FILES[name]
+            keyframes = [Keyframe(DATA / first), Keyframe(DATA / second)]
         base = MorphSettings(size=(args.size, args.size), frames=args.frames)
         started = time.perf_counter()
         notes: list[str] = []

@@ -20,6 +20,7 @@ never count, and hand edits that break the agreement make it a point warp again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -142,29 +143,36 @@ def camera_images(
     feather = max(1.0, FEATHER * max(height, width))
     weight_a, weight_b = _coverage(za, height, width, feather), _coverage(zb, height, width, feather)
     # Where neither shows the scene (a turn's corners), each keeps its own stretched edge.
-    fill_a = np.where(weight_b > 0, image_b, image_a)
-    fill_b = np.where(weight_a > 0, image_a, image_b)
-    out_a = weight_a * image_a + (1 - weight_a) * fill_a
-    out_b = weight_b * image_b + (1 - weight_b) * fill_b
-    return (
-        np.clip(np.rint(out_a), 0, 255).astype(np.uint8),
-        np.clip(np.rint(out_b), 0, 255).astype(np.uint8),
-    )
+    out_a = _blend(weight_a, image_a, lambda: np.where(weight_b > 0, image_b, image_a))
+    out_b = _blend(weight_b, image_b, lambda: np.where(weight_a > 0, image_a, image_b))
+    return out_a, out_b
+
+
+def _blend(weight: np.ndarray, image: np.ndarray, fill: Callable[[], np.ndarray]) -> np.ndarray:
+    """``image`` where ``weight`` is 1, ``fill()`` where it is 0, mixed between (uint8); the fill is
+    made only where some of it shows (a wide view needs none)."""
+    if weight.min() >= 1.0:
+        return image
+    w = weight.astype(np.float32)
+    out = w * image.astype(np.float32) + (1.0 - w) * fill().astype(np.float32)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
 def camera_frame(
-    middle: np.ndarray, pixels_a: np.ndarray, pixels_b: np.ndarray, move: Similarity, t: float
-) -> np.ndarray:
+    middle: np.ndarray, pixels_a: np.ndarray, pixels_b: np.ndarray, move: Similarity, t: float,
+    views: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:  # fmt: skip
     """A frame decoded in the segment's middle view (the camera at t = 0.5) as the camera at ``t``
     sees it: the middle frame resampled into the view, and where the middle view does not reach
     (the wider views' ring) the two keyframes' views at ``t``, blended by ``t`` and feathered in.
     Encoding the middle views once per segment, not two views per frame, is what keeps a camera
     move's cost near a plain morph's. ``middle`` may be smaller than the keyframes (even pacing
-    probes at half size)."""
+    probes at half size). ``views``: ``camera_images(pixels_a, pixels_b, move, t)`` when already made."""
     import cv2
 
     height, width = middle.shape[:2]
     if pixels_a.shape[:2] != (height, width):
+        views = None  # made at the keyframes' size
         move = move.scaled(width / pixels_a.shape[1])
         pixels_a = cv2.resize(pixels_a, (width, height), interpolation=cv2.INTER_AREA)
         pixels_b = cv2.resize(pixels_b, (width, height), interpolation=cv2.INTER_AREA)
@@ -174,10 +182,8 @@ def camera_frame(
     weight = _coverage(zm, height, width, max(1.0, FEATHER * max(height, width)))
     if weight.min() >= 1.0:  # a view inside the middle one: all of it decoded
         return moved
-    image_a, image_b = camera_images(pixels_a, pixels_b, move, t)
-    fill = (1.0 - t) * image_a.astype(np.float64) + t * image_b.astype(np.float64)
-    out = weight * moved + (1.0 - weight) * fill
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    image_a, image_b = views if views is not None else camera_images(pixels_a, pixels_b, move, t)
+    return _blend(weight, moved, lambda: cv2.addWeighted(image_a, 1.0 - t, image_b, t, 0.0))
 
 
 def camera_points(move: Similarity, height: int, width: int, grid: int = 9) -> SegmentPoints:

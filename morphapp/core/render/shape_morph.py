@@ -60,6 +60,8 @@ class ShapeMorph:
         self._middle: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # frame mode: per segment
         self._cameras: dict[int, Similarity | None] = {}  # per segment: a camera move, or a point warp
         self._view_edges: dict[tuple[int, float], tuple[EdgeProfile | None, EdgeProfile | None]] = {}
+        # A camera frame's two views at its t, made for its latent and used again by ``finish``.
+        self._views: dict[tuple[int, float], tuple[np.ndarray, np.ndarray]] = {}
 
     def _points(self, spec: FrameSpec) -> SegmentPoints:
         """The points that warp ``spec``: none for keyframes and segments without points."""
@@ -80,6 +82,7 @@ class ShapeMorph:
             # The frame's edges show the views, not the keyframes: their strips are what to match.
             self._view_edges[(spec.segment, t)] = (edge_profile(image_a), edge_profile(image_b))
             if self.mode == "frame":  # the middle views, encoded once; ``finish`` moves the camera
+                self._views[(spec.segment, t)] = (image_a, image_b)
                 middle_a, middle_b = self._camera_middle(spec, move)
                 return interpolate(path, middle_a, middle_b, [t])
             view_a, view_b = self.encode(np.stack([image_a, image_b])).split(1)  # type: ignore[operator]
@@ -147,7 +150,8 @@ class ShapeMorph:
             return pixels
         move = self._camera(spec, points)
         if move is not None:  # decoded in the middle view: seen from the camera at t
-            out = camera_frame(pixels, self.pixels[spec.a], self.pixels[spec.b], move, spec.t)
+            views = self._views.pop((spec.segment, spec.t), None)
+            out = camera_frame(pixels, self.pixels[spec.a], self.pixels[spec.b], move, spec.t, views)
             out.flags.writeable = False
             return out
         height, width = pixels.shape[:2]
