@@ -4,10 +4,13 @@ The frame's border is taken to show the background (sky, studio backdrop, a wall
 top), except where the subject runs out of the frame. So:
 
 1. The colours of a ``RING`` wide strip along the border (Lab, softened) are clustered
-   (``CLUSTERS``, k-means). A cluster is background when it is rarer in the frame's centre box than
-   along the border, or when it spans the frame (on two opposite sides) and is not much commoner
-   in the centre: a subject cut by the bottom edge shows its colours in the centre too and is not
-   taken for background; a hedge band behind a dog is.
+   (k-means, ``VOTES``: 8, 10 and 6 clusters, one GrabCut run each, step 2; the mask is their
+   majority -- the third run skipped when the first two agree -- so that a colour on the edge of
+   being background does not flip the mask with the frame size the analysis copy was made from).
+   A cluster is background when it is rarer in the frame's centre box than along the border, or
+   when it spans the frame (on two opposite sides) and is not much commoner in the centre: a
+   subject cut by the bottom edge shows its colours in the centre too and is not taken for
+   background; a hedge band behind a dog is.
 2. GrabCut starts from those colours: border pixels of a background colour are certain background,
    a side of the border that is mostly background is all background (textured scenery between),
    other background-coloured pixels probable background, the rest probable subject. No rectangle:
@@ -26,13 +29,16 @@ from morphapp.core.align.guard import resize
 
 MASK_SIDE = 160  # px: GrabCut runs on a copy of about this size (fast; outlines, not fur)
 RING = 0.05  # the border strip whose colours are taken as background (fraction of the shorter side)
-CLUSTERS = 8  # colour clusters in the border strip
 COLOUR_TOLERANCE = 12.0  # Lab distance within which a pixel has a cluster's colour
 CENTRE = (0.3, 0.7)  # the centre box (fraction of each side) that a subject is expected to cover
 MIN_CLUSTER_SHARE = 0.02  # a cluster covering less of the border is noise
 SIDE_PRESENCE = 0.1  # a cluster is on a side when it covers this much of that side's strip
 MOSTLY_BACKGROUND = 0.6  # a side this much background-coloured is taken as background throughout
 GRABCUT_ITERATIONS = 5
+# GrabCut runs with the border colours clustered this many ways; a pixel is subject when most runs say
+# so. One clustering flips a borderline colour (house1's snow) with the frame size the copy came from.
+VOTES = (8, 10, 6)
+SETTLED = 0.005  # the first two runs differ on less than this share of the pixels: the third is not run
 MIN_AREA = 0.08  # a subject covers at least this share of the frame ...
 MAX_AREA = 0.8  # ... and at most this
 MAX_BORDER_TOUCH = 0.5  # share of the border the subject may run along
@@ -50,7 +56,7 @@ def _border_strips(height: int, width: int) -> tuple[np.ndarray, list[np.ndarray
     return np.logical_or.reduce(sides), sides
 
 
-def _background_like(lab: np.ndarray, ring: np.ndarray, sides: list[np.ndarray]) -> np.ndarray:
+def _background_like(lab: np.ndarray, ring: np.ndarray, sides: list[np.ndarray], clusters: int) -> np.ndarray:
     """Pixels whose colour is one of the border's background colours (bool, H x W)."""
     import cv2
 
@@ -61,7 +67,7 @@ def _background_like(lab: np.ndarray, ring: np.ndarray, sides: list[np.ndarray])
     cv2.setRNGSeed(0)  # k-means starts at random: the same picture gives the same mask
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
     samples = np.ascontiguousarray(lab[ring])
-    _compactness, _labels, centres = cv2.kmeans(samples, CLUSTERS, None, criteria, 3, cv2.KMEANS_PP_CENTERS)
+    _compactness, _labels, centres = cv2.kmeans(samples, clusters, None, criteria, 3, cv2.KMEANS_PP_CENTERS)
     distance = np.linalg.norm(lab[..., None, :] - centres[None, None], axis=-1)
     nearest, close = distance.argmin(axis=-1), distance.min(axis=-1) < COLOUR_TOLERANCE
     background = np.zeros(len(centres), bool)
@@ -77,15 +83,15 @@ def _background_like(lab: np.ndarray, ring: np.ndarray, sides: list[np.ndarray])
     return background[nearest] & close
 
 
-def subject_mask(pixels: np.ndarray) -> tuple[np.ndarray | None, str]:
-    """The subject's mask on a ``MASK_SIDE`` copy (bool, H x W), or None and why not."""
+def _grabcut(small: np.ndarray, clusters: int) -> np.ndarray | None:
+    """One GrabCut run seeded by the border's colours (clustered ``clusters`` ways): its subject pixels
+    (uint8 0/1), or None when no subject stands out."""
     import cv2
 
-    small = resize(pixels, MASK_SIDE)
     height, width = small.shape[:2]
     lab = cv2.cvtColor(cv2.GaussianBlur(small, (0, 0), 1.0), cv2.COLOR_RGB2LAB).astype(np.float32)
     ring, sides = _border_strips(height, width)
-    like = _background_like(lab, ring, sides)
+    like = _background_like(lab, ring, sides, clusters)
     labels = np.full((height, width), cv2.GC_PR_FGD, np.uint8)
     labels[like] = cv2.GC_PR_BGD
     labels[like & ring] = cv2.GC_BGD
@@ -93,16 +99,34 @@ def subject_mask(pixels: np.ndarray) -> tuple[np.ndarray | None, str]:
         if like[side].mean() > MOSTLY_BACKGROUND:
             labels[side] = cv2.GC_BGD
     if not (labels == cv2.GC_BGD).any() or (labels == cv2.GC_BGD).all():
-        return None, "no subject stands out from the background"
+        return None
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     try:
         no_rect = (0, 0, 0, 0)  # started from the labels, not a rectangle
         cv2.grabCut(np.ascontiguousarray(small[..., ::-1]), labels, no_rect, bgd, fgd, GRABCUT_ITERATIONS,
                     cv2.GC_INIT_WITH_MASK)  # fmt: skip
     except cv2.error:  # a flat picture: no colour model to build
-        return None, "no subject stands out from the background"
-    found = ((labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)).astype(np.uint8)
-    found = cv2.morphologyEx(found, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+        return None
+    return ((labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)).astype(np.uint8)
+
+
+def subject_mask(pixels: np.ndarray) -> tuple[np.ndarray | None, str]:
+    """The subject's mask on a ``MASK_SIDE`` copy (bool, H x W), or None and why not."""
+    import cv2
+
+    small = resize(pixels, MASK_SIDE)
+    height, width = small.shape[:2]
+    votes = np.zeros((height, width), np.uint8)
+    for count, clusters in enumerate(VOTES):
+        run = _grabcut(small, clusters)
+        if run is None:
+            continue
+        if count == 1 and float((votes != run).mean()) < SETTLED:  # two alike: a third decides little
+            votes = (votes & run) * np.uint8(2)
+            break
+        votes += run
+    majority = (votes * 2 > len(VOTES)).astype(np.uint8)
+    found = cv2.morphologyEx(majority, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     count, comp, stats, _centres = cv2.connectedComponentsWithStats(found, connectivity=8)
     if count <= 1:
         return None, "no subject stands out from the background"
