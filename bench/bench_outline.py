@@ -1,14 +1,17 @@
 """The outline path of auto-align (``core/align/outline.py``) on pairs that share a kind of subject.
 
     MORPHAPP_MODEL_PATH=../shared/models python bench/bench_outline.py [--size 256] [--frames 9]
-        [--pairs cat.png:dog.png,...] [--min-iou 0.75] [--strips DIR]
+        [--pairs cat.png:dog.png,...] [--min-iou 0.75] [--strips DIR] [--sizes 256,384,512,768]
 
 For each pair: what ``auto_align`` does today (its path), what ``outline_align`` finds (subject
 mask areas, the masks' IoU unwarped and with the best warp, its verdict), and the middle frame's
 cross-fade PSNR (``core/quality.crossfade_psnr``) rendered plain and with the outline points
 (TAEF2 on the CPU, ``frame`` warp): issue 22 asks the aligned middle frame to be >= 4 dB further
 from a cross-fade than the plain one where the pictures share a subject. ``--min-iou`` lowers the
-guard's IoU bar for a look at what it turns down (measurement only). Only measures and prints.
+guard's IoU bar for a look at what it turns down (measurement only). ``--sizes``: first, per pair,
+``outline_align``'s verdict at each of those frame sizes (no rendering): the overlap and inside figures,
+the seconds one attempt takes, and how far its points lie from the first size's (normalised, max) --
+the verdict must not follow the frame size. Only measures and prints.
 """
 
 from __future__ import annotations
@@ -42,6 +45,39 @@ def mask_area(pixels: np.ndarray) -> str:
     return "-" if mask is None else f"{mask.mean():.0%}"
 
 
+def size_table(pairs: str, sizes: list[int]) -> None:
+    """outline_align's verdict on each pair at each frame size, and how far the points move."""
+    print("| pair | size | verdict | overlap | inside dB | seconds | points vs first size |")
+    print("|---|---|---|---|---|---|---|")
+    for pair in pairs.split(","):
+        first, second = pair.split(":")
+        reference: np.ndarray | None = None
+        for side in sizes:
+            a, b = (load_image(PAIRS_DIR / name, (side, side)).pixels for name in (first, second))
+            started = time.perf_counter()
+            result = outline_module.outline_align(a, b)
+            seconds = time.perf_counter() - started
+            text = result.detail if result.points else result.reason
+            overlap = text.split("overlap ")[1].split(",")[0].split(")")[0] if "overlap " in text else "-"
+            overlap = overlap if " -> " in overlap else "-"
+            inside = (
+                text.split("inside the subjects ")[1].split(" dB")[0] if "inside the subj" in text else "-"
+            )
+            moved = "-"
+            if result.points:
+                points = np.array(result.points)
+                if reference is None:
+                    reference = points
+                if points.shape == reference.shape:
+                    moved = f"{np.abs(points - reference).max():.3f}"
+            why = result.reason.removeprefix("outline: ").split(" (")[0]
+            verdict = "outline" if result.points else f"no warp ({why})"
+            figures = f"{overlap} | {inside} | {seconds:.2f} | {moved}"
+            print(f"| {first} -> {second} | {side} | {verdict} | {figures} |")
+            sys.stdout.flush()
+    print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=256)
@@ -49,8 +85,15 @@ def main() -> None:
     parser.add_argument("--pairs", default=TUNING)
     parser.add_argument("--min-iou", type=float, default=outline_module.MIN_IOU)
     parser.add_argument("--strips", type=Path, help="write plain/aligned strips (every frame) here")
+    parser.add_argument("--sizes", help="frame sizes for the verdict table, e.g. 256,384,512,768")
+    parser.add_argument("--no-render", action="store_true", help="the verdict table only")
     args = parser.parse_args()
     outline_module.MIN_IOU = args.min_iou
+    if args.sizes:
+        print(f"# outline verdict by frame size ({time.strftime('%Y-%m-%d %H:%M')})\n")
+        size_table(args.pairs, [int(side) for side in args.sizes.split(",")])
+    if args.no_render:
+        return
 
     cpu = torch.device("cpu")
     info = find_model(None)

@@ -201,8 +201,8 @@ def outline_align(pixels_a: np.ndarray, pixels_b: np.ndarray) -> AlignResult:
     inner = f"inside the subjects {inner_before:.1f} -> {inner_after:.1f} dB"
     if inner_after < inner_before + MIN_INNER_GAIN_DB:
         return no_warp(
-            f"outline: the outlines meet but not what is inside them ({inner}, needs a gain of "
-            f"{MIN_INNER_GAIN_DB} dB)",
+            f"outline: the outlines meet but not what is inside them (overlap {iou_before:.2f} -> {iou:.2f}, "
+            f"{inner}, needs a gain of {MIN_INNER_GAIN_DB} dB)",
             before, after=after_sim,
         )  # fmt: skip
     confidence = float(min(1.0, max(0.0, (iou - iou_before) / 0.3)))
