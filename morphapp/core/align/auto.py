@@ -12,6 +12,9 @@
    that feed the same thin-plate-spline warp as hand-placed points. Moves are capped near the
    frame border (which the warp pins) and a candidate whose warp would fold the frame at any t
    is dropped (``min_jacobian``).
+   With a global fit (one subject in one place) a part that moved too far for the flow (a dog
+   sitting down) is caught by snapping the subjects' outlines together
+   (``core/align/silhouette.py``), kept only when that brings the pictures closer still.
 4. Never worse than no warp: the best candidate is kept only when pulling b onto a's geometry
    with it raises their structural similarity (``similarity``, pixel space) by ``MIN_GAIN_DB``
    (``FLOW_ONLY_GAIN_DB`` without a global fit); otherwise no warp (plain slerp), and says why.
@@ -264,10 +267,17 @@ def feature_align(pixels_a: np.ndarray, pixels_b: np.ndarray) -> AlignResult:
         return no_warp(reason, before, inliers, ratio if matched else 0.0)
     method, points, share, score = best
     after = similarity(judge_a, pull_b(judge_b, points))
+    detail = f"{inliers} feature inliers" if matched else "optical flow"
+    if matched:  # one subject in one place: a part that moved far (a dog sitting down) snaps by its outline
+        from morphapp.core.align.silhouette import refine_by_silhouette
+
+        snapped = refine_by_silhouette(pixels_a, pixels_b, judge_a, judge_b, points)
+        if snapped is not None:
+            method, points, after = "global+outline", snapped.points, snapped.after_db
+            detail = f"{detail}; {snapped.detail}"
     confidence = _confidence(after - before, ratio if matched else 0.0, share)
     return AlignResult(
-        points, method, inliers, float(min(1.0, confidence)), before, after, needed_db=need,
-        detail=f"{inliers} feature inliers" if matched else "optical flow",
+        points, method, inliers, float(min(1.0, confidence)), before, after, needed_db=need, detail=detail
     )  # fmt: skip
 
 

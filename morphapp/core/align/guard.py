@@ -24,7 +24,8 @@ MIN_JACOBIAN = 0.25  # the warp at any t must keep every area element above this
 @dataclass(frozen=True)
 class AlignResult:
     points: SegmentPoints  # empty: no warp (fallback)
-    method: str  # "none", "faces", "global", "camera", "global+flow", "flow", "outline"
+    # "none", "faces", "global", "camera", "global+flow", "global+outline", "flow", "outline"
+    method: str
     inliers: int
     confidence: float  # 0..1
     psnr_before: float  # structural similarity of a and b, unwarped (dB, see ``similarity``)
@@ -65,6 +66,10 @@ class AlignResult:
             "global": "the same scene or object, moved or zoomed: lined up by details both pictures share",
             "camera": "one scene framed twice: the camera moves from one framing to the other",
             "global+flow": "the same scene or object: lined up by shared details, then shape by shape",
+            "global+outline": (
+                "one subject in one place, changing its pose: lined up by shared details, then outline "
+                "to outline"
+            ),
             "flow": "different subjects of a similar build: their shapes and outlines lined up",
             "outline": (
                 "one subject against its background in each picture: the two silhouettes lined up, "

@@ -43,7 +43,7 @@ from morphapp.core.align.guard import (
     resize,
     similarity,
 )
-from morphapp.core.align.subject import subject_mask
+from morphapp.core.align.subject import inner_similarity, mask_iou, pull_mask, subject_mask
 from morphapp.core.domain.points import SegmentPoints
 
 __all__ = ["outline_align", "subject_mask"]
@@ -63,16 +63,6 @@ MIN_IOU = 0.6
 # are, dB): a silhouette fitted over features that land apart (a lion's eyes above a tiger's) drops it ...
 MIN_INNER_GAIN_DB = 0.1
 MAX_SIMILARITY_DROP_DB = 0.3  # ... and the whole frame's structure gets no further apart than this
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.logical_or(a, b).sum()
-    return float(np.logical_and(a, b).sum() / union) if union else 0.0
-
-
-def _pull_mask(mask: np.ndarray, points: SegmentPoints) -> np.ndarray:
-    image = np.repeat((mask.astype(np.uint8) * 255)[..., None], 3, axis=2)
-    return pull_b(image, points)[..., 0] > 127
 
 
 def _spread(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -134,7 +124,7 @@ def outline_align(pixels_a: np.ndarray, pixels_b: np.ndarray) -> AlignResult:
     inverse = np.array([[1 / stretch[0], 0.0, 0.0], [0.0, 1 / stretch[1], 0.0]])
     inverse[:, 2] = centre_a - centre_b / stretch - 0.5 + 0.5 / stretch  # pixel indices, OpenCV's way
     b_on_a = cv2.warpAffine(mask_b.astype(np.uint8), inverse, (width, height), flags=cv2.INTER_NEAREST) > 0
-    shape_iou = _iou(mask_a, b_on_a)
+    shape_iou = mask_iou(mask_a, b_on_a)
     if shape_iou < MIN_SHAPE_IOU:
         return no_warp(
             f"outline: the subjects' silhouettes are not alike (overlap {shape_iou:.2f} once centred and "
@@ -148,7 +138,7 @@ def outline_align(pixels_a: np.ndarray, pixels_b: np.ndarray) -> AlignResult:
     inside = (edge_a >= EDGE_KEEP) & (edge_b >= EDGE_KEEP)
     if inside.sum() < 6:
         return no_warp("outline: the subjects' outlines run along the frame edge", before)
-    iou_before = _iou(mask_a, mask_b)
+    iou_before = mask_iou(mask_a, mask_b)
 
     def points_for(detail: float, share: float) -> SegmentPoints:
         residual = rays_b - coarse(rays_a)
@@ -178,7 +168,7 @@ def outline_align(pixels_a: np.ndarray, pixels_b: np.ndarray) -> AlignResult:
             after_sim = similarity(judge_a, pull_b(judge_b, points))
             if after_sim < before - MAX_SIMILARITY_DROP_DB:
                 continue
-            iou = _iou(mask_a, _pull_mask(mask_b, points))
+            iou = mask_iou(mask_a, pull_mask(mask_b, points))
             if best is None or iou > best[0]:
                 best = (iou, after_sim, points)
         if best is not None and best[0] >= MIN_IOU:
@@ -197,7 +187,7 @@ def outline_align(pixels_a: np.ndarray, pixels_b: np.ndarray) -> AlignResult:
             f"needs +{MIN_IOU_GAIN} to >= {MIN_IOU}",
             before, after=after_sim,
         )  # fmt: skip
-    inner_before, inner_after = _inner_similarity(judge_a, judge_b, mask_a, mask_b, points)
+    inner_before, inner_after = inner_similarity(judge_a, judge_b, mask_a, mask_b, points)
     inner = f"inside the subjects {inner_before:.1f} -> {inner_after:.1f} dB"
     if inner_after < inner_before + MIN_INNER_GAIN_DB:
         return no_warp(
@@ -210,22 +200,3 @@ def outline_align(pixels_a: np.ndarray, pixels_b: np.ndarray) -> AlignResult:
         points, "outline", 0, confidence, before, after_sim, needed_db=-MAX_SIMILARITY_DROP_DB,
         detail=f"{int(inside.sum())} outline pairs, {areas}, overlap {iou_before:.2f} -> {iou:.2f}, {inner}",
     )  # fmt: skip
-
-
-def _inner_similarity(
-    judge_a: np.ndarray, judge_b: np.ndarray, mask_a: np.ndarray, mask_b: np.ndarray, points: SegmentPoints
-) -> tuple[float, float]:
-    """Structure similarity (dB, ``similarity``) of a and b where both subjects are, unwarped and with
-    b pulled onto a: what lines up inside the outlines, which the whole frame's figure dilutes."""
-    import cv2
-
-    height, width = judge_a.shape[:2]
-
-    def on_judge(mask: np.ndarray) -> np.ndarray:
-        return cv2.resize(mask.astype(np.float32), (width, height), interpolation=cv2.INTER_AREA) > 0.5
-
-    figures = []
-    for b, mask in ((judge_b, mask_b), (pull_b(judge_b, points), _pull_mask(mask_b, points))):
-        both = on_judge(mask_a) & on_judge(mask)
-        figures.append(similarity(judge_a, b, both) if both.sum() >= 64 else float("-inf"))
-    return figures[0], figures[1]

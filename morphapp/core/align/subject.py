@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from morphapp.core.align.guard import resize
+from morphapp.core.align.guard import pull_b, resize, similarity
+from morphapp.core.domain.points import SegmentPoints
 
 MASK_SIDE = 160  # px: GrabCut runs on a copy of about this size (fast; outlines, not fur)
 RING = 0.05  # the border strip whose colours are taken as background (fraction of the shorter side)
@@ -147,3 +148,34 @@ def subject_mask(pixels: np.ndarray) -> tuple[np.ndarray | None, str]:
     if main < MIN_MAIN:
         return None, f"the subject found falls apart (its largest part is {main:.0%} of it)"
     return filled.astype(bool), ""
+
+
+def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two bool masks (0 when both are empty)."""
+    union = np.logical_or(a, b).sum()
+    return float(np.logical_and(a, b).sum() / union) if union else 0.0
+
+
+def pull_mask(mask: np.ndarray, points: SegmentPoints) -> np.ndarray:
+    """b's subject mask resampled onto a's geometry with ``points`` (as ``pull_b`` does b's pixels)."""
+    image = np.repeat((mask.astype(np.uint8) * 255)[..., None], 3, axis=2)
+    return pull_b(image, points)[..., 0] > 127
+
+
+def inner_similarity(
+    judge_a: np.ndarray, judge_b: np.ndarray, mask_a: np.ndarray, mask_b: np.ndarray, points: SegmentPoints
+) -> tuple[float, float]:
+    """Structure similarity (dB, ``similarity``) of a and b where both subjects are, unwarped and with
+    b pulled onto a: what lines up inside the outlines, which the whole frame's figure dilutes."""
+    import cv2
+
+    height, width = judge_a.shape[:2]
+
+    def on_judge(mask: np.ndarray) -> np.ndarray:
+        return cv2.resize(mask.astype(np.float32), (width, height), interpolation=cv2.INTER_AREA) > 0.5
+
+    figures = []
+    for b, mask in ((judge_b, mask_b), (pull_b(judge_b, points), pull_mask(mask_b, points))):
+        both = on_judge(mask_a) & on_judge(mask)
+        figures.append(similarity(judge_a, b, both) if both.sum() >= 64 else float("-inf"))
+    return figures[0], figures[1]
