@@ -177,8 +177,9 @@ def auto_align(pixels_a: np.ndarray, pixels_b: np.ndarray, mode: str = "auto") -
     return feature_align(pixels_a, pixels_b)
 
 
-def feature_align(pixels_a: np.ndarray, pixels_b: np.ndarray) -> AlignResult:
-    """The feature path: a global fit (SIFT + RANSAC) refined by optical flow (see the module text)."""
+def feature_align(pixels_a: np.ndarray, pixels_b: np.ndarray, *, snap_outlines: bool = True) -> AlignResult:
+    """The feature path: a global fit (SIFT + RANSAC) refined by optical flow (see the module text);
+    ``snap_outlines=False`` leaves out the silhouette step (to measure what it adds)."""
     import cv2
 
     small_a, small_b = _small(pixels_a), _small(pixels_b)
@@ -268,7 +269,7 @@ def feature_align(pixels_a: np.ndarray, pixels_b: np.ndarray) -> AlignResult:
     method, points, share, score = best
     after = similarity(judge_a, pull_b(judge_b, points))
     detail = f"{inliers} feature inliers" if matched else "optical flow"
-    if matched:  # one subject in one place: a part that moved far (a dog sitting down) snaps by its outline
+    if matched and snap_outlines:  # one subject in one place: a part that moved far snaps by its outline
         from morphapp.core.align.silhouette import refine_by_silhouette
 
         snapped = refine_by_silhouette(pixels_a, pixels_b, judge_a, judge_b, points)
