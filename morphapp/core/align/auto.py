@@ -18,6 +18,8 @@
 4. Never worse than no warp: the best candidate is kept only when pulling b onto a's geometry
    with it raises their structural similarity (``similarity``, pixel space) by ``MIN_GAIN_DB``
    (``FLOW_ONLY_GAIN_DB`` without a global fit); otherwise no warp (plain slerp), and says why.
+   Flow alone is run from both keyframes and judged from both (``features_both_ways``), so a pair
+   gets one verdict whichever way it is morphed.
 
 On different objects (the test pairs: two dogs, two heads, two houses) only step 2 applies, and
 it lines up coarse shapes (a nose, a silhouette), not every feature a person would pair: on
@@ -163,7 +165,7 @@ def auto_align(pixels_a: np.ndarray, pixels_b: np.ndarray, mode: str = "auto") -
         faces = face_align(pixels_a, pixels_b)
         if faces.points or mode == "faces":
             return faces
-        features = feature_align(pixels_a, pixels_b)
+        features = features_both_ways(pixels_a, pixels_b)
         if features.points:
             return replace(features, detail=f"{features.detail} ({faces.reason})")
         if mode == "auto":  # no shared features: one subject per picture may still pair by its outline
@@ -174,7 +176,21 @@ def auto_align(pixels_a: np.ndarray, pixels_b: np.ndarray, mode: str = "auto") -
                 return outline
             return replace(features, reason=f"{faces.reason}; features: {features.reason}; {outline.reason}")
         return replace(features, reason=f"{faces.reason}; features: {features.reason}")
-    return feature_align(pixels_a, pixels_b)
+    return features_both_ways(pixels_a, pixels_b)
+
+
+def features_both_ways(pixels_a: np.ndarray, pixels_b: np.ndarray) -> AlignResult:
+    """The feature path, with flow alone (no global fit) run from both keyframes and judged from both
+    (``core/align/both_ways.py``): a pair gets the same verdict whichever way it is morphed."""
+    from morphapp.core.align.both_ways import judge_both_ways
+
+    forward = feature_align(pixels_a, pixels_b)
+    if forward.method not in ("flow", "none"):
+        return forward  # a global fit (one scene or object) is found either way round
+    backward = feature_align(pixels_b, pixels_a)
+    if backward.method != "flow" and forward.method != "flow":
+        return forward
+    return judge_both_ways(pixels_a, pixels_b, forward, backward, FLOW_ONLY_GAIN_DB)
 
 
 def feature_align(pixels_a: np.ndarray, pixels_b: np.ndarray, *, snap_outlines: bool = True) -> AlignResult:

@@ -30,8 +30,11 @@ bench/README.md, "Subject outlines" (bench/bench_outline.py).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
+from morphapp.core.align.both_ways import swapped
 from morphapp.core.align.guard import (
     ALIGNED_DB,
     JUDGE_SIDE,
@@ -106,6 +109,25 @@ def outline_align(pixels_a: np.ndarray, pixels_b: np.ndarray) -> AlignResult:
         import cv2
 
         mask_b = cv2.resize(mask_b.astype(np.uint8), mask_a.shape[::-1], interpolation=cv2.INTER_NEAREST) > 0
+    forward = _one_way(judge_a, judge_b, mask_a, mask_b, before)
+    if forward.points:
+        return forward
+    # Rays from b's outline to a's may pair where a's to b's fold (house1 -> house0 folded, house0 ->
+    # house1 did not): the pair gets one verdict whichever way it is morphed.
+    backward = _one_way(judge_b, judge_a, mask_b, mask_a, before)
+    points = swapped(backward.points)
+    if not points or min_jacobian(points) < MIN_JACOBIAN:
+        return forward
+    return replace(
+        backward, points=points, psnr_after=similarity(judge_a, pull_b(judge_b, points)),
+        detail=f"paired from b's outline (figures from b's side): {backward.detail}",
+    )  # fmt: skip
+
+
+def _one_way(
+    judge_a: np.ndarray, judge_b: np.ndarray, mask_a: np.ndarray, mask_b: np.ndarray, before: float
+) -> AlignResult:
+    """Outline pairs from a's rays to b's, judged as the module text says, or no warp."""
     areas = f"subject {mask_a.mean():.0%} / {mask_b.mean():.0%} of the frame"
     ratio = float(max(mask_a.mean(), mask_b.mean()) / min(mask_a.mean(), mask_b.mean()))
     if ratio > MAX_AREA_RATIO:
