@@ -3,8 +3,8 @@
     MORPHAPP_MODEL_PATH=../shared/models python bench/bench_align_speed.py [--size 512] [--frames 24]
         [--pairs biden_trump,house,jeep.jpg@1.8,...] [--warps frame,pixel] [--repeats 2] [--strips DIR]
 
-A pair named ``PHOTO@ZOOM`` is one test photo and a crop of it ZOOM x closer (a reframed scene:
-the camera path, as ``bench_camera.py`` makes it).
+A pair named ``FIRST:SECOND`` is two photos of ../shared/testdata/pairs; ``PHOTO@ZOOM`` is one test
+photo and a crop of it ZOOM x closer (a reframed scene: the camera path, as ``bench_camera.py`` makes it).
 
 For each pair, in this process with one TAEF2 codec (the CLI's ``auto`` backend choice), the same
 frames are rendered plain (no points) and aligned (``--align auto``'s points, with each warp mode
@@ -131,8 +131,8 @@ def main() -> None:
                 Keyframe(p)
                 for p in reframed(DATA / "pairs" / photo, float(zoom), 0.0, args.size, Path(scratch.name))
             ]
-        else:
-            first, second = FILES[name]
+        else:  # a name from bench_warp.py's FILES, or FIRST:SECOND of ../shared/testdata/pairs
+            first, second = FILES[name] if name in FILES else (f"pairs/{p}" for p in name.split(":"))
             keyframes = [Keyframe(DATA / first), Keyframe(DATA / second)]
         base = MorphSettings(size=(args.size, args.size), frames=args.frames)
         started = time.perf_counter()
