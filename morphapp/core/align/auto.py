@@ -182,12 +182,16 @@ def auto_align(pixels_a: np.ndarray, pixels_b: np.ndarray, mode: str = "auto") -
 def features_both_ways(pixels_a: np.ndarray, pixels_b: np.ndarray) -> AlignResult:
     """The feature path, with flow alone (no global fit) run from both keyframes and judged from both
     (``core/align/both_ways.py``): a pair gets the same verdict whichever way it is morphed."""
-    from morphapp.core.align.both_ways import judge_both_ways
+    from morphapp.core.align.both_ways import judge_both_ways, swapped_global
 
     forward = feature_align(pixels_a, pixels_b)
     if forward.method not in ("flow", "none"):
-        return forward  # a global fit (one scene or object) is found either way round
+        return forward  # a global fit: one scene or object
     backward = feature_align(pixels_b, pixels_a)
+    if backward.method.startswith("global"):  # found only from b's side (near the matcher's limits)
+        from_b = swapped_global(pixels_a, pixels_b, backward, MIN_GAIN_DB)
+        if from_b.points:
+            return from_b
     if backward.method != "flow" and forward.method != "flow":
         return forward
     return judge_both_ways(pixels_a, pixels_b, forward, backward, FLOW_ONLY_GAIN_DB)

@@ -57,6 +57,11 @@ class AlignResult:
                     "only one picture shows a face and nothing else could be paired: a plain cross-dissolve "
                     "here (place point pairs with Edit > Correspondence Points or --points to guide it)"
                 )
+            if "helps one picture but not the other" in self.reason:
+                return (
+                    "lining the shapes up would help one picture but not the other: a plain cross-dissolve "
+                    "here (place a few point pairs with Edit > Correspondence Points or --points to guide it)"
+                )
             return (
                 "no shared subject found to line up: a plain cross-dissolve here (place a few point pairs "
                 "with Edit > Correspondence Points or --points to guide it)"

@@ -30,8 +30,6 @@ bench/README.md, "Subject outlines" (bench/bench_outline.py).
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from morphapp.core.align.both_ways import swapped
@@ -112,15 +110,32 @@ def outline_align(pixels_a: np.ndarray, pixels_b: np.ndarray) -> AlignResult:
     forward = _one_way(judge_a, judge_b, mask_a, mask_b, before)
     if forward.points:
         return forward
-    # Rays from b's outline to a's may pair where a's to b's fold (house1 -> house0 folded, house0 ->
-    # house1 did not): the pair gets one verdict whichever way it is morphed.
-    backward = _one_way(judge_b, judge_a, mask_b, mask_a, before)
-    points = swapped(backward.points)
+    # Rays from b's outline to a's may pair where a's to b's do not (house1 -> house0 folded, house0 ->
+    # house1 did not): the pair gets one verdict whichever way it is morphed. Those points passed the
+    # guard from b's side; seen from a's they must do no harm: the overlap rises by the same step (the
+    # absolute bar is b's: a small subject pulled onto a large one overlaps it less, house1 onto house0
+    # 0.55 where house0 onto house1 is 0.64), the inside comes no further apart, the frame's structure
+    # drops no more than on the forward path.
+    points = swapped(_one_way(judge_b, judge_a, mask_b, mask_a, before).points)
     if not points or min_jacobian(points) < MIN_JACOBIAN:
         return forward
-    return replace(
-        backward, points=points, psnr_after=similarity(judge_a, pull_b(judge_b, points)),
-        detail=f"paired from b's outline (figures from b's side): {backward.detail}",
+    after_sim = similarity(judge_a, pull_b(judge_b, points))
+    iou_before, iou = mask_iou(mask_a, mask_b), mask_iou(mask_a, pull_mask(mask_b, points))
+    inner_before, inner_after = inner_similarity(judge_a, judge_b, mask_a, mask_b, points)
+    if (
+        after_sim < before - MAX_SIMILARITY_DROP_DB
+        or iou < iou_before + MIN_IOU_GAIN
+        or inner_after < inner_before
+    ):
+        return forward
+    return AlignResult(
+        points, "outline", 0, float(min(1.0, max(0.0, (iou - iou_before) / 0.3))), before, after_sim,
+        needed_db=-MAX_SIMILARITY_DROP_DB,
+        detail=(
+            f"paired from b's outline, subject {mask_a.mean():.0%} / {mask_b.mean():.0%} of the frame, "
+            f"overlap {iou_before:.2f} -> {iou:.2f}, inside the subjects {inner_before:.1f} -> "
+            f"{inner_after:.1f} dB"
+        ),
     )  # fmt: skip
 
 

@@ -7,8 +7,9 @@ subject against a background (``subject_mask``), this step pulls b's silhouette 
 with the feature path's points and snaps the outlines together:
 
 1. ``SAMPLES`` points evenly along a's outline; each pairs with the nearest point of the pulled b
-   outline; the offsets are smoothed along the outline (``SMOOTHING`` samples), so neighbours never
-   cross. Where the outlines already meet (offset under ``STILL`` of the side) nothing changes.
+   outline; the offsets are smoothed along the outline (``SMOOTHING`` samples), so neighbours rarely
+   cross (the fold check catches the rest). Where the outlines already meet (offset under ``STILL`` of
+   the side) the outline point is an anchor that stays where the feature path's warp puts it.
 2. Those pairs, carried into b's own coordinates through the feature path's warp, join its points;
    its grid points within ``CLEARANCE`` of an outline point that moves are dropped (they would hold
    the moving part back and fold the warp).
@@ -117,6 +118,9 @@ def refine_by_silhouette(
     kept = tuple(p for p in points if np.hypot(movers[:, 0] - p[0], movers[:, 1] - p[1]).min() > CLEARANCE)
     base_db = similarity(judge_a, pull_b(judge_b, points))
     inner_base = inner_similarity(judge_a, judge_b, mask_a, mask_b, points)[1]
+    # Where the outlines already meet, the outline point stays exactly where the feature path's warp
+    # puts it (an anchor): its few pixels of nearest-point offset are noise, not a move.
+    offsets = np.where(moving[:, None], offsets, 0.0)
     for share in SHARES:
         target = _carried(points, (along_a + share * offsets) / size)
         snapped = tuple(
