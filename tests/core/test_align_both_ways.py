@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from morphapp.core.align.auto import auto_align, feature_align
-from morphapp.core.align.both_ways import judge_both_ways, swapped
+from morphapp.core.align.both_ways import judge_both_ways, swapped, swapped_global
 from morphapp.core.align.guard import MIN_JACOBIAN, min_jacobian
 from morphapp.core.imaging.load import load_image
 
@@ -71,3 +71,16 @@ def test_a_warp_that_helps_one_side_only_is_told_in_words(pairs_dir: Path) -> No
     assert not result.points and "helps one picture but not the other" in result.reason
     assert "b pulled onto a" in result.reason and "a pulled onto b" in result.reason
     assert result.in_words().startswith("lining the shapes up would help one picture but not the other")
+
+
+def test_a_global_fit_found_from_b_serves_a_to_b(pairs_dir: Path) -> None:
+    """The matcher's ratio test and RANSAC are not symmetric near their limits: a global fit found only
+    from b's side is used swapped, judged from a's side like a's own."""
+    a, b = _load(pairs_dir, "dog.png"), _load(pairs_dir, "dog_sit.png")
+    backward = feature_align(b, a)
+    assert backward.method.startswith("global"), backward.describe()
+    result = swapped_global(a, b, backward, need_db=0.5)
+    assert result.points == swapped(backward.points) and "found from b" in result.detail
+    assert result.psnr_after >= result.psnr_before + 0.5
+    refused = swapped_global(a, b, backward, need_db=20.0)  # a bar no warp reaches
+    assert not refused.points and "needs a gain of 20.0 dB" in refused.reason
