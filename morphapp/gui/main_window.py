@@ -33,6 +33,7 @@ from morphapp.core.imaging.load import open_image
 from morphapp.errors import MorphError, as_installed
 from morphapp.gui.about import AboutDialog, version_report
 from morphapp.gui.align_job import AlignRunner
+from morphapp.gui.align_status import AlignStatus
 from morphapp.gui.autosave import Autosave
 from morphapp.gui.document import Document
 from morphapp.gui.engine_worker import ModelChoice
@@ -92,6 +93,8 @@ class MainWindow(QMainWindow):
         splitter.addWidget(scroll)
         splitter.setStretchFactor(0, 1)
         self.setCentralWidget(splitter)
+        self.align_status = AlignStatus()  # auto-align's words stay in view while the preview renders
+        self.statusBar().addPermanentWidget(self.align_status)
         self.model_label = QLabel("Model: not loaded")
         self.statusBar().addPermanentWidget(self.model_label)
         self.setAcceptDrops(True)
@@ -191,6 +194,7 @@ class MainWindow(QMainWindow):
         doc.changed.connect(lambda: self.export_action.setEnabled(doc.can_render()))
         doc.changed.connect(lambda: self.remove_music_action.setEnabled(doc.audio is not None))
         doc.path_changed.connect(self.update_title)
+        doc.changed.connect(lambda: self.align_status.follow(tuple(doc.keyframes), doc.settings.points))
         self.strip.files_dropped.connect(lambda paths, at: self.add_images(paths, at))
         self.strip.moved.connect(doc.move_keyframe)
         self.strip.remove_requested.connect(self.remove_keyframe)
@@ -350,10 +354,13 @@ class MainWindow(QMainWindow):
             return  # points belong to images
         settings = dataclasses.replace(self.document.settings, points=None, segments=None)
         self.statusBar().showMessage("Auto-aligning the new keyframes…")
+        self.align_status.working()
         self.drop_aligner.start(keyframes, settings, tag=tuple(keyframes))
 
     def _drop_aligned(self, tag: object, found: object, text: str) -> None:
         if found is None or tag != tuple(self.document.keyframes):
+            if self.align_status.about is None:
+                self.align_status.clear_result()  # "Aligning…" no more
             return  # cancelled, or the keyframes changed meanwhile (a later drop aligns again)
         settings = self.document.settings
         existing = list(settings.points or ())
@@ -374,6 +381,12 @@ class MainWindow(QMainWindow):
         words = [line for line in lines if "auto-align:" not in line and "semantic features:" not in line]
         self.statusBar().showMessage("; ".join(words or lines), 10_000)
         self.statusBar().setToolTip("\n".join(lines))
+        self.align_status.show_result(
+            "; ".join(words or lines),
+            "\n".join(lines),
+            tuple(self.document.keyframes),
+            self.document.settings.points,
+        )
 
     def add_images_dialog(self) -> None:
         start = str(self.qsettings.value("last_image_dir", str(Path.home())))

@@ -106,3 +106,23 @@ def test_the_point_editor_offers_an_installed_sd_model_for_semantic_points(  # t
     qtbot.waitUntil(lambda: not editor.aligner.running, timeout=TIMEOUT)
     # the tiny random UNet's features mean nothing: the guard says so, and the pixel paths decide
     assert "semantic features: no warp" in editor.status.text(), editor.status.text()
+
+
+def test_the_words_stay_in_view_while_the_preview_renders(
+    qtbot, face_window: MainWindow, faces_dir: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """The message line is shared: "Rendering preview: N frames…" replaced the alignment's words a
+    tenth of a second after they came (issue 22). A label of their own keeps them until the morph they
+    describe changes."""
+    face_window.auto_align_action.setChecked(True)
+    face_window.add_images([faces_dir / "Musk.jpg", faces_dir / "Feifei.jpg"])
+    label = face_window.align_status
+    assert label.words == "Aligning the new keyframes…"
+    qtbot.waitUntil(lambda: bool(face_window.document.settings.points), timeout=TIMEOUT)
+    qtbot.waitUntil(face_window.preview.complete, timeout=TIMEOUT)  # long after the message line moved on
+    assert not face_window.statusBar().currentMessage().startswith("faces lined up")
+    assert label.words.startswith("faces lined up") and "dB" not in label.words, label.words
+    assert label.text().startswith("faces lined up") and label.isVisible()  # shown, elided to fit
+    assert "auto-align: faces" in label.toolTip()  # the figures
+    face_window.document.undo_stack.undo()  # the points go: the words no longer describe the morph
+    assert label.words == "" and label.text() == ""
