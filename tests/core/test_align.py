@@ -22,6 +22,7 @@ from morphapp.core.align.auto import (
 from morphapp.core.align.camera import camera_move
 from morphapp.core.align.faces import FACE_MIN_JACOBIAN
 from morphapp.core.align.outline import MAX_SIMILARITY_DROP_DB
+from morphapp.core.align.silhouette import POSE_MIN_JACOBIAN
 from morphapp.core.align.warp import TpsField
 from morphapp.core.domain.points import load_points
 from morphapp.core.imaging.load import load_image
@@ -120,7 +121,9 @@ def test_never_worse_than_no_warp(pairs_dir: Path, name: str) -> None:
         return
     need = MIN_GAIN_DB if result.method.startswith("global") else FLOW_ONLY_GAIN_DB
     assert result.psnr_after >= result.psnr_before + need, result.describe()
-    assert min_jacobian(result.points) >= MIN_JACOBIAN
+    # A pose change (outlines snapped) compresses a part for real, as a face does: only near-folds refused.
+    floor = POSE_MIN_JACOBIAN if result.method == "global+outline" else MIN_JACOBIAN
+    assert min_jacobian(result.points) >= floor
     assert 0.0 < result.confidence <= 1.0
 
 

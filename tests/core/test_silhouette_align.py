@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from morphapp.core.align.auto import auto_align, feature_align
-from morphapp.core.align.guard import MIN_JACOBIAN, min_jacobian
-from morphapp.core.align.silhouette import MIN_IOU_GAIN
+from morphapp.core.align.guard import min_jacobian
+from morphapp.core.align.silhouette import MIN_IOU_GAIN, POSE_MIN_JACOBIAN
 from morphapp.core.align.subject import mask_iou, pull_mask, subject_mask
 from morphapp.core.domain.keyframes import Keyframe
 from morphapp.core.domain.settings import MorphSettings
@@ -35,7 +35,7 @@ def test_a_dog_sitting_down_gets_its_outline_snapped(pairs_dir: Path, first: str
     result = auto_align(a, b)
     assert result.method == "global+outline", result.describe()
     assert "outlines snapped" in result.detail
-    assert min_jacobian(result.points) >= MIN_JACOBIAN
+    assert min_jacobian(result.points) >= POSE_MIN_JACOBIAN
     assert all(0.0 <= v <= 1.0 for point in result.points for v in point)
     # The silhouettes overlap once b is pulled onto a: measured 0.66-0.70 with the feature path's
     # points alone, 0.74-0.78 with the snap.
