@@ -15,7 +15,9 @@ from morphapp.models.tae_codec import TaeCodec
 from tests import skip_policy
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+# ../shared beside the checkout; MORPHAPP_SHARED names another (a GPU machine gets a copy inside the
+# checkout: ../shared does not travel there).
+SHARED = Path(os.environ.get("MORPHAPP_SHARED") or REPO.parent / "shared").resolve()
 PAIRS_DIR = SHARED / "testdata" / "pairs"
 FACES_DIR = SHARED / "testdata" / "faces"
 # Set by .ci/run: a test that needs ../shared fails instead of skipping, so CI cannot pass
@@ -25,6 +27,12 @@ REQUIRE_DATA_VAR = "MORPHAPP_REQUIRE_TEST_DATA"
 
 def pytest_configure(config: pytest.Config) -> None:
     skip_policy.register(config)  # MORPHAPP_STRICT_SKIPS=1 (.ci/run): a skip not on its allow-list fails CI
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    rehearsal = os.environ.get("MORPHAPP_GPU_TESTS_ON") == "cpu"  # tests/cuda on the CPU, to try them
+    if item.get_closest_marker("cuda") is not None and not (rehearsal or torch.cuda.is_available()):
+        pytest.skip("no CUDA GPU here")
 
 
 def missing_test_data(what: str) -> NoReturn:
