@@ -19,25 +19,11 @@ import argparse
 
 import torch
 from diffusers import UNet2DConditionModel
+from sd_configs import UNET  # run as a script: bench/ is on the path
 
 from morphapp.diffusion import attention_budget
 
-CONFIGS = {
-    "SD 1.5": dict(cross_attention_dim=768, attention_head_dim=8),
-    "SD 2.1": dict(cross_attention_dim=1024, attention_head_dim=(5, 10, 20, 20), use_linear_projection=True),
-    "SDXL": dict(
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
-        block_out_channels=(320, 640, 1280),
-        transformer_layers_per_block=(1, 2, 10),
-        attention_head_dim=(5, 10, 20),
-        cross_attention_dim=2048,
-        use_linear_projection=True,
-        addition_embed_type="text_time",
-        addition_time_embed_dim=256,
-        projection_class_embeddings_input_dim=2816,
-    ),
-}
+CONFIGS = UNET  # bench/sd_configs.py: the published configurations
 
 
 def main() -> int:
