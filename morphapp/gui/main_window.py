@@ -1,62 +1,62 @@
-"""The main window: keyframe strip, preview, settings, menus, projects, autosave."""
+"""The main window: lays out the keyframe strip, preview, music and settings, and wires them up."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import (
-    QAction,
-    QCloseEvent,
-    QDragEnterEvent,
-    QDropEvent,
-    QGuiApplication,
-    QImage,
-    QKeySequence,
-)
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import (
     QFileDialog,
-    QInputDialog,
     QLabel,
     QMainWindow,
-    QMessageBox,
+    QMenu,
     QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
-from morphapp.core.domain.keyframes import ExprKeyframe, Keyframe, image_files
-from morphapp.core.domain.point_origins import AUTO, segment_origins, stored_origins
-from morphapp.core.imaging.load import open_image
-from morphapp.errors import MorphError, as_installed
-from morphapp.gui.about import AboutDialog, version_report
-from morphapp.gui.align_job import AlignRunner
+from morphapp.core.domain.keyframes import Keyframe
+from morphapp.errors import as_installed
+from morphapp.gui import help_commands
+from morphapp.gui.about import AboutDialog
 from morphapp.gui.align_status import AlignStatus
 from morphapp.gui.autosave import Autosave
 from morphapp.gui.document import Document
 from morphapp.gui.engine_worker import ModelChoice
 from morphapp.gui.error_bar import ErrorBar
 from morphapp.gui.export_dialog import ExportDialog, default_export_base
-from morphapp.gui.expression_dialog import ExpressionDialog
-from morphapp.gui.help_dialogs import HELP_LABEL, GettingStartedDialog, ShortcutsDialog, action_keys
-from morphapp.gui.keyframe_strip import IMAGE_FILTER, KeyframeStrip, image_paths_from_urls
+from morphapp.gui.help_dialogs import GettingStartedDialog, ShortcutsDialog
+from morphapp.gui.keyframe_commands import KeyframeCommands
+from morphapp.gui.keyframe_strip import KeyframeStrip, image_paths_from_urls
 from morphapp.gui.model_setup import ModelSetupDialog
 from morphapp.gui.music_strip import MusicPanel
 from morphapp.gui.music_sync import MusicSync
+from morphapp.gui.new_keyframe_align import NewKeyframeAligner
 from morphapp.gui.point_editor import PointEditor
 from morphapp.gui.preview_controller import EngineThread, PreviewController
 from morphapp.gui.preview_view import PreviewPanel
+from morphapp.gui.project_files import ProjectFiles
 from morphapp.gui.settings_panel import SettingsPanel
+from morphapp.gui.window_menus import build_menus
 from morphapp.gui.wording import in_window_terms
-
-PROJECT_FILTER = "morphapp projects (*.json)"
-MAX_RECENT = 8
-AUTOSAVE_MS = 15_000
 
 
 class MainWindow(QMainWindow):
+    # Set by window_menus.build_menus: the actions that other parts (help, tests) reach.
+    recent_menu: QMenu
+    save_action: QAction
+    add_images_action: QAction
+    remove_music_action: QAction
+    export_action: QAction
+    undo_action: QAction
+    points_action: QAction
+    auto_align_action: QAction
+    play_action: QAction
+    next_action: QAction
+    previous_action: QAction
+
     def __init__(self, settings: QSettings | None = None, autosave: Autosave | None = None) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
@@ -70,7 +70,6 @@ class MainWindow(QMainWindow):
         self.export_dialog: ExportDialog | None = None
         self.model_setup: ModelSetupDialog | None = None
         self.point_editor: PointEditor | None = None
-        self.drop_aligner = AlignRunner(self)
 
         self.error_bar = ErrorBar()
         self.preview_panel = PreviewPanel(self.preview)
@@ -103,90 +102,15 @@ class MainWindow(QMainWindow):
             self.document, self.preview, self.preview_panel, self.music_panel, show_error=self.show_error,
             show_status=lambda line: self.statusBar().showMessage(line, 10_000), parent=self,
         )  # fmt: skip
-        self._build_menus()
+        self.project_files = ProjectFiles(self)
+        self.new_keyframe_aligner = NewKeyframeAligner(self)
+        self.keyframe_commands = KeyframeCommands(self)
+        build_menus(self)
         self._connect()
         self._restore_settings()
-        self._autosave_timer = QTimer(self, interval=AUTOSAVE_MS)
-        self._autosave_timer.timeout.connect(self.autosave_now)
-        self._autosave_timer.start()
+        self.project_files.start_autosave()
         self.update_title()
         self.statusBar().showMessage("Drop two or more images to start a morph")
-
-    # -- construction --------------------------------------------------------------------------
-    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:  # type: ignore[no-untyped-def]
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(shortcut)
-        action.triggered.connect(slot)
-        menu.addAction(action)
-        return action
-
-    def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        self._action(file_menu, "&New", self.new_project, QKeySequence.StandardKey.New)
-        self._action(file_menu, "&Open…", self.open_dialog, QKeySequence.StandardKey.Open)
-        self.recent_menu = file_menu.addMenu("Open &Recent")
-        self.save_action = self._action(file_menu, "&Save", self.save, QKeySequence.StandardKey.Save)
-        self._action(file_menu, "Save &As…", self.save_as, QKeySequence("Ctrl+Shift+S"))
-        file_menu.addSeparator()
-        self.add_images_action = self._action(
-            file_menu, "&Add Images…", self.add_images_dialog, QKeySequence("Ctrl+I")
-        )
-        self._action(file_menu, "Add &Prompt Keyframe…", self.add_prompt, QKeySequence("Ctrl+T"))
-        self._action(
-            file_menu, "Add E&xpression Keyframe…", self.add_expression, QKeySequence("Ctrl+Shift+E")
-        )
-        self._action(
-            file_menu, "Add &Music…", lambda: self.music.add_music_dialog(self), QKeySequence("Ctrl+M")
-        )
-        self.remove_music_action = self._action(
-            file_menu, "Remove Music", lambda: self.document.set_audio(None)
-        )
-        self.export_action = self._action(file_menu, "&Export…", self.open_export, QKeySequence("Ctrl+E"))
-        file_menu.addSeparator()
-        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
-
-        edit_menu = self.menuBar().addMenu("&Edit")
-        undo = self.document.undo_stack.createUndoAction(self, "&Undo")
-        undo.setShortcut(QKeySequence.StandardKey.Undo)
-        redo = self.document.undo_stack.createRedoAction(self, "&Redo")
-        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence.StandardKey.Redo])
-        undo.setProperty(HELP_LABEL, "Undo")  # their text names the step ("Undo Add 2 keyframes")
-        redo.setProperty(HELP_LABEL, "Redo")
-        self.undo_action = undo
-        edit_menu.addAction(undo)
-        edit_menu.addAction(redo)
-        self._action(edit_menu, "&Remove Keyframe", lambda: self.remove_keyframe(self.strip.currentRow()))
-        edit_menu.addSeparator()
-        self.points_action = self._action(
-            edit_menu, "Correspondence &Points…", self.open_point_editor, QKeySequence("Ctrl+P")
-        )
-        self.auto_align_action = self._action(
-            edit_menu, "&Auto-align New Keyframes", self._auto_align_toggled
-        )
-        self.auto_align_action.setCheckable(True)
-        # On by default: a dropped pair of portraits lines up without a click (faces, else features).
-        self.auto_align_action.setChecked(self.qsettings.value("auto_align_new", True, type=bool))
-
-        play_menu = self.menuBar().addMenu("&Playback")
-        self.play_action = self._action(
-            play_menu, "&Play / Pause", self.preview_panel.toggle_play, QKeySequence(Qt.Key.Key_Space)
-        )
-        self.next_action = self._action(
-            play_menu, "&Next Frame", lambda: self.preview_panel.step(1), QKeySequence(Qt.Key.Key_Right)
-        )
-        self.previous_action = self._action(
-            play_menu, "P&revious Frame", lambda: self.preview_panel.step(-1), QKeySequence(Qt.Key.Key_Left)
-        )
-        help_menu = self.menuBar().addMenu("&Help")
-        self._action(
-            help_menu, "&Getting Started", self.show_getting_started, QKeySequence.StandardKey.HelpContents
-        )
-        self._action(help_menu, "&Keyboard Shortcuts", self.show_shortcuts)
-        self._action(help_menu, "Copy &Version Info", self.copy_version_info)
-        help_menu.addSeparator()
-        self._action(help_menu, "&About morphapp", self.show_about)
-        self._refresh_recent()
 
     def _connect(self) -> None:
         doc = self.document
@@ -204,7 +128,6 @@ class MainWindow(QMainWindow):
         self.preview.finished.connect(
             lambda _s: self.error_bar.hide() if "preview" in self.error_bar.text else None
         )
-        self.drop_aligner.finished.connect(self._drop_aligned)
         self.engine.worker.model_ready.connect(self._model_ready)
         self.engine.worker.backend_picked.connect(self._backend_picked)
         self.engine.worker.model_missing.connect(self.offer_model_setup)
@@ -259,54 +182,15 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Model {model} is ready", 5000)
         self.preview.set_choice(ModelChoice(self.document.model or model, self.preview.choice.device))
 
+    # -- Help menu (help_commands.py; kept here for the tests that open them) -------------------
     def show_shortcuts(self) -> ShortcutsDialog:
-        """Help ▸ Keyboard Shortcuts: read from the menus' actions as they are now."""
-        dialog = ShortcutsDialog(self.menuBar(), self)
-        dialog.open()
-        return dialog
+        return help_commands.show_shortcuts(self)
 
     def show_getting_started(self) -> GettingStartedDialog:
-        actions = {
-            "add": self.add_images_action, "play": self.play_action, "next": self.next_action,
-            "previous": self.previous_action, "points": self.points_action, "export": self.export_action,
-            "save": self.save_action, "undo": self.undo_action,
-        }  # fmt: skip
-        dialog = GettingStartedDialog({name: action_keys(a) for name, a in actions.items()}, self)
-        dialog.open()
-        return dialog
-
-    def copy_version_info(self) -> str:
-        """Help ▸ Copy Version Info: the About versions and the device, for a bug report. Not the
-        model's name (a model opened from a file is named after it) nor any keyframe's."""
-        from morphapp.core.render.device import describe_device, resolve_device
-
-        asked = self.preview.choice.device or "auto"
-        try:
-            device = describe_device(resolve_device(asked))
-        except MorphError as exc:
-            device = f"{asked} (unavailable: {exc})"
-        device += f" (setting: {asked})"
-        picked = self.engine.worker.backend_choice
-        if picked is not None:
-            device += f", {picked.label}"
-        text = version_report(device)
-        QGuiApplication.clipboard().setText(text)
-        self.statusBar().showMessage(
-            "Version info copied to the clipboard (" + text.splitlines()[0] + "): paste it into a bug report",
-            10_000,
-        )
-        return text
+        return help_commands.show_getting_started(self)
 
     def show_about(self) -> AboutDialog:
-        in_use = self.model_label.text().removeprefix("Model: ")
-        if in_use == "not loaded":
-            from morphapp.core.render.device import describe_device, resolve_device
-
-            in_use = f"{describe_device(resolve_device('auto'))} (no model loaded yet)"
-        device = in_use
-        dialog = AboutDialog(device, self)
-        dialog.open()
-        return dialog
+        return help_commands.show_about(self)
 
     def open_paths(self, paths: list[Path]) -> bool:
         """Files given on the command line (a double-clicked project, images dropped on the icon):
@@ -324,113 +208,21 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{name}[*] — morphapp")  # Qt shows [*] as a mark while modified
         self.setWindowModified(self.document.dirty)
 
-    # -- keyframes -----------------------------------------------------------------------------
+    # -- keyframes (keyframe_commands.py; kept here: the strip, app and tests call them) ---------
     def add_images(self, paths: list[Path], index: int | None = None) -> bool:
-        """Add images (the same path a drop takes). A bad image changes nothing and says why."""
-        checked: list[Path] = []
-        for path in map(Path, paths):
-            try:
-                open_image(path)
-            except MorphError as exc:
-                self.show_error(str(exc))
-                return False
-            checked.append(path)
-        if checked:
-            self.document.add_keyframes(checked, index)
-            self.qsettings.setValue("last_image_dir", str(checked[-1].parent))
-            self.error_bar.hide()
-            self.auto_align_new()
-        return True
-
-    def _auto_align_toggled(self, on: bool) -> None:
-        self.qsettings.setValue("auto_align_new", on)
-
-    def auto_align_new(self) -> None:
-        """With the setting on: find points, off the GUI thread, for segments that have none."""
-        keyframes = self.document.keyframes
-        if not self.auto_align_action.isChecked() or len(keyframes) < 2:
-            return
-        if not all(isinstance(k, Keyframe) for k in keyframes):
-            return  # points belong to images
-        settings = dataclasses.replace(self.document.settings, points=None, segments=None)
-        self.statusBar().showMessage("Auto-aligning the new keyframes…")
-        self.align_status.working()
-        self.drop_aligner.start(keyframes, settings, tag=tuple(keyframes))
-
-    def _drop_aligned(self, tag: object, found: object, text: str) -> None:
-        if found is None or tag != tuple(self.document.keyframes):
-            if self.align_status.about is None:
-                self.align_status.clear_result()  # "Aligning…" no more
-            return  # cancelled, or the keyframes changed meanwhile (a later drop aligns again)
-        settings = self.document.settings
-        existing = list(settings.points or ())
-        found_points = list(found)  # type: ignore[call-overload]
-        existing += [()] * (len(found_points) - len(existing))
-        merged = [old if old else new for old, new in zip(existing, found_points, strict=False)]
-        if any(merged) and merged != existing[: len(merged)]:
-            # Only empty segments are filled: their pairs are automatic, the others keep their origins.
-            origins = [
-                segment_origins(settings.points, settings.point_origins, i) if old else (AUTO,) * len(new)
-                for i, (old, new) in enumerate(zip(existing, found_points, strict=False))
-            ]
-            self.document.set_settings(
-                "Auto-align", points=tuple(merged), point_origins=stored_origins(merged, origins)
-            )
-        # In words on the status bar; the figures in its tooltip (issue 24: no jargon up front).
-        lines = text.replace("segment ", "Segment ").splitlines()
-        words = [line for line in lines if "auto-align:" not in line and "semantic features:" not in line]
-        self.statusBar().showMessage("; ".join(words or lines), 10_000)
-        self.statusBar().setToolTip("\n".join(lines))
-        self.align_status.show_result(
-            "; ".join(words or lines),
-            "\n".join(lines),
-            tuple(self.document.keyframes),
-            self.document.settings.points,
-        )
-
-    def add_images_dialog(self) -> None:
-        start = str(self.qsettings.value("last_image_dir", str(Path.home())))
-        files, _ = QFileDialog.getOpenFileNames(self, "Add keyframe images", start, IMAGE_FILTER)
-        if files:
-            self.add_images([Path(f) for f in files])
+        return self.keyframe_commands.add_images(paths, index)
 
     def add_prompt(self, text: str | None = None) -> bool:
-        """A text keyframe at the end (diffusion models). ``text`` None: ask for it."""
-        if not self.settings_panel.uses_diffusion():
-            self.show_error(
-                "Prompt keyframes need a Stable Diffusion model: choose one in Model (a diffusers folder or "
-                ".safetensors checkpoint in your model folders)."
-            )
-            return False
-        if text is None:
-            text, ok = QInputDialog.getText(self, "Add prompt keyframe", "Describe the picture:")
-            if not ok:
-                return False
-        try:
-            self.document.add_prompt_keyframe(text)
-        except MorphError as exc:
-            self.show_error(str(exc))
-            return False
-        self.error_bar.hide()
-        return True
+        return self.keyframe_commands.add_prompt(text)
 
     def add_expression(self) -> bool:
-        """An expression keyframe (latent arithmetic) at the end, from the expression editor."""
-        dialog = ExpressionDialog(self)
-        if dialog.exec() != ExpressionDialog.DialogCode.Accepted or dialog.keyframe is None:
-            return False
-        self.document.add_expression_keyframe(dialog.keyframe)
-        self.error_bar.hide()
-        return True
+        return self.keyframe_commands.add_expression()
 
     def edit_keyframe(self, index: int) -> None:
-        """A double-clicked expression keyframe opens the editor on its expression."""
-        keyframes = self.document.keyframes
-        if not 0 <= index < len(keyframes) or not isinstance(keyframes[index], ExprKeyframe):
-            return
-        dialog = ExpressionDialog(self, start=keyframes[index])  # type: ignore[arg-type]
-        if dialog.exec() == ExpressionDialog.DialogCode.Accepted and dialog.keyframe is not None:
-            self.document.replace_keyframe(index, dialog.keyframe)
+        self.keyframe_commands.edit_keyframe(index)
+
+    def remove_keyframe(self, index: int) -> None:
+        self.keyframe_commands.remove_keyframe(index)
 
     def _denoise_step(self, generation: int, label: str, step: int, total: int, image: object) -> None:
         """A diffusion model's step: progress in the status bar, and the step's preview if any."""
@@ -439,10 +231,6 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Denoising {label}: step {step}/{total}", 3000)
         if isinstance(image, QImage) and generation != -1:
             self.preview_panel.show_provisional(image)
-
-    def remove_keyframe(self, index: int) -> None:
-        if 0 <= index < len(self.document.keyframes):
-            self.document.remove_keyframe(index)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls():
@@ -457,89 +245,24 @@ class MainWindow(QMainWindow):
             self.add_images(paths)
         event.acceptProposedAction()
 
-    # -- projects ------------------------------------------------------------------------------
+    # -- projects (project_files.py; kept here: app.py, file_open.py and tests call them) --------
     def new_project(self) -> None:
-        if self.confirm_discard():
-            self.document.clear()
-
-    def open_dialog(self) -> None:
-        if not self.confirm_discard():
-            return
-        start = str(self.qsettings.value("last_project_dir", str(Path.home())))
-        path, _ = QFileDialog.getOpenFileName(self, "Open project", start, PROJECT_FILTER)
-        if path:
-            self.open_project(Path(path))
+        self.project_files.new_project()
 
     def open_project(self, path: Path) -> bool:
-        try:
-            notes = self.document.load(path)
-        except MorphError as exc:
-            self.show_error(str(exc))
-            return False
-        missing = [k.path.name for k in image_files(self.document.keyframes) if not k.path.is_file()]
-        if missing:
-            notes.insert(0, f"{path.name}: keyframe images not found: {', '.join(missing)}")
-        if notes:
-            self.show_error("\n".join(notes))
-        self._remember(path)
-        return True
-
-    def save(self) -> bool:
-        if self.document.path is None:
-            return self.save_as()
-        return self.save_to(self.document.path)
-
-    def save_as(self) -> bool:
-        start = str(
-            self.document.path
-            or Path(str(self.qsettings.value("last_project_dir", Path.home()))) / "morph.json"
-        )
-        path, _ = QFileDialog.getSaveFileName(self, "Save project", start, PROJECT_FILTER)
-        return self.save_to(Path(path)) if path else False
+        return self.project_files.open_project(path)
 
     def save_to(self, path: Path) -> bool:
-        if path.suffix.lower() != ".json":
-            path = path.with_suffix(".json")
-        try:
-            self.document.save(path)
-        except MorphError as exc:
-            self.show_error(str(exc))
-            return False
-        self.autosave.discard()
-        self._remember(path)
-        self.statusBar().showMessage(f"Saved {path}", 5000)
-        return True
+        return self.project_files.save_to(path)
 
     def confirm_discard(self) -> bool:
-        if not self.document.dirty or not self.ask_before_close:
-            return True
-        buttons = QMessageBox.StandardButton
-        answer = QMessageBox.question(
-            self, "Unsaved changes", "Save the changes to this morph first?",
-            buttons.Save | buttons.Discard | buttons.Cancel,
-        )  # fmt: skip
-        if answer == buttons.Save:
-            return self.save()
-        return answer == buttons.Discard
+        return self.project_files.confirm_discard()
 
-    def _remember(self, path: Path) -> None:
-        recent = [str(path.resolve())] + [p for p in self._recent() if p != str(path.resolve())]
-        self.qsettings.setValue("recent", recent[:MAX_RECENT])
-        self.qsettings.setValue("last_project_dir", str(path.parent))
-        self._refresh_recent()
+    def autosave_now(self) -> None:
+        self.project_files.autosave_now()
 
-    def _recent(self) -> list[str]:
-        value = self.qsettings.value("recent", [])
-        return [value] if isinstance(value, str) else list(value or [])
-
-    def _refresh_recent(self) -> None:
-        self.recent_menu.clear()
-        for entry in self._recent():
-            action = self.recent_menu.addAction(entry)
-            action.triggered.connect(
-                lambda _c=False, p=entry: self.confirm_discard() and self.open_project(Path(p))
-            )
-        self.recent_menu.setEnabled(bool(self._recent()))
+    def offer_recovery(self) -> None:
+        self.project_files.offer_recovery()
 
     def open_model_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -548,27 +271,6 @@ class MainWindow(QMainWindow):
         if path:
             self.document.set_model(path)
             self.preview.set_choice(ModelChoice(path, self.preview.choice.device))
-
-    def autosave_now(self) -> None:
-        if self.document.dirty and self.document.keyframes:
-            try:
-                self.autosave.save(self.document.project_for_saving())
-            except MorphError as exc:
-                self.statusBar().showMessage(f"Autosave failed: {exc}", 10_000)
-
-    def offer_recovery(self) -> None:
-        recovered = self.autosave.start_session()
-        if recovered is None:
-            return
-        answer = QMessageBox.question(
-            self, "Recover unsaved work?",
-            f"morphapp did not close properly last time. Recover the unsaved morph with "
-            f"{len(recovered.keyframes)} keyframes?",
-        )  # fmt: skip
-        if answer == QMessageBox.StandardButton.Yes:
-            self.document.restore(recovered)
-        else:
-            self.autosave.discard()
 
     def open_point_editor(self) -> None:
         """Shape-aware morphs: place corresponding points on neighbouring keyframes."""
@@ -629,7 +331,7 @@ class MainWindow(QMainWindow):
             self.export_dialog.job.cancel.cancel()
         if self.model_setup is not None:
             self.model_setup.done(0)  # stops its download thread before the window goes
-        self.drop_aligner.stop()
+        self.new_keyframe_aligner.stop()
         self.music.stop()
         if self.point_editor is not None:
             self.point_editor.aligner.stop()

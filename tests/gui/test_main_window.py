@@ -88,7 +88,7 @@ def test_save_open_round_trip(qtbot, window: MainWindow, pairs_dir: Path, tmp_pa
     assert window.open_project(target)
     assert [k.path.name for k in window.document.keyframes] == ["lion.png", "tiger.png"]
     assert window.document.settings.loop == "pingpong"
-    assert str(target.resolve()) in window._recent()
+    assert str(target.resolve()) in window.project_files.recent()
 
 
 def test_a_music_reactive_spacing_from_a_project_reads_true_and_is_kept(
