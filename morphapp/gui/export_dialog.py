@@ -34,7 +34,7 @@ from morphapp.errors import MorphError
 from morphapp.export import FORMATS
 from morphapp.export.formats import ExportFormat
 from morphapp.gui.engine_worker import EngineWorker, ExportJob, ModelChoice
-from morphapp.gui.settings_panel import SizeSpinBox, fps_field
+from morphapp.gui.settings_fields import SizeSpinBox, fps_field
 from morphapp.gui.wording import in_window_terms
 
 
