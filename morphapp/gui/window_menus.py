@@ -44,7 +44,10 @@ def build_menus(window: MainWindow) -> None:
     window.add_images_action = add_action(
         window, file_menu, "&Add Images…", keyframes.add_images_dialog, QKeySequence("Ctrl+I")
     )
-    add_action(window, file_menu, "Add &Prompt Keyframe…", keyframes.add_prompt, QKeySequence("Ctrl+T"))
+    # A lambda: triggered(checked) would hand add_prompt False as the prompt text instead of asking.
+    add_action(
+        window, file_menu, "Add &Prompt Keyframe…", lambda: keyframes.add_prompt(), QKeySequence("Ctrl+T")
+    )
     add_action(
         window, file_menu, "Add E&xpression Keyframe…", keyframes.add_expression, QKeySequence("Ctrl+Shift+E")
     )

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import av
 import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QApplication, QInputDialog
 
 from morphapp.core.domain.diffusion_settings import DiffusionSettings
 from morphapp.core.domain.keyframes import Keyframe, PromptKeyframe
@@ -115,3 +118,34 @@ def test_a_project_naming_a_diffusion_model_previews_with_it(
         and "float32 (diffusion)" in window.settings_panel.in_use.text()
     )
     assert window.settings_panel.prompt_button.isEnabled()
+
+
+def test_the_menu_asks_for_the_prompt(
+    qtbot, window: MainWindow, tiny_sd_dir: Path, model_path_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """File > Add Prompt Keyframe… (Ctrl+T) opens "Describe the picture" and adds what is typed.
+    It used to take the action's checked flag (False) for the prompt and ask nothing."""
+    monkeypatch.setenv("MORPHAPP_MODEL_PATH", os.pathsep.join([model_path_env, str(tiny_sd_dir.parent)]))
+    panel = window.settings_panel
+    panel.refresh_models()
+    index = panel.model.findData("tiny-sd")
+    panel.model.setCurrentIndex(index)
+    panel.model.activated.emit(index)
+    asked: list[str] = []
+
+    def answer() -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, QInputDialog):
+            QTimer.singleShot(20, answer)  # not shown yet
+            return
+        asked.append(dialog.labelText())
+        dialog.setTextValue("a red fox")
+        dialog.accept()
+
+    action = next(a for a in window.findChildren(QAction) if a.text() == "Add &Prompt Keyframe…")
+    assert action.shortcut() == QKeySequence("Ctrl+T")
+    QTimer.singleShot(0, answer)
+    action.trigger()
+    assert asked == ["Describe the picture:"]
+    assert [type(k) for k in window.document.keyframes] == [PromptKeyframe]
+    assert window.document.keyframes[0].prompt == "a red fox"
