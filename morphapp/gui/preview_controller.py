@@ -39,17 +39,17 @@ class EngineThread(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.thread = QThread()
-        self.thread.setObjectName("morphapp-engine")
+        self._worker_thread = QThread()
+        self._worker_thread.setObjectName("morphapp-engine")
         self.worker = EngineWorker()
-        self.worker.moveToThread(self.thread)
+        self.worker.moveToThread(self._worker_thread)
         for post in (self.post_encode, self.post_preview, self.post_export):
             # Counted at once on this thread (a calibration on the engine thread yields to the job).
             post.connect(self.worker.job_posted, Qt.ConnectionType.DirectConnection)
         self.post_encode.connect(self.worker.encode)
         self.post_preview.connect(self.worker.preview)
         self.post_export.connect(self.worker.export)
-        self.thread.start()
+        self._worker_thread.start()
 
     def stop(self) -> None:
         # Counted as a waiting job, so a calibration on the engine thread stops between candidates
@@ -57,8 +57,8 @@ class EngineThread(QObject):
         # frame takes: a QThread destroyed while it runs aborts the whole app (seen under load, when
         # a calibration outlasted a 30-s wait).
         self.worker.job_posted()
-        self.thread.quit()
-        self.thread.wait()
+        self._worker_thread.quit()
+        self._worker_thread.wait()
 
 
 class PreviewController(QObject):
