@@ -23,9 +23,10 @@ def run_gui(
     paths: list[Path] | None = None, screenshot: Path | None = None, size: tuple[int, int] | None = None
 ) -> int:
     """``paths``: a project to open, or images to start a morph with (what a desktop passes)."""
-    if QApplication.instance() is None:
+    existing = QApplication.instance()  # typed QCoreApplication: the window needs a QApplication
+    if existing is None:
         check_platform()  # one clear line instead of Qt's abort when its platform plugin cannot run
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("morphapp")
     app.setOrganizationName("morphapp")
     app.setApplicationVersion(__version__)
