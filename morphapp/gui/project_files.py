@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from morphapp.core.domain.keyframes import image_files
 from morphapp.errors import MorphError
+from morphapp.gui.stored_settings import setting_strings
 
 if TYPE_CHECKING:
     from morphapp.gui.main_window import MainWindow
@@ -107,8 +108,7 @@ class ProjectFiles(QObject):
         self.refresh_recent()
 
     def recent(self) -> list[str]:
-        value = self.qsettings.value("recent", [])
-        return [value] if isinstance(value, str) else list(value or [])
+        return setting_strings(self.qsettings, "recent")
 
     def refresh_recent(self) -> None:
         """Rebuild File ▸ Open Recent from the stored list."""

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QMenu
 
 from morphapp.gui import help_commands
 from morphapp.gui.help_dialogs import HELP_LABEL
+from morphapp.gui.stored_settings import setting_bool
 
 if TYPE_CHECKING:
     from morphapp.gui.main_window import MainWindow
@@ -89,7 +90,7 @@ def build_menus(window: MainWindow) -> None:
     )
     window.auto_align_action.setCheckable(True)
     # On by default: a dropped pair of portraits lines up without a click (faces, else features).
-    window.auto_align_action.setChecked(window.qsettings.value("auto_align_new", True, type=bool))
+    window.auto_align_action.setChecked(setting_bool(window.qsettings, "auto_align_new", True))
 
     play_menu = window.menuBar().addMenu("&Playback")
     preview_panel = window.preview_panel
