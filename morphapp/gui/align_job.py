@@ -18,11 +18,12 @@ from morphapp.app.semantic import SemanticModels
 from morphapp.core.align.auto import align_keyframes
 from morphapp.core.cancel import CancelToken
 from morphapp.core.domain.keyframes import Keyframe
+from morphapp.core.domain.points import SegmentPoints
 from morphapp.core.domain.settings import MorphSettings
 from morphapp.gui.background_job import BackgroundJobs, Job, Report
 from morphapp.models.info import ModelInfo
 
-Found = tuple[object, str]  # points per segment, status text
+Found = tuple[tuple[SegmentPoints, ...], str]  # points per segment (none after an error), status text
 
 
 def _align(

@@ -9,6 +9,7 @@ from PySide6.QtCore import QObject
 
 from morphapp.core.domain.keyframes import Keyframe
 from morphapp.core.domain.point_origins import AUTO, segment_origins, stored_origins
+from morphapp.core.domain.points import SegmentPoints
 from morphapp.gui.align_job import AlignRunner
 
 if TYPE_CHECKING:
@@ -33,17 +34,18 @@ class NewKeyframeAligner(QObject):
         keyframes = self.document.keyframes
         if not self.window.auto_align_action.isChecked() or len(keyframes) < 2:
             return
-        if not all(isinstance(k, Keyframe) for k in keyframes):
+        images = [k for k in keyframes if isinstance(k, Keyframe)]
+        if len(images) != len(keyframes):
             return  # points belong to images
         settings = dataclasses.replace(self.document.settings, points=None, segments=None)
         self.window.statusBar().showMessage("Auto-aligning the new keyframes…")
         self.window.align_status.working()
-        self.runner.start(keyframes, settings, tag=tuple(keyframes))
+        self.runner.start(images, settings, tag=tuple(keyframes))
 
     def stop(self) -> None:
         self.runner.stop()
 
-    def _aligned(self, tag: object, found: object, text: str) -> None:
+    def _aligned(self, tag: object, found: tuple[SegmentPoints, ...] | None, text: str) -> None:
         align_status = self.window.align_status
         if found is None or tag != tuple(self.document.keyframes):
             if align_status.about is None:
@@ -51,7 +53,7 @@ class NewKeyframeAligner(QObject):
             return  # cancelled, or the keyframes changed meanwhile (a later drop aligns again)
         settings = self.document.settings
         existing = list(settings.points or ())
-        found_points = list(found)  # type: ignore[call-overload]
+        found_points = list(found)
         existing += [()] * (len(found_points) - len(existing))
         merged = [old if old else new for old, new in zip(existing, found_points, strict=False)]
         if any(merged) and merged != existing[: len(merged)]:

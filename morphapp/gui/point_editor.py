@@ -40,12 +40,13 @@ from morphapp.core.domain.point_origins import (
     segment_origins,
     stored_origins,
 )
-from morphapp.core.domain.points import PointPair
+from morphapp.core.domain.points import PointPair, SegmentPoints
 from morphapp.core.timeline.plan import segment_pairs
 from morphapp.errors import MorphError
 from morphapp.gui.align_job import AlignRunner
 from morphapp.gui.document import Document
 from morphapp.gui.point_canvas import LEGEND, PointCanvas
+from morphapp.gui.preview_controller import PreviewController
 
 
 class PointEditor(QDialog):
@@ -156,12 +157,18 @@ class PointEditor(QDialog):
         self.features_from.setVisible(self.features_from.count() > 1)  # only when there is a choice
 
     # -- document access -----------------------------------------------------------------------
-    def pairs(self) -> list[tuple[int, int]]:
-        """The segments, while every keyframe is an image (points belong to images, not prompts)."""
+    def images(self) -> list[Keyframe]:
+        """The keyframes, while every one is an image (points belong to images, not prompts); else []."""
         keyframes = self.doc.keyframes
-        if len(keyframes) < 2 or not all(isinstance(k, Keyframe) for k in keyframes):
+        images = [k for k in keyframes if isinstance(k, Keyframe)]
+        return images if len(images) == len(keyframes) else []
+
+    def pairs(self) -> list[tuple[int, int]]:
+        """The segments (indexes into ``images``), while every keyframe is an image."""
+        images = self.images()
+        if len(images) < 2:
             return []
-        return segment_pairs(len(keyframes), self.doc.settings.loop)
+        return segment_pairs(len(images), self.doc.settings.loop)
 
     def segment_points(self) -> list[PointPair]:
         points = self.doc.settings.points or ()
@@ -259,33 +266,36 @@ class PointEditor(QDialog):
         if not 0 <= index < len(pairs):
             return
         a, b = pairs[index]
-        keyframes = (self.doc.keyframes[a], self.doc.keyframes[b])
+        images = self.images()
+        keyframes = (images[a], images[b])
         # Just this pair: a one-segment morph with the document's size and fit.
         single = dataclasses.replace(
             self.doc.settings, loop="none", segments=None, points=None, point_origins=None
         )
         self.auto_button.setText("Cancel auto-align")
         self.status.setText("Auto-aligning: looking for faces, then features…")
-        window = self.parent()
-        device = window.preview.model_choice().device if hasattr(window, "preview") else "auto"
+        preview = getattr(self.parent(), "preview", None)  # the main window's
+        device = preview.model_choice().device if isinstance(preview, PreviewController) else "auto"
         self.aligner.start(
             keyframes, single, tag=(index, keyframes), semantic_model=self.features_from.currentData(),
             device=device,
         )  # fmt: skip
 
-    def _aligned(self, tag: object, found: object, text: str) -> None:
+    def _aligned(
+        self, tag: tuple[int, tuple[Keyframe, Keyframe]], found: tuple[SegmentPoints, ...] | None, text: str
+    ) -> None:  # the tag that ``_auto`` gave the aligner
         self.auto_button.setText("Auto-align")
         self.status.setText(text)
-        index, keyframes = tag  # type: ignore[misc]
+        index, keyframes = tag
         current = self.pairs()
         if found is None or not 0 <= index < len(current):
             return  # cancelled, or the morph changed meanwhile
         a, b = current[index]
-        if (self.doc.keyframes[a], self.doc.keyframes[b]) != keyframes or not found[0]:  # type: ignore[index]
+        if (self.doc.keyframes[a], self.doc.keyframes[b]) != keyframes or not found[0]:
             return
         self.segment.setCurrentIndex(index)
         # The new automatic pairs replace the old ones; the hand-placed pairs stay (one undo step).
-        merged = merge_realigned(tuple(self.segment_points()), tuple(self.segment_origins()), found[0])  # type: ignore[index]
+        merged = merge_realigned(tuple(self.segment_points()), tuple(self.segment_origins()), found[0])
         if merged.kept_hand:
             beside = f"; {merged.dropped_auto} automatic left out beside them" if merged.dropped_auto else ""
             self.status.setText(f"{text}\nKept {merged.kept_hand} pairs placed by hand{beside}.")
@@ -332,8 +342,9 @@ class PointEditor(QDialog):
         self.current = None
         if 0 <= index < len(pairs):
             a, b = pairs[index]
-            self.left.set_image(str(self.doc.keyframes[a].path))
-            self.right.set_image(str(self.doc.keyframes[b].path))
+            images = self.images()
+            self.left.set_image(str(images[a].path))
+            self.right.set_image(str(images[b].path))
         self._show_mesh()
         self._show()
 
@@ -341,10 +352,11 @@ class PointEditor(QDialog):
         """The face mesh overlay (about 5 ms a keyframe once the models are loaded: on this thread)."""
         pairs = self.pairs()
         index = self.segment.currentIndex()
+        images = self.images()
         for canvas, side in ((self.left, 0), (self.right, 1)):
             points: list[tuple[float, float]] = []
             if self.mesh_box.isChecked() and 0 <= index < len(pairs):
-                keyframe = self.doc.keyframes[pairs[index][side]]
+                keyframe = images[pairs[index][side]]
                 try:
                     meshes = face_mesh_points(str(keyframe.path))
                 except MorphError as exc:
