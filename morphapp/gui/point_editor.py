@@ -288,8 +288,8 @@ class PointEditor(QDialog):
         self.status.setText(text)
         index, keyframes = tag
         current = self.pairs()
-        if found is None or not 0 <= index < len(current):
-            return  # cancelled, or the morph changed meanwhile
+        if not found or not 0 <= index < len(current):
+            return  # cancelled (None), failed (no segments: the status says why), or the morph changed
         a, b = current[index]
         if (self.doc.keyframes[a], self.doc.keyframes[b]) != keyframes or not found[0]:
             return

@@ -126,3 +126,24 @@ def test_the_words_stay_in_view_while_the_preview_renders(
     assert "auto-align: faces" in label.toolTip()  # the figures
     face_window.document.undo_stack.undo()  # the points go: the words no longer describe the morph
     assert label.words == "" and label.text() == ""
+
+
+def test_auto_align_that_fails_shows_why_and_changes_nothing(
+    qtbot, window: MainWindow, faces_dir: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """An error in the job reaches the editor as no points at all (not None): it used to index them
+    and raise IndexError in the slot."""
+    first, second = tmp_path / "a.jpg", tmp_path / "b.jpg"
+    first.write_bytes((faces_dir / "obama.jpg").read_bytes())
+    second.write_bytes((faces_dir / "Biden.jpg").read_bytes())
+    window.add_images([first, second])
+    window.open_point_editor()
+    editor = window.point_editor
+    assert editor is not None
+    second.write_bytes(b"not a picture any more")  # the job cannot read it
+    editor.auto_button.click()
+    qtbot.waitUntil(lambda: not editor.aligner.running, timeout=TIMEOUT)
+    qtbot.wait(100)  # the slot runs
+    assert editor.auto_button.text() == "Auto-align"
+    assert "b.jpg" in editor.status.text(), editor.status.text()
+    assert not window.document.settings.points
