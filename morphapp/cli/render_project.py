@@ -103,7 +103,7 @@ def with_prompts(keyframes: tuple[AnyKeyframe, ...], prompts: list[str] | None) 
     """--prompt TEXT for every image keyframe, or one --prompt per image keyframe in order."""
     if not prompts:
         return keyframes
-    images = [i for i, k in enumerate(keyframes) if isinstance(k, Keyframe)]
+    images = [(i, k) for i, k in enumerate(keyframes) if isinstance(k, Keyframe)]
     if len(prompts) not in (1, len(images)):
         raise InputError(
             f"--prompt given {len(prompts)} times for {len(images)} image keyframes: give it once for all, "
@@ -111,8 +111,8 @@ def with_prompts(keyframes: tuple[AnyKeyframe, ...], prompts: list[str] | None) 
         )
     texts = prompts * len(images) if len(prompts) == 1 else prompts
     out = list(keyframes)
-    for index, text in zip(images, texts, strict=True):
-        out[index] = dataclasses.replace(keyframes[index], prompt=text.strip())  # type: ignore[type-var]
+    for (index, keyframe), text in zip(images, texts, strict=True):
+        out[index] = dataclasses.replace(keyframe, prompt=text.strip())
     return tuple(out)
 
 
