@@ -26,14 +26,14 @@ from morphapp.errors import InputError
 if TYPE_CHECKING:
     import torch
 
-    from morphapp.engine import EngineOptions, MorphEngine
+    from morphapp.engine import EngineOptions, FrameRenderer, MorphEngine
     from morphapp.models.info import ModelInfo
 
 
 @contextlib.contextmanager
 def opened_engine(
     project: Project, model: ModelInfo, device: torch.device, args: argparse.Namespace, note: NoteFn
-) -> Iterator[MorphEngine]:
+) -> Iterator[FrameRenderer]:
     """The engine for ``model``: in this process, or over Ray workers (--workers / --ray-address)."""
     from morphapp.engine import open_engine
 
