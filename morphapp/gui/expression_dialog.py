@@ -114,9 +114,10 @@ class ExpressionDialog(QDialog):
         text = self.edit.text()
         self.keyframe = None
         while self.terms.count():
-            widget = self.terms.takeAt(0).widget()
+            item = self.terms.takeAt(0)
+            widget = item.widget() if item is not None else None
             if widget is not None:
-                widget.setParent(None)  # type: ignore[call-overload]  # gone now, not at the next event loop
+                widget.setParent(None)  # gone now, not at the next event loop
                 widget.deleteLater()
         if not self.edit.text().strip():
             self.message.setText("Type an expression.")

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDialog, QMenuBar, QPushButton, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QMenu, QMenuBar, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 HELP_LABEL = "helpLabel"  # an action's property: its name in the list when its text changes (Undo)
 
@@ -47,14 +47,14 @@ def menu_shortcuts(menu_bar: QMenuBar) -> list[tuple[str, str, str]]:
         for action in actions:
             if action.isSeparator():
                 continue
-            if action.menu() is not None:
-                walk(f"{title} ▸ {action_label(action)}", action.menu().actions())  # type: ignore[union-attr]
+            if isinstance(submenu := action.menu(), QMenu):  # typed QObject: a menu's action holds a QMenu
+                walk(f"{title} ▸ {action_label(action)}", submenu.actions())
             elif keys := action_keys(action):
                 rows.append((title, action_label(action), keys))
 
     for top in menu_bar.actions():
-        if top.menu() is not None:
-            walk(action_label(top), top.menu().actions())  # type: ignore[union-attr]
+        if isinstance(menu := top.menu(), QMenu):
+            walk(action_label(top), menu.actions())
     return rows
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QColor,
     QDragEnterEvent,
+    QDragMoveEvent,
     QDropEvent,
     QIcon,
     QImageReader,
@@ -25,7 +26,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".g
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.gif)"  # file dialogs
 
 
-def image_paths_from_urls(urls: list) -> list[Path]:  # type: ignore[type-arg]
+def image_paths_from_urls(urls: Iterable[QUrl]) -> list[Path]:
     paths = [Path(u.toLocalFile()) for u in urls if u.isLocalFile()]
     return [p for p in paths if p.suffix.lower() in IMAGE_SUFFIXES or p.is_file()]
 
@@ -128,7 +129,7 @@ class KeyframeStrip(QListWidget):
         else:
             event.ignore()
 
-    def dragMoveEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
         event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:

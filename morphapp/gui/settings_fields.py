@@ -77,7 +77,7 @@ class SeedSpinBox(QAbstractSpinBox):
             self._value = value
             self.valueChanged.emit(value)
 
-    def validate(self, text: str, pos: int) -> object:
+    def validate(self, text: str, pos: int) -> tuple[QValidator.State, str, int]:
         if text.strip() in ("", "-", "+"):
             return QValidator.State.Intermediate, text, pos
         state = QValidator.State.Invalid if self._parse(text) is None else QValidator.State.Acceptable

@@ -72,7 +72,7 @@ def build_menus(window: MainWindow) -> None:
     undo = window.document.undo_stack.createUndoAction(window, "&Undo")
     undo.setShortcut(QKeySequence.StandardKey.Undo)
     redo = window.document.undo_stack.createRedoAction(window, "&Redo")
-    redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence.StandardKey.Redo])
+    redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence(QKeySequence.StandardKey.Redo)])
     undo.setProperty(HELP_LABEL, "Undo")  # their text names the step ("Undo Add 2 keyframes")
     redo.setProperty(HELP_LABEL, "Redo")
     window.undo_action = undo
