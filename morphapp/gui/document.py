@@ -142,7 +142,9 @@ class Document(QObject):
         if audio != self._audio:
             self._push("Remove music" if audio is None else f"Music {audio.path.name}", audio=audio)
 
-    def snap_to_beats(self, beats: Sequence[float], beats_per_keyframe: int | None = None) -> str:
+    def snap_to_beats(
+        self, beats: Sequence[float] | np.ndarray, beats_per_keyframe: int | None = None
+    ) -> str:
         """Segment lengths that put every keyframe on a beat, and the music starting at the first:
         the CLI's ``--audio`` timing, as one undo step. Returns a line for the status bar."""
         s = self._settings

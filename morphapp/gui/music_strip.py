@@ -117,9 +117,9 @@ class MusicStrip(QWidget):
         if self.analysis is not None and width > 0:
             peaks = self.analysis.peaks_between(self.start, self.start + self.span(), width)
             painter.setPen(QPen(WAVE, 1))
-            for x, peak in enumerate(peaks):
+            for column, peak in enumerate(peaks):
                 half = float(peak) * (middle - 4)
-                painter.drawLine(QPointF(x + 0.5, middle - half), QPointF(x + 0.5, middle + half))
+                painter.drawLine(QPointF(column + 0.5, middle - half), QPointF(column + 0.5, middle + half))
             painter.setPen(QPen(BEAT, 1))
             for beat in self.analysis.beats:
                 x = self.x_of(float(beat))

@@ -101,7 +101,7 @@ class PreviewPanel(QWidget):
         self.timer.timeout.connect(self.step_forward_playing)
         self.play_button.toggled.connect(self.set_playing)
         self.slider.valueChanged.connect(self.scrub)
-        self.film.currentRowChanged.connect(lambda row: row >= 0 and self.slider.setValue(row))
+        self.film.currentRowChanged.connect(self._film_row_changed)
         controller.frames_reset.connect(self.reset)
         controller.frame_updated.connect(self.on_frame)
         controller.error.connect(lambda _message: self.show_frame(self.current))
@@ -148,6 +148,10 @@ class PreviewPanel(QWidget):
         """The artist moved the playhead (slider, filmstrip, keys, playback)."""
         self.controller.set_playhead(index)
         self.show_frame(index)
+
+    def _film_row_changed(self, row: int) -> None:
+        if row >= 0:  # -1: the filmstrip was cleared
+            self.slider.setValue(row)
 
     def show_frame(self, index: int) -> None:
         total = self.controller.total
