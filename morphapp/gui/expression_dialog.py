@@ -23,12 +23,12 @@ from PySide6.QtWidgets import (
 )
 
 from morphapp.core.domain.keyframe_expr import parse_expression
-from morphapp.core.domain.keyframes import EXPR_PREFIX, ExprKeyframe, ExprTerm, Keyframe
+from morphapp.core.domain.keyframes import EXPR_PREFIX, ExprKeyframe, ExprTerm, Keyframe, PromptKeyframe
 from morphapp.errors import MorphError
 from morphapp.gui.keyframe_strip import IMAGE_FILTER, THUMB, prompt_icon, thumbnail
 
 
-def term_tile(weight: float, source: object, first: bool) -> QWidget:
+def term_tile(weight: float, source: Keyframe | PromptKeyframe, first: bool) -> QWidget:
     """One term: its sign and weight over the picture (or the prompt's card)."""
     tile = QWidget()
     layout = QVBoxLayout(tile)
@@ -49,7 +49,7 @@ def term_tile(weight: float, source: object, first: bool) -> QWidget:
         picture.setToolTip(str(source.path))
         name = source.path.name
     else:
-        picture.setPixmap(prompt_icon(source.prompt).pixmap(THUMB, THUMB))  # type: ignore[attr-defined]
+        picture.setPixmap(prompt_icon(source.prompt).pixmap(THUMB, THUMB))
         name = "prompt"
     caption = QLabel(name)
     caption.setAlignment(Qt.AlignmentFlag.AlignCenter)

@@ -81,9 +81,9 @@ class KeyframeCommands(QObject):
     def edit_keyframe(self, index: int) -> None:
         """A double-clicked expression keyframe opens the editor on its expression."""
         keyframes = self.document.keyframes
-        if not 0 <= index < len(keyframes) or not isinstance(keyframes[index], ExprKeyframe):
+        if not 0 <= index < len(keyframes) or not isinstance(keyframe := keyframes[index], ExprKeyframe):
             return
-        dialog = ExpressionDialog(self.window, start=keyframes[index])  # type: ignore[arg-type]
+        dialog = ExpressionDialog(self.window, start=keyframe)
         if dialog.exec() == ExpressionDialog.DialogCode.Accepted and dialog.keyframe is not None:
             self.document.replace_keyframe(index, dialog.keyframe)
 

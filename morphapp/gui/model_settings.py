@@ -6,6 +6,7 @@ import dataclasses
 
 import torch
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QGroupBox, QLabel, QPushButton
 
 from morphapp.core.domain.diffusion_settings import MAX_STEPS
@@ -41,8 +42,9 @@ class ModelSettings(QGroupBox):
         self.device = QComboBox()
         for name in ("auto", "cpu", "cuda", "mps"):
             self.device.addItem(name.upper() if name != "auto" else "Auto", name)
-            if not _device_available(name):
-                item = self.device.model().item(self.device.count() - 1)  # type: ignore[attr-defined]
+            model = self.device.model()  # typed QAbstractItemModel: a QComboBox's own is a QStandardItemModel
+            if not _device_available(name) and isinstance(model, QStandardItemModel):
+                item = model.item(self.device.count() - 1)
                 item.setEnabled(False)
                 item.setToolTip(f"{name.upper()} is not available on this machine")
         self.in_use = QLabel("Model not loaded yet")

@@ -142,7 +142,8 @@ def form_group(title: str, rows: list[tuple[str, QWidget]]) -> QGroupBox:
 def explain(box: QGroupBox, field: QWidget, tip: str) -> None:
     """The same tooltip on a field and on its label."""
     field.setToolTip(tip)
-    label = box.layout().labelForField(field)  # type: ignore[union-attr]
+    layout = box.layout()  # typed QLayout | None: form_group's is a QFormLayout
+    label = layout.labelForField(field) if isinstance(layout, QFormLayout) else None
     if label is not None:
         label.setToolTip(tip)
 
