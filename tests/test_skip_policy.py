@@ -101,6 +101,9 @@ def test_allowed_skips_pass_and_are_listed(pytester: pytest.Pytester) -> None:
         ("could not import 'ai_edge_litert': No module named 'ai_edge_litert'", False),
         ("this CPU has no fast bf16: auto has nothing to switch to without an ONNX export", True),
         ("this onnxruntime has CUDA", True),
+        ("no CUDA GPU here", True),
+        ("no CUDA GPU here: the memory cap is CUDA's", True),
+        ("CUDA not built into this torch", False),
         ("cannot mount a tmpfs here (mount: only root can do that)", True),
         ("could not import 'ray': No module named 'ray'", False),
         ("no audio playback (libpulse.so.0: cannot open shared object file)", True),  # a bare Linux
