@@ -167,9 +167,13 @@ _JSON = st.recursive(
 
 @hypothesis.settings(max_examples=150, deadline=None)
 @hypothesis.given(origins=_JSON)
+@hypothesis.example(origins=[["auto", "auto"]])  # the valid values, every run, not only when drawn
+@hypothesis.example(origins=[["auto", "hand"]])
 def test_any_point_origins_value_loads_or_is_refused_in_one_line(origins: object) -> None:
     doc = {
-        "format": "morphapp.project", "version": 1, "keyframes": [], "model": None,
+        "format": "morphapp.project", "version": 1, "model": None,
+        # two keyframes (never read here): a valid value must load, not fail on "at least two keyframes"
+        "keyframes": [{"type": "image", "path": "a.png"}, {"type": "image", "path": "b.png"}],
         "settings": {
             "size": [64, 64], "fit": "crop", "background": "#ffffff", "path": "slerp", "hold": 0,
             "loop": "none", "fps": 24, "seed": 0, "segments": [],
