@@ -10,7 +10,7 @@ import numpy as np
 
 from morphapp.core.domain.project import Project
 from morphapp.core.domain.settings import MorphSettings
-from morphapp.core.imaging.load import file_sha256
+from morphapp.core.imaging.file_hash import file_sha256
 from morphapp.core.notes import NoteFn
 from morphapp.core.timeline.plan import SegmentSpec
 from morphapp.errors import InputError

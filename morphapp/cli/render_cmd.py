@@ -47,7 +47,7 @@ from morphapp.core.domain.settings import (
     NEW_MORPH_HOLD,
     NEW_MORPH_SEGMENT_FRAMES,
 )
-from morphapp.core.imaging.load import file_sha256
+from morphapp.core.imaging.file_hash import file_sha256
 from morphapp.core.notes import NoteFn
 from morphapp.core.timeline.easing import EASE_NAMES
 from morphapp.core.timeline.plan import LOOP_CHOICES

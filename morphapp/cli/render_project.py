@@ -31,7 +31,8 @@ from morphapp.core.domain.settings import (
     MorphSettings,
     new_morph_timing,
 )
-from morphapp.core.imaging.load import open_image, parse_color, parse_size
+from morphapp.core.imaging.decode import open_image
+from morphapp.core.imaging.load import parse_color, parse_size
 from morphapp.core.notes import NoteFn
 from morphapp.core.timeline.plan import segment_pairs
 from morphapp.errors import InputError

@@ -21,7 +21,8 @@ import torch
 from morphapp.core.cancel import CancelToken
 from morphapp.core.domain.keyframes import AnyKeyframe, ExprKeyframe, Keyframe, PromptKeyframe
 from morphapp.core.domain.settings import MAX_SEED, MorphSettings
-from morphapp.core.imaging.load import file_sha256, load_image
+from morphapp.core.imaging.file_hash import file_sha256
+from morphapp.core.imaging.load import load_image
 from morphapp.core.notes import NoteFn
 from morphapp.core.render.codec import LatentCodec
 from morphapp.core.render.frames import Progress, ProgressFn, to_pixels, to_tensor

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from morphapp.core.cancel import CancelToken
 from morphapp.core.domain.keyframes import AnyKeyframe, image_files, latent_keyframes
 from morphapp.core.domain.settings import MorphSettings
-from morphapp.core.imaging.load import file_sha256
+from morphapp.core.imaging.file_hash import file_sha256
 from morphapp.core.render.codec import LatentCodec
 from morphapp.core.render.device import describe_device
 from morphapp.core.render.frames import Frame, NoteFn, ProgressFn, encode_keyframes, render_frames

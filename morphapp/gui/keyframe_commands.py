@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from morphapp.core.domain.keyframes import ExprKeyframe
-from morphapp.core.imaging.load import open_image
+from morphapp.core.imaging.decode import open_image
 from morphapp.errors import MorphError
 from morphapp.gui.expression_dialog import ExpressionDialog
 from morphapp.gui.keyframe_strip import IMAGE_FILTER

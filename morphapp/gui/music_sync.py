@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from morphapp.core.domain.project import ProjectAudio
-from morphapp.core.imaging.load import file_sha256
+from morphapp.core.imaging.file_hash import file_sha256
 from morphapp.errors import MorphError
 from morphapp.export.audio import AudioSource
 from morphapp.gui.document import Document

@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from morphapp.core.imaging import load as images
-from morphapp.core.imaging.load import LoadedImage, fit_image, load_image, open_image
+from morphapp.core.imaging import pixel_limit
+from morphapp.core.imaging.decode import open_image
+from morphapp.core.imaging.load import LoadedImage, fit_image, load_image
 from morphapp.errors import InputError
 
 WHITE = (255, 255, 255)
@@ -412,7 +413,7 @@ def test_header_claiming_a_huge_size_is_refused_before_decoding(tmp_path: Path) 
 
 
 def test_lowered_limit_applies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(images, "MAX_IMAGE_PIXELS", 100 * 100)
+    monkeypatch.setattr(pixel_limit, "MAX_IMAGE_PIXELS", 100 * 100)
     path = _save(tmp_path, "small.png", Image.new("RGB", (101, 100)))
     assert "small.png: 101x100 pixels is over the 10000-pixel limit" in _error(path)
     ok = _save(tmp_path, "ok.png", Image.new("RGB", (100, 100)))

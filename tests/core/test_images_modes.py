@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from morphapp.core.imaging.load import load_image, open_image
+from morphapp.core.imaging.decode import open_image
+from morphapp.core.imaging.load import load_image
 
 WHITE = (255, 255, 255)
 BLACK = (0, 0, 0)

@@ -21,8 +21,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from morphapp.core.imaging import load as images
-from morphapp.core.imaging.load import file_sha256, load_image
+from morphapp.core.imaging import decode, file_hash
+from morphapp.core.imaging.file_hash import file_sha256
+from morphapp.core.imaging.load import load_image
 from morphapp.errors import InputError
 
 HOUR_NS = 3600 * 10**9
@@ -119,7 +120,7 @@ def test_a_filter_someone_adds_during_a_load_is_kept(
 ) -> None:
     """Unlike catch_warnings(), which puts back the whole list it found, a load removes only
     what it added: a filter another thread adds meanwhile stays."""
-    identify = images._identify
+    identify = decode.identify
 
     def identify_while_someone_adds_a_filter(fp: io.BufferedReader) -> object:
         warnings.filterwarnings("ignore", message="added by another thread")
@@ -127,7 +128,7 @@ def test_a_filter_someone_adds_during_a_load_is_kept(
 
     with warnings.catch_warnings():
         filters = list(warnings.filters)
-        monkeypatch.setattr(images, "_identify", identify_while_someone_adds_a_filter)
+        monkeypatch.setattr(decode, "identify", identify_while_someone_adds_a_filter)
         assert _load(sample_files["normal"]) == "ok"
         added = [f for f in warnings.filters if f not in filters]
         assert len(added) == 1 and added[0][1] is not None
@@ -154,13 +155,13 @@ def test_pillows_own_guard_in_a_decoder_is_named_as_such(
 def opens(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """Every file file_sha256 opens to read."""
     opened: list[Path] = []
-    real: Callable[[Path], io.BufferedReader] = images._open_binary
+    real: Callable[[Path], io.BufferedReader] = file_hash.open_binary
 
     def counting(path: Path) -> io.BufferedReader:
         opened.append(path)
         return real(path)
 
-    monkeypatch.setattr(images, "_open_binary", counting)
+    monkeypatch.setattr(file_hash, "open_binary", counting)
     return opened
 
 

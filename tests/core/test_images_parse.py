@@ -1,4 +1,4 @@
-"""parse_size, parse_color and file_sha256 of morphapp.core.imaging.load."""
+"""parse_size and parse_color (imaging.sizes) and file_sha256 (imaging.file_hash)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from morphapp.core.imaging.load import MAX_SIDE, file_sha256, parse_color, parse_size
+from morphapp.core.imaging.file_hash import file_sha256
+from morphapp.core.imaging.load import MAX_SIDE, parse_color, parse_size
 from morphapp.core.imaging.sizes import MIN_SIDE
 from morphapp.errors import InputError
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from morphapp.core.domain.project import ProjectAudio, load_project
-from morphapp.core.imaging.load import file_sha256
+from morphapp.core.imaging.file_hash import file_sha256
 from morphapp.gui.autosave import Autosave
 from morphapp.gui.document import Document
 from tests.music.tracks import click_track

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from morphapp.cli.main import main
 from morphapp.core.domain.project import ProjectAudio, project_to_dict
-from morphapp.core.imaging.load import file_sha256
+from morphapp.core.imaging.file_hash import file_sha256
 from morphapp.gui.document import Document
 from morphapp.music.beats import detect_beats
 from tests.music.tracks import click_track

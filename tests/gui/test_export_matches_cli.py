@@ -63,7 +63,7 @@ def test_the_window_says_the_projects_music_changed_as_the_cli_does(
 ) -> None:  # type: ignore[no-untyped-def]
     """Found by review: the CLI noted a changed music file, the window exported in silence."""
     from morphapp.core.domain.project import ProjectAudio
-    from morphapp.core.imaging.load import file_sha256
+    from morphapp.core.imaging.file_hash import file_sha256
     from tests.export.test_audio import tone
 
     music = tone(tmp_path / "song.wav", 2.0)

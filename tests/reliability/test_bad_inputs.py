@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from morphapp.core.imaging.load import MAX_IMAGE_PIXELS
+from morphapp.core.imaging.pixel_limit import MAX_IMAGE_PIXELS
 from tests.reliability.conftest import SIZE, cli_env, error_line, run_cli, run_cli_subprocess, snapshot
 
 RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)

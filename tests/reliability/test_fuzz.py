@@ -30,8 +30,9 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from morphapp.core.domain.project import Project, load_project, project_from_dict
-from morphapp.core.imaging import load as images
-from morphapp.core.imaging.load import file_sha256, load_image
+from morphapp.core.imaging import pixel_limit
+from morphapp.core.imaging.file_hash import file_sha256
+from morphapp.core.imaging.load import load_image
 from morphapp.core.render.frames import plan_for
 from morphapp.core.timeline.plan import MAX_FRAMES, SegmentSpec, count_frames, plan_frames
 from morphapp.errors import InputError
@@ -160,7 +161,7 @@ def test_image_loader_on_mutated_files(fuzz_dir: Path, name: str, mutations: lis
     path.write_bytes(mutate(SEED_IMAGES[name], mutations))
     # A mutated header can claim up to 256 MP; decoding that is legitimate but slow, so the
     # limit is lowered here (it is honoured the same way; see test_images.py).
-    with mock.patch.object(images, "MAX_IMAGE_PIXELS", 4_000_000):
+    with mock.patch.object(pixel_limit, "MAX_IMAGE_PIXELS", 4_000_000):
         check_image_file(path)
 
 

@@ -91,7 +91,7 @@ def face_mesh_points(path: str, analysis_side: int = 512) -> list[np.ndarray]:
     what the point editor draws as an overlay. Empty when faces cannot be found here."""
     import cv2
 
-    from morphapp.core.imaging.load import open_image
+    from morphapp.core.imaging.decode import open_image
     from morphapp.faces import runtime
     from morphapp.faces.correspond import find_meshes
 

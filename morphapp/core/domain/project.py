@@ -33,7 +33,7 @@ from morphapp.core.domain.keyframes import (
 from morphapp.core.domain.point_origins import origins_to_json, parse_point_origins, stored_origins
 from morphapp.core.domain.points import parse_points, points_to_json
 from morphapp.core.domain.settings import MorphSettings, parse_fit
-from morphapp.core.imaging.load import file_sha256
+from morphapp.core.imaging.file_hash import file_sha256
 from morphapp.core.timeline.plan import SegmentSpec
 from morphapp.errors import InputError
 

@@ -22,7 +22,8 @@ from morphapp.core.domain.keyframes import ExprKeyframe, Keyframe, check_keyfram
 from morphapp.core.domain.points import SegmentPoints
 from morphapp.core.domain.settings import MorphSettings
 from morphapp.core.imaging.edges import EdgeProfile, edge_profile, match_edges
-from morphapp.core.imaging.load import file_sha256, load_image
+from morphapp.core.imaging.file_hash import file_sha256
+from morphapp.core.imaging.load import load_image
 from morphapp.core.notes import NoteFn
 from morphapp.core.render.codec import LatentCodec
 from morphapp.core.render.interpolate import interpolate
