@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from morphapp.cluster.ray_runner import ClusterOptions, ClusterRender
+from morphapp.cluster.options import ClusterOptions
+from morphapp.cluster.ray_runner import ClusterRender
 from morphapp.core.domain.keyframes import Keyframe
 from morphapp.core.domain.settings import MorphSettings
 from morphapp.engine import EngineOptions, open_engine

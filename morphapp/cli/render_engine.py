@@ -43,7 +43,8 @@ def opened_engine(
         describe_diffusion(project, model, note)
         yield engine
         return
-    from morphapp.cluster.ray_runner import ClusterOptions, ClusterRender
+    from morphapp.cluster.options import ClusterOptions
+    from morphapp.cluster.ray_runner import ClusterRender
 
     cluster = ClusterOptions(workers=args.workers, address=args.ray_address)
     with ClusterRender(model, options, cluster, device=args.device, note=note) as distributed:

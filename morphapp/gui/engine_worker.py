@@ -393,7 +393,8 @@ class EngineWorker(QObject):
     def _cluster_for(self, job: ExportJob) -> Any:
         """A Ray render of ``job``'s model with the window's own backend and precision, so the
         workers make the frames the preview shows (CPU workers: the very bytes)."""
-        from morphapp.cluster.ray_runner import ClusterRender, parse_cluster
+        from morphapp.cluster.options import parse_cluster
+        from morphapp.cluster.ray_runner import ClusterRender
 
         cluster = parse_cluster(job.cluster or "")
         info = self.info_for(job.choice)

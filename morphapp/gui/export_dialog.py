@@ -324,7 +324,7 @@ class ExportDialog(QDialog):
             self.message.setText("Not exported: choose another name, or confirm replacing the file.")
             return
         if self.render_on.currentData() == "ray":
-            from morphapp.cluster.ray_runner import parse_cluster  # only a parser: Ray is not imported
+            from morphapp.cluster.options import parse_cluster  # only a parser: Ray is not imported
 
             try:
                 parse_cluster(self.cluster.text())

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from morphapp.cluster.ray_runner import ClusterOptions, ClusterRender
+from morphapp.cluster.options import ClusterOptions
+from morphapp.cluster.ray_runner import ClusterRender
 from morphapp.core.domain.diffusion_settings import DiffusionSettings
 from morphapp.core.domain.keyframes import Keyframe
 from morphapp.core.domain.settings import MorphSettings
@@ -127,7 +128,7 @@ def test_options_and_addresses_are_checked_before_anything_starts() -> None:
     with pytest.raises(InputError, match="--workers 0"):
         ClusterOptions(workers=0).validate()
     with pytest.raises(InputError, match="expected HOST:PORT"):
-        from morphapp.cluster.ray_runner import check_reachable
+        from morphapp.cluster.connect import check_reachable
 
         check_reachable("somewhere")
 

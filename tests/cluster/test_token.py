@@ -14,7 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from morphapp.cluster.ray_runner import ClusterOptions, ClusterRender
+from morphapp.cluster.options import ClusterOptions
+from morphapp.cluster.ray_runner import ClusterRender
 from morphapp.engine import EngineOptions
 from morphapp.models.info import ModelInfo
 
