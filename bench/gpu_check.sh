@@ -5,9 +5,10 @@
 #   run(command="bash bench/gpu_check.sh", carry=[".whl", ".gpu"], timeout_s=600)   # on the GPU machine
 #   python bench/gpu_check.py --device cpu --small                                 # the CPU rehearsal
 #
-# .whl/: the wheels the GPU image lacks, for its Python 3.12 (diffusers and what it imports that the
-# image has not, platformdirs). .gpu/shared/: the test photos and TAEF2 from ../shared, which does not
-# travel; the tests read them there through MORPHAPP_SHARED.
+# .whl/: the wheels the GPU image lacks, for its Python 3.12: diffusers and platformdirs (diffusers'
+# importlib_metadata requirement is the standard library's importlib.metadata there).
+# .gpu/shared/: the test photos and TAEF2 from ../shared, which does not travel; the tests read them
+# there through MORPHAPP_SHARED.
 set -uo pipefail
 if [ "${1:-}" = prepare ]; then
     set -e
@@ -21,7 +22,7 @@ if [ "${1:-}" = prepare ]; then
     read -r diffusers_version platformdirs_version <<<"$versions"
     python -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
         --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 -d .whl \
-        "diffusers==$diffusers_version" "platformdirs==$platformdirs_version" importlib_metadata
+        "diffusers==$diffusers_version" "platformdirs==$platformdirs_version"
     mkdir -p .gpu/shared/testdata/pairs .gpu/shared/models
     cp "$shared"/testdata/pairs/{cat,dog,lion,tiger}.png .gpu/shared/testdata/pairs/
     cp -r "$shared/models/taef2" .gpu/shared/models/
@@ -39,5 +40,5 @@ else
 fi
 export PYTHONUNBUFFERED=1 MORPHAPP_SHARED="$PWD/.gpu/shared" HF_HUB_OFFLINE=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
-timeout 540 python3 bench/gpu_check.py --device cuda --pairs .gpu/shared/testdata/pairs \
+timeout -k 15 530 python3 bench/gpu_check.py --device cuda --pairs .gpu/shared/testdata/pairs \
     --json "$out/gpu_check.json" "$@" 2>&1 | tee "$out/gpu_check.log"
